@@ -1,0 +1,16 @@
+//! snapscan: find vulnerable software on Linux disks without running anything on them.
+//!
+//! The pipeline is `source → volume → fs → walk ⇄ catalog → (match) → report`; each stage
+//! is a module with a narrow seam, and `scan` strings them together. See `docs/design.md`.
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod cli;
+pub mod distro;
+pub mod fs;
+pub mod model;
+pub mod report;
+pub mod scan;
+pub mod settings;
+pub mod source;
+pub mod volume;

@@ -1,0 +1,178 @@
+//! The one `Scan` value every report format reads. Its JSON form is the documented
+//! contract (`docs/json-output.md`, `schema_version`); change both together.
+
+use crate::catalog::{Location, Package};
+use crate::distro::Distro;
+use serde::Serialize;
+
+/// Version of the JSON contract; bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The complete result of one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Scan {
+    /// JSON contract version.
+    pub schema_version: u32,
+    /// The tool that made it.
+    pub tool: Tool,
+    /// Every target asked for, scanned or not.
+    pub targets: Vec<Target>,
+    /// Packages found, merged across locations.
+    pub packages: Vec<Package>,
+    /// Vulnerabilities matched.
+    pub findings: Vec<Finding>,
+    /// Non-fatal problems.
+    pub issues: Vec<Issue>,
+    /// What the run cost.
+    pub stats: Stats,
+}
+
+/// Name and version of snapscan.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    /// `snapscan`.
+    pub name: String,
+    /// Cargo package version.
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Self { name: "snapscan".to_string(), version: env!("CARGO_PKG_VERSION").to_string() }
+    }
+}
+
+/// One thing asked for: an image file, a snapshot, an instance.
+#[derive(Clone, Debug, Serialize)]
+pub struct Target {
+    /// What the user named (a path, an id).
+    pub name: String,
+    /// `image`, `snapshot`, `ami`, `instance`.
+    pub kind: String,
+    /// Disks read for it.
+    pub volumes: Vec<Volume>,
+}
+
+/// One disk.
+#[derive(Clone, Debug, Serialize)]
+pub struct Volume {
+    /// Name used in locations (the image path, or an EBS volume id).
+    pub id: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `gpt`, `mbr`, or `none` for a bare filesystem.
+    pub partition_table: String,
+    /// Partitions (one, number `null`, for a bare filesystem).
+    pub partitions: Vec<Partition>,
+}
+
+/// One partition and what is on it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Partition {
+    /// 1-based number in the table; `null` for a bare filesystem.
+    pub number: Option<u32>,
+    /// Byte offset on the volume.
+    pub offset: u64,
+    /// Length in bytes.
+    pub length: u64,
+    /// Type as the table names it: a GPT type GUID's name or an MBR type byte (`0x83`).
+    pub partition_type: String,
+    /// GPT partition name, if any.
+    pub name: Option<String>,
+    /// The filesystem, when one was recognised.
+    pub filesystem: Option<FilesystemInfo>,
+    /// The distro on it, when one was detected.
+    pub distro: Option<DistroInfo>,
+}
+
+/// A recognised filesystem.
+#[derive(Clone, Debug, Serialize)]
+pub struct FilesystemInfo {
+    /// `ext4`, `xfs`, … or the name of a recognised but unread one (`swap`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// UUID.
+    pub uuid: Option<String>,
+    /// Label.
+    pub label: Option<String>,
+}
+
+/// The distro fields reports show.
+#[derive(Clone, Debug, Serialize)]
+pub struct DistroInfo {
+    /// `ID`.
+    pub id: String,
+    /// `VERSION_ID`.
+    pub version_id: Option<String>,
+    /// `PRETTY_NAME`.
+    pub pretty_name: Option<String>,
+}
+
+impl From<&Distro> for DistroInfo {
+    fn from(distro: &Distro) -> Self {
+        Self { id: distro.id.clone(), version_id: distro.version_id.clone(), pretty_name: distro.pretty_name.clone() }
+    }
+}
+
+/// One vulnerability in one package.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// Primary advisory id (a CVE when one is known).
+    pub id: String,
+    /// Other ids of the same vulnerability.
+    pub aliases: Vec<String>,
+    /// Package name.
+    pub package: String,
+    /// Installed version.
+    pub installed_version: String,
+    /// Package ecosystem (purl type).
+    pub ecosystem: String,
+    /// Package URL.
+    pub purl: String,
+    /// Nearest fixed version, if any.
+    pub fixed_version: Option<String>,
+    /// `none`, `low`, `medium`, `high`, `critical`, or `unknown`.
+    pub severity: String,
+    /// CVSS base score when known.
+    pub cvss_score: Option<f64>,
+    /// One-line summary.
+    pub summary: Option<String>,
+    /// Where the package is.
+    pub locations: Vec<Location>,
+}
+
+/// How bad a problem is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Something was skipped; results may be incomplete.
+    Warning,
+    /// Something could not be read at all.
+    Error,
+}
+
+/// A non-fatal problem, attached to where it happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    /// Warning or error.
+    pub severity: Severity,
+    /// Where, when it concerns a file; a volume-level issue has path `""`.
+    pub location: Option<Location>,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+/// What the run read and how long it took.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+    /// Bytes read from all sources.
+    pub bytes_read: u64,
+    /// Read calls made on all sources.
+    pub read_calls: u64,
+    /// Paths the walk visited.
+    pub files_visited: u64,
+    /// Files opened for catalogers.
+    pub files_read: u64,
+}
