@@ -14,3 +14,6 @@ pub mod scan;
 pub mod settings;
 pub mod source;
 pub mod volume;
+
+#[cfg(test)]
+pub mod test_fixtures;
