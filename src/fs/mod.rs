@@ -9,6 +9,7 @@
 pub mod ext4;
 pub mod path;
 pub mod walk;
+pub mod xfs;
 
 use crate::source::ReadAt;
 use std::sync::Arc;
@@ -212,6 +213,9 @@ pub fn probe(source: Arc<dyn ReadAt>) -> Result<Option<Box<dyn Filesystem>>, FsE
     if ext4::looks_like_ext(source.as_ref())? {
         return Ok(Some(Box::new(ext4::ExtFilesystem::open(source)?)));
     }
+    if xfs::looks_like_xfs(source.as_ref())? {
+        return Ok(Some(Box::new(xfs::XfsFilesystem::open(source)?)));
+    }
     Ok(None)
 }
 
@@ -224,9 +228,6 @@ pub fn identify_unsupported(source: &dyn ReadAt) -> Option<&'static str> {
         }
         if &page[512 + 24..512 + 32] == b"LVM2 001" {
             return Some("LVM2 physical volume");
-        }
-        if &page[0..4] == b"XFSB" {
-            return Some("xfs");
         }
     }
     let mut btrfs = [0u8; 8];
