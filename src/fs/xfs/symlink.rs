@@ -17,8 +17,8 @@ const HEADER: usize = 56;
 const SL_OFFSET: usize = 4;
 const SL_BYTES: usize = 8;
 const SL_CRC: usize = 12;
-const SL_OWNER: usize = 16;
-const SL_UUID: usize = 24;
+const SL_OWNER: usize = 32;
+const SL_UUID: usize = 16;
 const SL_BLKNO: usize = 40;
 
 /// The target of symlink `inode`.
