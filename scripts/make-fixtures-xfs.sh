@@ -222,6 +222,63 @@ manifest "$mountpoint" "$work/xfs-forms.manifest"
 umount "$mountpoint"
 show_forms "$work/xfs-forms.img"
 compress "$work/xfs-forms.manifest"
+
+# Where the forms image keeps a few structures, as xfs_db reports them (for the seeded
+# byte-flip test): "name offset length" per line.
+locate() {
+    xfs_db -r "${@:2}" -c stack "$work/xfs-forms.img" | awk -v name="$1" '/byte offset/ { gsub(",", "", $3); print name, $3, $5 }'
+}
+bmbt_leaf=$(xfs_db -r -c "path /extra/fragmented" -c "print u3.bmbt.ptrs" "$work/xfs-forms.img" | sed -E 's/.*= 1:([0-9]+).*/\1/')
+{
+    locate superblock -c "sb 0"
+    locate root-inode -c "path /"
+    locate small-inode -c "path /data/small.txt"
+    locate leaf-directory-block -c "path /dirs/leaf" -c "dblock 0"
+    locate btree-directory-block -c "path /dirs/btree" -c "dblock 3"
+    locate bmbt-leaf-block -c "fsblock $bmbt_leaf"
+    locate remote-symlink-block -c "path /links/remote" -c "dblock 0"
+} > "$output/xfs-forms.structures"
+cat "$output/xfs-forms.structures"
+
+# Corruptions written with xfs_db in expert mode (which reseals CRCs, so only the
+# structural check can catch them), stored as byte patches against the forms image:
+# "name offset hex-bytes" per changed run.
+corrupt() {
+    local name=$1
+    shift
+    cp --sparse=always "$work/xfs-forms.img" "$work/corrupt.img"
+    xfs_db -x "$@" "$work/corrupt.img" > /dev/null
+    python3 - "$name" "$work/xfs-forms.img" "$work/corrupt.img" >> "$output/xfs-forms.corruptions" <<'PYTHON'
+import sys
+name, pristine, changed = sys.argv[1], open(sys.argv[2], "rb"), open(sys.argv[3], "rb")
+offset, runs = 0, []
+while True:
+    left, right = pristine.read(1 << 20), changed.read(1 << 20)
+    if not left:
+        break
+    if left != right:
+        for index in range(len(left)):
+            if left[index] != right[index]:
+                position = offset + index
+                if runs and position - (runs[-1][0] + len(runs[-1][1])) <= 16:
+                    start, data = runs[-1]
+                    runs[-1] = (start, data + right[start + len(data) - offset:index + 1] if start >= offset else data)
+                else:
+                    runs.append((position, bytearray(right[index:index + 1])))
+    offset += len(left)
+assert runs, f"{name}: xfs_db changed nothing"
+for start, data in runs:
+    print(name, start, bytes(data).hex())
+PYTHON
+}
+rm -f "$output/xfs-forms.corruptions"
+second_leaf=$(xfs_db -r -c "path /extra/fragmented" -c "print u3.bmbt.ptrs" "$work/xfs-forms.img" | sed -E 's/.* 2:([0-9]+).*/\1/')
+corrupt bmbt-loop -c "path /extra/fragmented" -c "write u3.bmbt.ptrs[2] $bmbt_leaf"
+corrupt absurd-extent-count -c "path /data/random.bin" -c "write core.nextents 4000000000"
+corrupt absurd-bmbt-extent-count -c "path /extra/fragmented" -c "write core.nextents 511"
+corrupt bmbt-wrong-level -c "fsblock $second_leaf" -c "type bmapbta" -c "write level 3"
+cat "$output/xfs-forms.corruptions"
+rm -f "$work/corrupt.img"
 compress "$work/xfs-forms.img"
 
 # A log with records and no unmount record: shut down while mounted.

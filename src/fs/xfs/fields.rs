@@ -71,14 +71,19 @@ mod tests {
 
     #[test]
     fn reads_big_endian_and_refuses_short_buffers() {
-        let bytes = [0x58, 0x46, 0x53, 0x42, 0, 0, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+        let bytes = [
+            0x58, 0x46, 0x53, 0x42, 0, 0, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8,
+        ];
         let fields = Fields::new(&bytes, "test structure");
         assert_eq!(fields.u32(0).unwrap(), 0x5846_5342);
         assert_eq!(fields.u16(6).unwrap(), 0x1000);
         assert_eq!(fields.u64(8).unwrap(), 0x0102_0304_0506_0708);
         assert_eq!(fields.u8(15).unwrap(), 8);
         let error = fields.u32(14).unwrap_err().to_string();
-        assert!(error.contains("test structure") && error.contains("offset 14"), "{error}");
+        assert!(
+            error.contains("test structure") && error.contains("offset 14"),
+            "{error}"
+        );
         assert!(fields.slice(usize::MAX, 2).is_err());
     }
 }

@@ -7,8 +7,8 @@
 //! on the cycle numbers stamped into every block (as `xlog_find_head` does), then the last
 //! record header before it, which for a clean log is the unmount record.
 
-use super::fields::Fields;
 use super::Volume;
+use super::fields::Fields;
 use crate::fs::FsError;
 
 /// Log blocks are addressed in 512-byte basic blocks.
@@ -70,7 +70,10 @@ struct Log<'a> {
 
 impl Log<'_> {
     fn block(&self, index: u64) -> Result<Vec<u8>, FsError> {
-        self.volume.read(self.offset + (index % self.blocks) * BASIC_BLOCK, BASIC_BLOCK as usize)
+        self.volume.read(
+            self.offset + (index % self.blocks) * BASIC_BLOCK,
+            BASIC_BLOCK as usize,
+        )
     }
 
     /// The cycle a block was last written in: `h_cycle` of a record header, else the
@@ -79,7 +82,11 @@ impl Log<'_> {
         let block = self.block(index)?;
         let fields = Fields::new(&block, "log block");
         let first = fields.u32(0)?;
-        if first == RECORD_MAGIC { fields.u32(H_CYCLE) } else { Ok(first) }
+        if first == RECORD_MAGIC {
+            fields.u32(H_CYCLE)
+        } else {
+            Ok(first)
+        }
     }
 }
 
@@ -124,13 +131,23 @@ fn inspect(volume: &Volume) -> Result<LogState, FsError> {
             continue;
         }
         let size = header.u32(H_SIZE)?;
-        let header_blocks = if header.u32(H_VERSION)? & 2 != 0 && size > HEADER_CYCLE_SIZE { u64::from(size.div_ceil(HEADER_CYCLE_SIZE)) } else { 1 };
+        let header_blocks = if header.u32(H_VERSION)? & 2 != 0 && size > HEADER_CYCLE_SIZE {
+            u64::from(size.div_ceil(HEADER_CYCLE_SIZE))
+        } else {
+            1
+        };
         if header.u32(H_NUM_LOGOPS)? != 1 {
             return Ok(LogState::Unclean);
         }
         let operation = log.block(index + header_blocks)?;
         let flags = Fields::new(&operation, "log operation header").u8(OH_FLAGS)?;
-        return Ok(if flags & UNMOUNT_TRANS != 0 { LogState::Clean } else { LogState::Unclean });
+        return Ok(if flags & UNMOUNT_TRANS != 0 {
+            LogState::Clean
+        } else {
+            LogState::Unclean
+        });
     }
-    Ok(LogState::Undetermined(format!("no record header within {search} blocks of the head")))
+    Ok(LogState::Undetermined(format!(
+        "no record header within {search} blocks of the head"
+    )))
 }

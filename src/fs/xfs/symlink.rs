@@ -1,11 +1,11 @@
 //! Symlink targets: inline in the inode (local format) or in remote blocks, which on v5
 //! carry an `xfs_dsymlink_hdr` (magic, offset, length, CRC, owner) per extent.
 
+use super::Volume;
 use super::crc32c;
 use super::extents;
 use super::fields::Fields;
 use super::inode::{ForkFormat, Inode};
-use super::Volume;
 use crate::fs::FsError;
 
 /// `XFS_SYMLINK_MAXLEN`: targets are at most 1024 bytes.
@@ -23,13 +23,18 @@ const SL_BLKNO: usize = 40;
 
 /// The target of symlink `inode`.
 pub fn target(volume: &Volume, inode: &Inode) -> Result<Vec<u8>, FsError> {
-    let corrupt = |message: String| FsError::Corrupt(format!("symlink inode {}: {message}", inode.number));
+    let corrupt =
+        |message: String| FsError::Corrupt(format!("symlink inode {}: {message}", inode.number));
     if inode.size == 0 || inode.size > MAX_LENGTH {
         return Err(corrupt(format!("target length {}", inode.size)));
     }
     let length = inode.size as usize;
     match inode.format {
-        ForkFormat::Local => inode.data_fork.get(..length).map(<[u8]>::to_vec).ok_or_else(|| corrupt("inline target is longer than its fork".to_string())),
+        ForkFormat::Local => inode
+            .data_fork
+            .get(..length)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| corrupt("inline target is longer than its fork".to_string())),
         ForkFormat::Extents | ForkFormat::Btree => {
             let superblock = &volume.superblock;
             let map = extents::map(volume, inode)?;
@@ -39,9 +44,16 @@ pub fn target(volume: &Volume, inode: &Inode) -> Result<Vec<u8>, FsError> {
                     break;
                 }
                 // A remote target spans at most a few blocks (1024 bytes in 1 KiB blocks).
-                let bytes_in_extent = extent.length.checked_shl(u32::from(superblock.block_log)).filter(|&bytes| bytes <= 4 * u64::from(superblock.block_size));
-                let bytes_in_extent = bytes_in_extent.ok_or_else(|| corrupt(format!("extent of {} blocks", extent.length)))? as usize;
-                let offset = superblock.block_offset(extent.physical, extent.length - 1).and_then(|_| superblock.block_offset(extent.physical, 0))?;
+                let bytes_in_extent = extent
+                    .length
+                    .checked_shl(u32::from(superblock.block_log))
+                    .filter(|&bytes| bytes <= 4 * u64::from(superblock.block_size));
+                let bytes_in_extent = bytes_in_extent
+                    .ok_or_else(|| corrupt(format!("extent of {} blocks", extent.length)))?
+                    as usize;
+                let offset = superblock
+                    .block_offset(extent.physical, extent.length - 1)
+                    .and_then(|_| superblock.block_offset(extent.physical, 0))?;
                 let buffer = volume.read(offset, bytes_in_extent)?;
                 let fields = Fields::new(&buffer, "symlink block");
                 let mut data = buffer.as_slice();
@@ -50,20 +62,28 @@ pub fn target(volume: &Volume, inode: &Inode) -> Result<Vec<u8>, FsError> {
                     if fields.u32(0)? != MAGIC || !crc32c::verify(&buffer, SL_CRC) {
                         return Err(corrupt("remote block has a bad magic or CRC".to_string()));
                     }
-                    let expected = (target.len() as u32, wanted.min(bytes_in_extent - HEADER) as u32);
+                    let expected = (
+                        target.len() as u32,
+                        wanted.min(bytes_in_extent - HEADER) as u32,
+                    );
                     if (fields.u32(SL_OFFSET)?, fields.u32(SL_BYTES)?) != expected
                         || fields.u64(SL_OWNER)? != inode.number
                         || fields.u64(SL_BLKNO)? != offset / 512
                         || fields.slice(SL_UUID, 16)? != superblock.metadata_uuid
                     {
-                        return Err(corrupt("remote block header does not describe this link".to_string()));
+                        return Err(corrupt(
+                            "remote block header does not describe this link".to_string(),
+                        ));
                     }
                     data = data.get(HEADER..).unwrap_or_default();
                 }
                 target.extend_from_slice(data.get(..wanted.min(data.len())).unwrap_or_default());
             }
             if target.len() != length {
-                return Err(corrupt(format!("remote blocks hold {} of {length} bytes", target.len())));
+                return Err(corrupt(format!(
+                    "remote blocks hold {} of {length} bytes",
+                    target.len()
+                )));
             }
             Ok(target)
         }
