@@ -56,6 +56,13 @@ pub fn run(settings: &Settings) -> Scan {
                         continue;
                     }
                 };
+                if source.is_empty() {
+                    let message = format!("cannot read image {name}: the file is empty");
+                    tracing::error!("{message}");
+                    issues.push(Issue { severity: Severity::Error, location: None, message: message.clone() });
+                    targets.push(Target { name, kind: "image".to_string(), volumes: Vec::new(), error: Some(message) });
+                    continue;
+                }
                 let counters = source.counters();
                 let scanned = scan_volume(Arc::new(source), &name, &catalogers, settings.progress);
                 stats.bytes_read += counters.bytes_read();
@@ -151,6 +158,9 @@ pub fn scan_volume(
                             format!("{kind} is not supported; partition not scanned"),
                         ));
                     }
+                } else if entry.number.is_none() {
+                    let message = "no partition table or known filesystem found".to_string();
+                    issues.push(partition_issue("", Severity::Warning, message));
                 }
                 partitions.push(partition);
                 continue;
