@@ -191,7 +191,10 @@ fn a_real_ext4_directory_cycle_is_reported_and_not_followed() {
     let disk = fixture("ext4-cycle");
     let result = scan(disk).unwrap();
     assert!(
-        result.issues.iter().any(|issue| issue.location.as_ref().is_some_and(|location| location.path == "/a/b/back-to-a")
+        result.issues.iter().any(|issue| issue
+            .location
+            .as_ref()
+            .is_some_and(|location| location.path == "/a/b/back-to-a")
             && issue.message.contains("directory cycle")),
         "{:?}",
         messages(&result)
