@@ -4,9 +4,11 @@
 //! remote snapshot is just another reader. Sources are shared between threads, count what
 //! they read (the `Scan` reports it), and never read more than they are asked for.
 
+pub mod cache;
 pub mod file;
 pub mod slice;
 
+pub use cache::CachedSource;
 pub use file::FileSource;
 pub use slice::Slice;
 
@@ -37,9 +39,7 @@ pub fn out_of_range(offset: u64, length: usize, source_length: u64) -> io::Error
 
 /// Check that `[offset, offset + length)` lies inside `source_length`.
 pub fn check_range(offset: u64, length: usize, source_length: u64) -> io::Result<()> {
-    let end = u64::try_from(length)
-        .ok()
-        .and_then(|length| offset.checked_add(length));
+    let end = u64::try_from(length).ok().and_then(|length| offset.checked_add(length));
     match end {
         Some(end) if end <= source_length => Ok(()),
         _ => Err(out_of_range(offset, length, source_length)),
@@ -57,8 +57,7 @@ impl ReadCounters {
     /// Record one read of `bytes` bytes.
     pub fn record(&self, bytes: usize) {
         self.read_calls.fetch_add(1, Ordering::Relaxed);
-        self.bytes_read
-            .fetch_add(u64::try_from(bytes).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.bytes_read.fetch_add(u64::try_from(bytes).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Bytes read so far.
