@@ -13,9 +13,7 @@ mod test_fixtures;
 /// two threads unpacking the same image at once write the same temporary file.
 fn unpacked(relative: &str) -> std::path::PathBuf {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = LOCK
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     test_fixtures::unpacked(relative)
 }
 
@@ -57,23 +55,13 @@ fn pristine() -> Arc<dyn ReadAt> {
 }
 
 fn fixture_lines(name: &str) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(
-        test_fixtures::repository_root()
-            .join("fixtures/xfs")
-            .join(name),
-    )
-    .unwrap();
-    text.lines()
-        .map(|line| line.split_whitespace().map(str::to_string).collect())
-        .collect()
+    let text = std::fs::read_to_string(test_fixtures::repository_root().join("fixtures/xfs").join(name)).unwrap();
+    text.lines().map(|line| line.split_whitespace().map(str::to_string).collect()).collect()
 }
 
 /// `(offset, length)` of a structure named in `xfs-forms.structures`.
 fn structure(name: &str) -> (u64, u64) {
-    let line = fixture_lines("xfs-forms.structures")
-        .into_iter()
-        .find(|line| line[0] == name)
-        .unwrap();
+    let line = fixture_lines("xfs-forms.structures").into_iter().find(|line| line[0] == name).unwrap();
     (line[1].parse().unwrap(), line[2].parse().unwrap())
 }
 
@@ -82,10 +70,7 @@ fn flipped(offset: u64, mask: u8) -> Arc<dyn ReadAt> {
     let inner = pristine();
     let mut byte = [0u8];
     inner.read_exact_at(offset, &mut byte).unwrap();
-    Arc::new(Patched {
-        inner,
-        patches: vec![(offset, vec![byte[0] ^ mask])],
-    })
+    Arc::new(Patched { inner, patches: vec![(offset, vec![byte[0] ^ mask])] })
 }
 
 /// The image with the `xfs_db` corruption `name` applied.
@@ -102,10 +87,7 @@ fn corrupted(name: &str) -> Arc<dyn ReadAt> {
         })
         .collect();
     assert!(!patches.is_empty(), "no corruption named {name}");
-    Arc::new(Patched {
-        inner: pristine(),
-        patches,
-    })
+    Arc::new(Patched { inner: pristine(), patches })
 }
 
 fn open(source: Arc<dyn ReadAt>) -> Result<Box<dyn Filesystem>, FsError> {
@@ -129,11 +111,7 @@ fn flipped_byte_in_a_directory_block_fails_that_directory_only() {
     let (listed, problems) = walk::list(filesystem.as_ref());
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].0, "/dirs/leaf");
-    assert!(
-        listed
-            .iter()
-            .any(|(path, _)| path == b"/dirs/node/node-entry-with-a-longish-name-000999")
-    );
+    assert!(listed.iter().any(|(path, _)| path == b"/dirs/node/node-entry-with-a-longish-name-000999"));
 }
 
 #[test]
@@ -143,13 +121,7 @@ fn flipped_byte_in_an_inode_fails_that_path_only() {
     let message = corrupt_message(filesystem.symlink_metadata(b"/data/small.txt"));
     assert!(message.contains("CRC mismatch"), "{message}");
     let (_, problems) = walk::list(filesystem.as_ref());
-    assert_eq!(
-        problems
-            .iter()
-            .map(|(path, _)| path.as_str())
-            .collect::<Vec<_>>(),
-        ["/data/small.txt"]
-    );
+    assert_eq!(problems.iter().map(|(path, _)| path.as_str()).collect::<Vec<_>>(), ["/data/small.txt"]);
 }
 
 #[test]
@@ -159,12 +131,7 @@ fn truncated_image() {
     let filesystem = open(short).unwrap();
     let (_, problems) = walk::list(filesystem.as_ref());
     assert!(!problems.is_empty());
-    assert!(
-        problems
-            .iter()
-            .all(|(_, message)| message.contains("past the end")),
-        "{problems:?}"
-    );
+    assert!(problems.iter().all(|(_, message)| message.contains("past the end")), "{problems:?}");
     // Cut before the root inode: opening fails with a read error.
     let tiny: Arc<dyn ReadAt> = Arc::new(Slice::new(pristine(), 0, 4096).unwrap());
     assert!(matches!(open(tiny), Err(FsError::Io(_))));
@@ -220,15 +187,10 @@ fn seeded_random_byte_flips_are_all_detected() {
         "bmbt-leaf-block",
         "remote-symlink-block",
     ];
-    assert!(
-        !exercise(open(pristine()).unwrap().as_ref()),
-        "the pristine image reads cleanly"
-    );
+    assert!(!exercise(open(pristine()).unwrap().as_ref()), "the pristine image reads cleanly");
     let mut state = 0x5eed_u64;
     let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         state >> 33
     };
     for case in 0..56 {
@@ -249,9 +211,6 @@ fn seeded_random_byte_flips_are_all_detected() {
                 detected
             }
         };
-        assert!(
-            detected,
-            "case {case}: flip {mask:#04x} at {offset} in {name} went unnoticed"
-        );
+        assert!(detected, "case {case}: flip {mask:#04x} at {offset} in {name} went unnoticed");
     }
 }

@@ -9,9 +9,7 @@ mod test_fixtures;
 /// two threads unpacking the same image at once write the same temporary file.
 fn unpacked(relative: &str) -> std::path::PathBuf {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = LOCK
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     test_fixtures::unpacked(relative)
 }
 
@@ -40,9 +38,7 @@ fn filesystem_source(image: &str) -> Arc<dyn ReadAt> {
 }
 
 fn open(image: &str) -> Box<dyn Filesystem> {
-    let filesystem = fs::probe(filesystem_source(image))
-        .unwrap()
-        .expect("an XFS filesystem");
+    let filesystem = fs::probe(filesystem_source(image)).unwrap().expect("an XFS filesystem");
     assert_eq!(filesystem.kind(), "xfs");
     filesystem
 }
@@ -85,10 +81,7 @@ fn describe(filesystem: &dyn Filesystem) -> Vec<String> {
         .map(|(path, metadata)| {
             let (size, digest) = match metadata.file_type {
                 FileType::Directory => ("-".to_string(), "-".to_string()),
-                FileType::Regular => (
-                    metadata.size.to_string(),
-                    file_digest(filesystem, path).unwrap(),
-                ),
+                FileType::Regular => (metadata.size.to_string(), file_digest(filesystem, path).unwrap()),
                 FileType::Symlink => {
                     let target = filesystem.read_link(path).unwrap();
                     assert_eq!(target.len() as u64, metadata.size);
@@ -96,11 +89,7 @@ fn describe(filesystem: &dyn Filesystem) -> Vec<String> {
                 }
                 _ => ("0".to_string(), "-".to_string()),
             };
-            format!(
-                "{}\t{}\t{size}\t{digest}",
-                fs::path::display(path),
-                type_name(metadata.file_type)
-            )
+            format!("{}\t{}\t{size}\t{digest}", fs::path::display(path), type_name(metadata.file_type))
         })
         .collect()
 }
@@ -112,11 +101,7 @@ fn manifest(name: &str) -> Vec<String> {
 
 fn assert_walk_matches(image: &str, manifest_name: &str) {
     let filesystem = open(image);
-    assert!(
-        filesystem.warnings().is_empty(),
-        "{image}: {:?}",
-        filesystem.warnings()
-    );
+    assert!(filesystem.warnings().is_empty(), "{image}: {:?}", filesystem.warnings());
     let ours = describe(filesystem.as_ref());
     let expected = manifest(manifest_name);
     for (line, (left, right)) in ours.iter().zip(&expected).enumerate() {
@@ -144,24 +129,14 @@ fn v5_with_64k_blocks() {
 
 #[test]
 fn every_directory_form_hard_links_sparse_and_bmbt_files() {
-    assert_walk_matches(
-        "fixtures/xfs/xfs-forms.img.zst",
-        "fixtures/xfs/xfs-forms.manifest.zst",
-    );
+    assert_walk_matches("fixtures/xfs/xfs-forms.img.zst", "fixtures/xfs/xfs-forms.manifest.zst");
     let filesystem = open("fixtures/xfs/xfs-forms.img.zst");
     // Hard links: one inode under three names.
     let identities: Vec<Option<u64>> = ["/extra/hard-1", "/extra/hard-2", "/dirs/short/hard-3"]
         .iter()
-        .map(|path| {
-            filesystem
-                .symlink_metadata(path.as_bytes())
-                .unwrap()
-                .identity
-        })
+        .map(|path| filesystem.symlink_metadata(path.as_bytes()).unwrap().identity)
         .collect();
-    assert!(
-        identities[0].is_some() && identities.iter().all(|identity| *identity == identities[0])
-    );
+    assert!(identities[0].is_some() && identities.iter().all(|identity| *identity == identities[0]));
     // Reads past 4 GiB and across holes, without reading the holes.
     let mut file = filesystem.open(b"/extra/sparse-large").unwrap();
     assert_eq!(file.size(), 4_295_100_000);
@@ -171,24 +146,15 @@ fn every_directory_form_hard_links_sparse_and_bmbt_files() {
     file.read_at((1 << 30) + 8190, &mut buffer).unwrap();
     assert_eq!(buffer, [0x22, 0x22, 0, 0, 0, 0, 0, 0]);
     // Resolving symlinks inside the image.
-    assert_eq!(
-        fs::resolve(filesystem.as_ref(), b"/etc/os-release").unwrap(),
-        b"/usr/lib/os-release"
-    );
-    assert!(matches!(
-        fs::resolve(filesystem.as_ref(), b"/links/loop-a"),
-        Err(FsError::TooManySymlinks)
-    ));
+    assert_eq!(fs::resolve(filesystem.as_ref(), b"/etc/os-release").unwrap(), b"/usr/lib/os-release");
+    assert!(matches!(fs::resolve(filesystem.as_ref(), b"/links/loop-a"), Err(FsError::TooManySymlinks)));
 }
 
 #[test]
 fn an_unclean_log_is_reported_not_replayed() {
     let filesystem = open("fixtures/xfs/xfs-dirty.img.zst");
     let warnings = filesystem.warnings();
-    assert_eq!(
-        warnings,
-        ["XFS log not replayed; changes in the last seconds before the snapshot may be missing"]
-    );
+    assert_eq!(warnings, ["XFS log not replayed; changes in the last seconds before the snapshot may be missing"]);
     // The checkpointed metadata still reads.
     assert!(filesystem.read_dir(b"/").is_ok());
 }

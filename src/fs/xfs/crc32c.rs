@@ -15,11 +15,7 @@ const TABLE: [u32; 256] = {
         let mut value = index as u32;
         let mut bit = 0;
         while bit < 8 {
-            value = if value & 1 == 1 {
-                (value >> 1) ^ POLYNOMIAL
-            } else {
-                value >> 1
-            };
+            value = if value & 1 == 1 { (value >> 1) ^ POLYNOMIAL } else { value >> 1 };
             bit += 1;
         }
         table[index] = value;
@@ -47,11 +43,9 @@ pub fn checksum(bytes: &[u8]) -> u32 {
 /// True when the little-endian CRC32c stored at `field` in `bytes` matches the rest of
 /// `bytes` with that field taken as zero, which is how XFS checksums its metadata.
 pub fn verify(bytes: &[u8], field: usize) -> bool {
-    let (Some(before), Some(stored), Some(after)) = (
-        bytes.get(..field),
-        bytes.get(field..field.saturating_add(4)),
-        bytes.get(field.saturating_add(4)..),
-    ) else {
+    let (Some(before), Some(stored), Some(after)) =
+        (bytes.get(..field), bytes.get(field..field.saturating_add(4)), bytes.get(field.saturating_add(4)..))
+    else {
         return false;
     };
     let mut state = update(!0, before);
@@ -81,10 +75,7 @@ mod tests {
         assert!(verify(&block, 8));
         block[20] ^= 1;
         assert!(!verify(&block, 8));
-        assert!(
-            !verify(&block, 62),
-            "a field running past the end never verifies"
-        );
+        assert!(!verify(&block, 62), "a field running past the end never verifies");
         assert!(!verify(&[], 0));
     }
 }

@@ -51,17 +51,10 @@ pub struct RawEntry {
 /// All entries of directory `inode`, without `.` and `..`.
 pub fn entries(volume: &Volume, inode: &Inode) -> Result<Vec<RawEntry>, FsError> {
     match inode.format {
-        ForkFormat::Local => short_form(
-            &inode.data_fork,
-            inode.size,
-            volume.superblock.has_file_type,
-        )
-        .map_err(|error| FsError::Corrupt(format!("directory inode {}: {error}", inode.number))),
+        ForkFormat::Local => short_form(&inode.data_fork, inode.size, volume.superblock.has_file_type)
+            .map_err(|error| FsError::Corrupt(format!("directory inode {}: {error}", inode.number))),
         ForkFormat::Extents | ForkFormat::Btree => block_form(volume, inode),
-        ForkFormat::Device => Err(FsError::Corrupt(format!(
-            "directory inode {} has a device fork",
-            inode.number
-        ))),
+        ForkFormat::Device => Err(FsError::Corrupt(format!("directory inode {} has a device fork", inode.number))),
     }
 }
 
@@ -84,25 +77,13 @@ pub fn short_form(fork: &[u8], size: u64, has_file_type: bool) -> Result<Vec<Raw
     let length = usize::try_from(size)
         .ok()
         .filter(|&length| length <= fork.len())
-        .ok_or_else(|| {
-            FsError::Corrupt(format!(
-                "short-form size {size} is over the {}-byte fork",
-                fork.len()
-            ))
-        })?;
-    let fields = Fields::new(
-        fork.get(..length).unwrap_or_default(),
-        "short-form directory",
-    );
+        .ok_or_else(|| FsError::Corrupt(format!("short-form size {size} is over the {}-byte fork", fork.len())))?;
+    let fields = Fields::new(fork.get(..length).unwrap_or_default(), "short-form directory");
     let count = fields.u8(0)?;
     // All inode numbers are 8 bytes when any entry needs it, else 4.
     let number_size = if fields.u8(1)? != 0 { 8 } else { 4 };
     let read_number = |offset: usize| -> Result<u64, FsError> {
-        if number_size == 8 {
-            fields.u64(offset)
-        } else {
-            fields.u32(offset).map(u64::from)
-        }
+        if number_size == 8 { fields.u64(offset) } else { fields.u32(offset).map(u64::from) }
     };
     let mut position = 2 + number_size;
     let mut entries = Vec::with_capacity(usize::from(count));
@@ -120,11 +101,7 @@ pub fn short_form(fork: &[u8], size: u64, has_file_type: bool) -> Result<Vec<Raw
         } else {
             None
         };
-        entries.push(RawEntry {
-            name,
-            inode: read_number(after)?,
-            file_type,
-        });
+        entries.push(RawEntry { name, inode: read_number(after)?, file_type });
         position = after + number_size;
     }
     Ok(entries)
@@ -137,10 +114,7 @@ fn block_form(volume: &Volume, inode: &Inode) -> Result<Vec<RawEntry>, FsError> 
     let directory_block = u64::from(superblock.directory_block_size);
     let data_end = inode.size.min(LEAF_OFFSET);
     if data_end > MAX_DIRECTORY_BYTES {
-        return Err(FsError::Unsupported(format!(
-            "directory inode {} has {data_end} bytes of entries",
-            inode.number
-        )));
+        return Err(FsError::Unsupported(format!("directory inode {} has {data_end} bytes of entries", inode.number)));
     }
     let mut entries = Vec::new();
     let mut buffer = vec![0u8; superblock.directory_block_size as usize];
@@ -148,17 +122,8 @@ fn block_form(volume: &Volume, inode: &Inode) -> Result<Vec<RawEntry>, FsError> 
     let starts = data_block_starts(&map, superblock.block_log, directory_block, data_end);
     for start in starts {
         extents::read_mapped(volume, &map, start, &mut buffer)?;
-        parse_data_block(
-            &buffer,
-            superblock.has_crc(),
-            superblock.has_file_type,
-            &mut entries,
-        )
-        .map_err(|error| {
-            FsError::Corrupt(format!(
-                "directory inode {} block at offset {start}: {error}",
-                inode.number
-            ))
+        parse_data_block(&buffer, superblock.has_crc(), superblock.has_file_type, &mut entries).map_err(|error| {
+            FsError::Corrupt(format!("directory inode {} block at offset {start}: {error}", inode.number))
         })?;
         if superblock.has_crc() {
             check_owner(&buffer, volume, &map, start, inode.number)?;
@@ -169,12 +134,7 @@ fn block_form(volume: &Volume, inode: &Inode) -> Result<Vec<RawEntry>, FsError> 
 
 /// Byte offsets (multiples of the directory block size, below `data_end`) of directory
 /// blocks that start inside a mapped extent, in order.
-fn data_block_starts(
-    map: &[Extent],
-    block_log: u8,
-    directory_block: u64,
-    data_end: u64,
-) -> Vec<u64> {
+fn data_block_starts(map: &[Extent], block_log: u8, directory_block: u64, data_end: u64) -> Vec<u64> {
     let mut starts = Vec::new();
     for extent in map {
         let first = (extent.logical << block_log).div_ceil(directory_block) * directory_block;
@@ -188,23 +148,13 @@ fn data_block_starts(
 }
 
 /// Check a v5 data block's self-description: its daddr and owner.
-fn check_owner(
-    block: &[u8],
-    volume: &Volume,
-    map: &[Extent],
-    start: u64,
-    owner: u64,
-) -> Result<(), FsError> {
+fn check_owner(block: &[u8], volume: &Volume, map: &[Extent], start: u64, owner: u64) -> Result<(), FsError> {
     let fields = Fields::new(block, "directory block");
     let logical = start >> volume.superblock.block_log;
     let expected_daddr = map
         .iter()
         .find(|extent| extent.logical <= logical && logical < extent.end())
-        .map(|extent| {
-            volume
-                .superblock
-                .block_offset(extent.physical, logical - extent.logical)
-        })
+        .map(|extent| volume.superblock.block_offset(extent.physical, logical - extent.logical))
         .transpose()?
         .map(|byte| byte / 512);
     if Some(fields.u64(HEADER_BLKNO)?) != expected_daddr
@@ -239,10 +189,7 @@ pub fn parse_data_block(
     }
     // A single-block directory ends with its leaf array and a tail (count, stale).
     let end = if single {
-        let tail = block
-            .len()
-            .checked_sub(8)
-            .ok_or_else(|| fields.corrupt("too small"))?;
+        let tail = block.len().checked_sub(8).ok_or_else(|| fields.corrupt("too small"))?;
         let leaf_count = fields.u32(tail)? as usize;
         leaf_count
             .checked_mul(8)
@@ -257,9 +204,7 @@ pub fn parse_data_block(
         if fields.u16(position)? == FREE_TAG {
             let length = usize::from(fields.u16(position + 2)?);
             if length == 0 || length % 8 != 0 || position + length > end {
-                return Err(fields.corrupt(format!(
-                    "free region of {length} bytes at offset {position}"
-                )));
+                return Err(fields.corrupt(format!("free region of {length} bytes at offset {position}")));
             }
             position += length;
             continue;
@@ -271,23 +216,13 @@ pub fn parse_data_block(
             return Err(fields.corrupt(format!("empty name at offset {position}")));
         }
         let name = fields.slice(position + 9, name_length)?;
-        let file_type = if has_file_type {
-            entry_type(fields.u8(position + 9 + name_length)?)
-        } else {
-            None
-        };
+        let file_type = if has_file_type { entry_type(fields.u8(position + 9 + name_length)?) } else { None };
         let length = (9 + name_length + usize::from(has_file_type) + 2).next_multiple_of(8);
         if position + length > end {
-            return Err(fields.corrupt(format!(
-                "entry at offset {position} runs past the data area"
-            )));
+            return Err(fields.corrupt(format!("entry at offset {position} runs past the data area")));
         }
         if name != b"." && name != b".." {
-            entries.push(RawEntry {
-                name: name.to_vec(),
-                inode,
-                file_type,
-            });
+            entries.push(RawEntry { name: name.to_vec(), inode, file_type });
         }
         position += length;
     }
@@ -301,11 +236,7 @@ mod tests {
     /// A v5 data block of `size` bytes holding `names` (ftype regular), CRC sealed.
     fn data_block(size: usize, names: &[&[u8]], single: bool) -> Vec<u8> {
         let mut block = vec![0u8; size];
-        let magic = if single {
-            BLOCK_MAGIC_V5
-        } else {
-            DATA_MAGIC_V5
-        };
+        let magic = if single { BLOCK_MAGIC_V5 } else { DATA_MAGIC_V5 };
         block[..4].copy_from_slice(&magic.to_be_bytes());
         let mut position = DATA_HEADER_V5;
         for (index, name) in names.iter().enumerate() {
@@ -315,11 +246,7 @@ mod tests {
             block[position + 9 + name.len()] = 1;
             position += (9 + name.len() + 1 + 2).next_multiple_of(8);
         }
-        let end = if single {
-            size - 8 - 8 * names.len()
-        } else {
-            size
-        };
+        let end = if single { size - 8 - 8 * names.len() } else { size };
         if single {
             block[size - 8..size - 4].copy_from_slice(&(names.len() as u32).to_be_bytes());
         }
@@ -338,11 +265,7 @@ mod tests {
     #[test]
     fn data_blocks_valid_empty_truncated_garbage() {
         for single in [true, false] {
-            let block = data_block(
-                4096,
-                &[b".", b"..", b"passwd", b"a-much-longer-name.conf"],
-                single,
-            );
+            let block = data_block(4096, &[b".", b"..", b"passwd", b"a-much-longer-name.conf"], single);
             let mut entries = Vec::new();
             parse_data_block(&block, true, true, &mut entries).unwrap();
             let names: Vec<&[u8]> = entries.iter().map(|entry| entry.name.as_slice()).collect();
@@ -355,20 +278,14 @@ mod tests {
             parse_data_block(&empty, true, true, &mut entries).unwrap();
             assert!(entries.is_empty());
 
-            assert!(
-                parse_data_block(&block[..2000], true, true, &mut Vec::new()).is_err(),
-                "truncated"
-            );
+            assert!(parse_data_block(&block[..2000], true, true, &mut Vec::new()).is_err(), "truncated");
             let mut flipped = block.clone();
             flipped[100] ^= 4;
             assert!(
                 matches!(parse_data_block(&flipped, true, true, &mut Vec::new()), Err(FsError::Corrupt(message)) if message.contains("CRC"))
             );
         }
-        assert!(
-            parse_data_block(&[0x33; 4096], true, true, &mut Vec::new()).is_err(),
-            "garbage"
-        );
+        assert!(parse_data_block(&[0x33; 4096], true, true, &mut Vec::new()).is_err(), "garbage");
         assert!(parse_data_block(&[], true, true, &mut Vec::new()).is_err());
         // A free region that claims zero bytes must not spin forever.
         let mut looping = data_block(4096, &[], false);
@@ -387,39 +304,17 @@ mod tests {
         assert_eq!(
             entries,
             [
-                RawEntry {
-                    name: b"etc".to_vec(),
-                    inode: 131,
-                    file_type: Some(FileType::Directory)
-                },
-                RawEntry {
-                    name: b"x".to_vec(),
-                    inode: 0x1234,
-                    file_type: Some(FileType::Regular)
-                },
+                RawEntry { name: b"etc".to_vec(), inode: 131, file_type: Some(FileType::Directory) },
+                RawEntry { name: b"x".to_vec(), inode: 0x1234, file_type: Some(FileType::Regular) },
             ]
         );
         // Without ftype, 8-byte inode numbers.
         let mut wide = vec![1u8, 1, 0, 0, 0, 0, 0, 0, 0, 128];
         wide.extend_from_slice(&[1, 0, 0x30, b'y', 0, 0, 0, 1, 0, 0, 0, 5]);
-        assert_eq!(
-            short_form(&wide, wide.len() as u64, false).unwrap()[0].inode,
-            (1 << 32) | 5
-        );
-        assert!(
-            short_form(&[0, 0, 0, 0, 0, 128], 6, true)
-                .unwrap()
-                .is_empty(),
-            "empty"
-        );
-        assert!(
-            short_form(&fork, fork.len() as u64 - 3, true).is_err(),
-            "truncated"
-        );
-        assert!(
-            short_form(&fork, 10_000, true).is_err(),
-            "size past the fork"
-        );
+        assert_eq!(short_form(&wide, wide.len() as u64, false).unwrap()[0].inode, (1 << 32) | 5);
+        assert!(short_form(&[0, 0, 0, 0, 0, 128], 6, true).unwrap().is_empty(), "empty");
+        assert!(short_form(&fork, fork.len() as u64 - 3, true).is_err(), "truncated");
+        assert!(short_form(&fork, 10_000, true).is_err(), "size past the fork");
         assert!(short_form(&[255; 40], 40, true).is_err(), "garbage");
     }
 }

@@ -74,10 +74,7 @@ impl Extent {
 pub fn map(volume: &Volume, inode: &Inode) -> Result<Vec<Extent>, FsError> {
     let corrupt = |message: String| FsError::Corrupt(format!("inode {}: {message}", inode.number));
     if inode.data_extents > MAX_EXTENTS {
-        return Err(corrupt(format!(
-            "{} extents is over the {MAX_EXTENTS} this reader holds",
-            inode.data_extents
-        )));
+        return Err(corrupt(format!("{} extents is over the {MAX_EXTENTS} this reader holds", inode.data_extents)));
     }
     let fork = Fields::new(&inode.data_fork, "data fork");
     let extents = match inode.format {
@@ -100,11 +97,7 @@ pub fn map(volume: &Volume, inode: &Inode) -> Result<Vec<Extent>, FsError> {
         }
     };
     if extents.len() as u64 != inode.data_extents {
-        return Err(corrupt(format!(
-            "bmbt holds {} extents, di_nextents says {}",
-            extents.len(),
-            inode.data_extents
-        )));
+        return Err(corrupt(format!("bmbt holds {} extents, di_nextents says {}", extents.len(), inode.data_extents)));
     }
     let mut previous_end = 0u64;
     for extent in &extents {
@@ -122,8 +115,7 @@ pub fn map(volume: &Volume, inode: &Inode) -> Result<Vec<Extent>, FsError> {
 /// Walk the bmbt whose root sits in the inode's data fork, depth first in key order,
 /// collecting its leaf records.
 fn walk_bmbt(volume: &Volume, inode: &Inode, root: Fields<'_>) -> Result<Vec<Extent>, FsError> {
-    let corrupt =
-        |message: String| FsError::Corrupt(format!("inode {} bmbt: {message}", inode.number));
+    let corrupt = |message: String| FsError::Corrupt(format!("inode {} bmbt: {message}", inode.number));
     let level = root.u16(0)?;
     if level == 0 || level > MAX_LEVELS {
         return Err(corrupt(format!("root level {level}")));
@@ -134,38 +126,21 @@ fn walk_bmbt(volume: &Volume, inode: &Inode, root: Fields<'_>) -> Result<Vec<Ext
     let pointers = node_pointers(root, 4, root_capacity, usize::from(root.u16(2)?))
         .map_err(|message| corrupt(format!("root: {message}")))?;
     let superblock = &volume.superblock;
-    let header = if superblock.has_crc() {
-        BLOCK_HEADER_V5
-    } else {
-        BLOCK_HEADER_V4
-    };
+    let header = if superblock.has_crc() { BLOCK_HEADER_V5 } else { BLOCK_HEADER_V4 };
     let block_size = superblock.block_size as usize;
     let capacity = (block_size - header) / (2 * KEY_SIZE);
-    let magic = if superblock.has_crc() {
-        BMAP_CRC_MAGIC
-    } else {
-        BMAP_MAGIC
-    };
+    let magic = if superblock.has_crc() { BMAP_CRC_MAGIC } else { BMAP_MAGIC };
     // Children still to visit, last first, with the level each must have.
-    let mut pending: Vec<(u64, u16)> = pointers
-        .into_iter()
-        .rev()
-        .map(|pointer| (pointer, level - 1))
-        .collect();
+    let mut pending: Vec<(u64, u16)> = pointers.into_iter().rev().map(|pointer| (pointer, level - 1)).collect();
     let mut visited = HashSet::new();
     let mut extents = Vec::new();
     while let Some((pointer, expected_level)) = pending.pop() {
         if !visited.insert(pointer) {
-            return Err(corrupt(format!(
-                "block {pointer} is reached twice (a loop)"
-            )));
+            return Err(corrupt(format!("block {pointer} is reached twice (a loop)")));
         }
         // A well-formed tree has fewer node blocks than the inode's blocks.
         if visited.len() as u64 > inode.blocks.max(1) {
-            return Err(corrupt(format!(
-                "more bmbt blocks than the inode's {} blocks",
-                inode.blocks
-            )));
+            return Err(corrupt(format!("more bmbt blocks than the inode's {} blocks", inode.blocks)));
         }
         let offset = superblock.block_offset(pointer, 0)?;
         let bytes = volume.read(offset, block_size)?;
@@ -181,16 +156,12 @@ fn walk_bmbt(volume: &Volume, inode: &Inode, root: Fields<'_>) -> Result<Vec<Ext
                 || block.u64(BB_OWNER)? != inode.number
                 || block.slice(BB_UUID, 16)? != superblock.metadata_uuid
             {
-                return Err(corrupt(format!(
-                    "block {pointer} belongs elsewhere (blkno, owner or UUID)"
-                )));
+                return Err(corrupt(format!("block {pointer} belongs elsewhere (blkno, owner or UUID)")));
             }
         }
         let level = block.u16(BB_LEVEL)?;
         if level != expected_level {
-            return Err(corrupt(format!(
-                "block {pointer} is at level {level}, expected {expected_level}"
-            )));
+            return Err(corrupt(format!("block {pointer} is at level {level}, expected {expected_level}")));
         }
         let count = usize::from(block.u16(BB_NUMRECS)?);
         if level == 0 {
@@ -201,10 +172,7 @@ fn walk_bmbt(volume: &Volume, inode: &Inode, root: Fields<'_>) -> Result<Vec<Ext
                 extents.push(Extent::unpack(block, header + index * RECORD_SIZE)?);
             }
             if extents.len() as u64 > inode.data_extents {
-                return Err(corrupt(format!(
-                    "more records than di_nextents ({})",
-                    inode.data_extents
-                )));
+                return Err(corrupt(format!("more records than di_nextents ({})", inode.data_extents)));
             }
         } else {
             let children = node_pointers(block, header, capacity, count)
@@ -216,34 +184,17 @@ fn walk_bmbt(volume: &Volume, inode: &Inode, root: Fields<'_>) -> Result<Vec<Ext
 }
 
 /// The child pointers of a bmbt node whose keys start at `keys` and hold `capacity` slots.
-fn node_pointers(
-    node: Fields<'_>,
-    keys: usize,
-    capacity: usize,
-    count: usize,
-) -> Result<Vec<u64>, String> {
+fn node_pointers(node: Fields<'_>, keys: usize, capacity: usize, count: usize) -> Result<Vec<u64>, String> {
     if count == 0 || count > capacity {
-        return Err(format!(
-            "{count} records in a node with room for {capacity}"
-        ));
+        return Err(format!("{count} records in a node with room for {capacity}"));
     }
     let pointers = keys + capacity * KEY_SIZE;
-    (0..count)
-        .map(|index| {
-            node.u64(pointers + index * KEY_SIZE)
-                .map_err(|error| error.to_string())
-        })
-        .collect()
+    (0..count).map(|index| node.u64(pointers + index * KEY_SIZE).map_err(|error| error.to_string())).collect()
 }
 
 /// Fill `buffer` with the file bytes at `offset` through `extents` (sorted, as [`map`]
 /// returns them): holes and unwritten extents give zeros.
-pub fn read_mapped(
-    volume: &Volume,
-    extents: &[Extent],
-    mut offset: u64,
-    mut buffer: &mut [u8],
-) -> Result<(), FsError> {
+pub fn read_mapped(volume: &Volume, extents: &[Extent], mut offset: u64, mut buffer: &mut [u8]) -> Result<(), FsError> {
     let block_log = u32::from(volume.superblock.block_log);
     while !buffer.is_empty() {
         let block = offset >> block_log;
@@ -252,19 +203,14 @@ pub fn read_mapped(
         let index = extents.partition_point(|extent| extent.end() <= block);
         let found = extents.get(index);
         let (chunk_end, physical) = match found {
-            Some(extent) if extent.logical <= block => (
-                extent.end(),
-                (!extent.unwritten).then_some((extent.physical, block - extent.logical)),
-            ),
+            Some(extent) if extent.logical <= block => {
+                (extent.end(), (!extent.unwritten).then_some((extent.physical, block - extent.logical)))
+            }
             Some(next) => (next.logical, None),
             None => (u64::MAX >> block_log, None),
         };
-        let available = (chunk_end - block)
-            .saturating_mul(1 << block_log)
-            .saturating_sub(within);
-        let length = usize::try_from(available)
-            .unwrap_or(usize::MAX)
-            .min(buffer.len());
+        let available = (chunk_end - block).saturating_mul(1 << block_log).saturating_sub(within);
+        let length = usize::try_from(available).unwrap_or(usize::MAX).min(buffer.len());
         let (chunk, rest) = std::mem::take(&mut buffer).split_at_mut(length);
         match physical {
             Some((start, delta)) => {
@@ -277,9 +223,8 @@ pub fn read_mapped(
             None => chunk.fill(0),
         }
         buffer = rest;
-        offset = offset
-            .checked_add(length as u64)
-            .ok_or_else(|| FsError::Corrupt("file offset overflows".to_string()))?;
+        offset =
+            offset.checked_add(length as u64).ok_or_else(|| FsError::Corrupt("file offset overflows".to_string()))?;
     }
     Ok(())
 }
@@ -290,8 +235,7 @@ mod tests {
 
     /// Pack an extent record the way XFS does.
     pub fn pack(extent: Extent) -> [u8; 16] {
-        let high =
-            (u64::from(extent.unwritten) << 63) | (extent.logical << 9) | (extent.physical >> 43);
+        let high = (u64::from(extent.unwritten) << 63) | (extent.logical << 9) | (extent.physical >> 43);
         let low = (extent.physical << 21) | extent.length;
         let mut record = [0u8; 16];
         record[..8].copy_from_slice(&high.to_be_bytes());
@@ -302,30 +246,12 @@ mod tests {
     #[test]
     fn records_round_trip_through_the_packed_layout() {
         for extent in [
-            Extent {
-                logical: 0,
-                physical: 1,
-                length: 1,
-                unwritten: false,
-            },
-            Extent {
-                logical: (1 << 54) - 1,
-                physical: (1 << 52) - 1,
-                length: (1 << 21) - 1,
-                unwritten: true,
-            },
-            Extent {
-                logical: 1_234_567,
-                physical: 0xABC_DEF0_1234,
-                length: 77,
-                unwritten: false,
-            },
+            Extent { logical: 0, physical: 1, length: 1, unwritten: false },
+            Extent { logical: (1 << 54) - 1, physical: (1 << 52) - 1, length: (1 << 21) - 1, unwritten: true },
+            Extent { logical: 1_234_567, physical: 0xABC_DEF0_1234, length: 77, unwritten: false },
         ] {
             let record = pack(extent);
-            assert_eq!(
-                Extent::unpack(Fields::new(&record, "record"), 0).unwrap(),
-                extent
-            );
+            assert_eq!(Extent::unpack(Fields::new(&record, "record"), 0).unwrap(), extent);
         }
         assert!(Extent::unpack(Fields::new(&[0u8; 12], "record"), 0).is_err());
     }

@@ -21,16 +21,13 @@ impl<'a> Fields<'a> {
 
     /// `length` bytes at `offset`.
     pub fn slice(&self, offset: usize, length: usize) -> Result<&'a [u8], FsError> {
-        offset
-            .checked_add(length)
-            .and_then(|end| self.bytes.get(offset..end))
-            .ok_or_else(|| {
-                FsError::Corrupt(format!(
-                    "{}: {length} bytes at offset {offset} run past its end ({} bytes)",
-                    self.what,
-                    self.bytes.len()
-                ))
-            })
+        offset.checked_add(length).and_then(|end| self.bytes.get(offset..end)).ok_or_else(|| {
+            FsError::Corrupt(format!(
+                "{}: {length} bytes at offset {offset} run past its end ({} bytes)",
+                self.what,
+                self.bytes.len()
+            ))
+        })
     }
 
     fn array<const N: usize>(&self, offset: usize) -> Result<[u8; N], FsError> {
@@ -71,19 +68,14 @@ mod tests {
 
     #[test]
     fn reads_big_endian_and_refuses_short_buffers() {
-        let bytes = [
-            0x58, 0x46, 0x53, 0x42, 0, 0, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8,
-        ];
+        let bytes = [0x58, 0x46, 0x53, 0x42, 0, 0, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8];
         let fields = Fields::new(&bytes, "test structure");
         assert_eq!(fields.u32(0).unwrap(), 0x5846_5342);
         assert_eq!(fields.u16(6).unwrap(), 0x1000);
         assert_eq!(fields.u64(8).unwrap(), 0x0102_0304_0506_0708);
         assert_eq!(fields.u8(15).unwrap(), 8);
         let error = fields.u32(14).unwrap_err().to_string();
-        assert!(
-            error.contains("test structure") && error.contains("offset 14"),
-            "{error}"
-        );
+        assert!(error.contains("test structure") && error.contains("offset 14"), "{error}");
         assert!(fields.slice(usize::MAX, 2).is_err());
     }
 }

@@ -97,10 +97,7 @@ impl Inode {
             (1 | 2, false) => CORE_SIZE_V2,
             (3, true) => CORE_SIZE_V3,
             _ => {
-                return Err(corrupt(format!(
-                    "inode version {version} on a v{} filesystem",
-                    superblock.version
-                )));
+                return Err(corrupt(format!("inode version {version} on a v{} filesystem", superblock.version)));
             }
         };
         let mut flags2 = 0;
@@ -109,15 +106,10 @@ impl Inode {
                 return Err(corrupt("CRC mismatch".to_string()));
             }
             if fields.u64(DI_INO)? != number {
-                return Err(corrupt(format!(
-                    "records itself as inode {}",
-                    fields.u64(DI_INO)?
-                )));
+                return Err(corrupt(format!("records itself as inode {}", fields.u64(DI_INO)?)));
             }
             if fields.slice(DI_UUID, 16)? != superblock.metadata_uuid {
-                return Err(corrupt(
-                    "belongs to another filesystem (UUID mismatch)".to_string(),
-                ));
+                return Err(corrupt("belongs to another filesystem (UUID mismatch)".to_string()));
             }
             flags2 = fields.u64(DI_FLAGS2)?;
         }
@@ -143,26 +135,17 @@ impl Inode {
             0 => literal,
             offset if offset < literal => offset,
             offset => {
-                return Err(corrupt(format!(
-                    "attribute fork offset {offset} is past the {literal}-byte literal area"
-                )));
+                return Err(corrupt(format!("attribute fork offset {offset} is past the {literal}-byte literal area")));
             }
         };
         let bigtime = flags2 & DIFLAG2_BIGTIME != 0;
         let time = |offset: usize| -> Result<(i64, u32), FsError> {
             if bigtime {
                 let nanoseconds = fields.u64(offset)?;
-                let seconds = i64::try_from(nanoseconds / 1_000_000_000).unwrap_or(i64::MAX)
-                    - BIGTIME_EPOCH_OFFSET;
-                Ok((
-                    seconds,
-                    u32::try_from(nanoseconds % 1_000_000_000).unwrap_or(0),
-                ))
+                let seconds = i64::try_from(nanoseconds / 1_000_000_000).unwrap_or(i64::MAX) - BIGTIME_EPOCH_OFFSET;
+                Ok((seconds, u32::try_from(nanoseconds % 1_000_000_000).unwrap_or(0)))
             } else {
-                Ok((
-                    i64::from(fields.u32(offset)? as i32),
-                    fields.u32(offset + 4)?,
-                ))
+                Ok((i64::from(fields.u32(offset)? as i32), fields.u32(offset + 4)?))
             }
         };
         Ok(Self {
@@ -183,10 +166,7 @@ impl Inode {
     /// The object type from `di_mode`.
     pub fn file_type(&self) -> Result<FileType, FsError> {
         mode_type(self.mode).ok_or_else(|| {
-            FsError::Corrupt(format!(
-                "inode {}: unknown file type in mode {:o}",
-                self.number, self.mode
-            ))
+            FsError::Corrupt(format!("inode {}: unknown file type in mode {:o}", self.number, self.mode))
         })
     }
 }
@@ -253,15 +233,8 @@ pub mod tests {
         });
         let inode = Inode::parse(&superblock, 131, &bytes).unwrap();
         assert_eq!(inode.file_type().unwrap(), FileType::Regular);
-        assert_eq!(
-            (inode.size, inode.data_extents, inode.format),
-            (5000, 2, ForkFormat::Extents)
-        );
-        assert_eq!(
-            inode.data_fork.len(),
-            24,
-            "di_forkoff 3 leaves 24 bytes to the data fork"
-        );
+        assert_eq!((inode.size, inode.data_extents, inode.format), (5000, 2, ForkFormat::Extents));
+        assert_eq!(inode.data_fork.len(), 24, "di_forkoff 3 leaves 24 bytes to the data fork");
         assert_eq!(inode.times[1], (1_700_000_000, 0));
     }
 
@@ -269,10 +242,8 @@ pub mod tests {
     fn bigtime_and_large_extent_counters() {
         let superblock = superblock();
         let bytes = sample(&superblock, 131, 0o100_644, 3, |bytes| {
-            bytes[DI_FLAGS2..DI_FLAGS2 + 8]
-                .copy_from_slice(&(DIFLAG2_BIGTIME | DIFLAG2_NREXT64).to_be_bytes());
-            bytes[DI_BIG_NEXTENTS..DI_BIG_NEXTENTS + 8]
-                .copy_from_slice(&(1u64 << 40).to_be_bytes());
+            bytes[DI_FLAGS2..DI_FLAGS2 + 8].copy_from_slice(&(DIFLAG2_BIGTIME | DIFLAG2_NREXT64).to_be_bytes());
+            bytes[DI_BIG_NEXTENTS..DI_BIG_NEXTENTS + 8].copy_from_slice(&(1u64 << 40).to_be_bytes());
             let stamp = (BIGTIME_EPOCH_OFFSET as u64 + 10) * 1_000_000_000 + 7;
             bytes[DI_MTIME..DI_MTIME + 8].copy_from_slice(&stamp.to_be_bytes());
         });
@@ -290,13 +261,8 @@ pub mod tests {
             matches!(Inode::parse(&superblock, 131, &bytes), Err(FsError::Corrupt(message)) if message.contains("CRC"))
         );
         let bytes = sample(&superblock, 131, 0o040_755, 1, |_| {});
-        assert!(
-            Inode::parse(&superblock, 132, &bytes).is_err(),
-            "an inode must record its own number"
-        );
-        let bytes = sample(&superblock, 131, 0o040_755, 1, |bytes| {
-            bytes[DI_FORKOFF] = 255
-        });
+        assert!(Inode::parse(&superblock, 132, &bytes).is_err(), "an inode must record its own number");
+        let bytes = sample(&superblock, 131, 0o040_755, 1, |bytes| bytes[DI_FORKOFF] = 255);
         assert!(Inode::parse(&superblock, 131, &bytes).is_err());
         let bytes = sample(&superblock, 131, 0o040_755, 9, |_| {});
         assert!(Inode::parse(&superblock, 131, &bytes).is_err());
@@ -304,11 +270,6 @@ pub mod tests {
         assert!(Inode::parse(&superblock, 131, &[]).is_err());
         assert!(Inode::parse(&superblock, 131, &[0xA5; 512]).is_err());
         let bytes = sample(&superblock, 131, 0o000_755, 1, |_| {});
-        assert!(
-            Inode::parse(&superblock, 131, &bytes)
-                .unwrap()
-                .file_type()
-                .is_err()
-        );
+        assert!(Inode::parse(&superblock, 131, &bytes).unwrap().file_type().is_err());
     }
 }

@@ -47,9 +47,16 @@ impl LogState {
     pub fn warning(&self) -> Option<String> {
         match self {
             Self::Clean => None,
-            Self::Unclean => Some("XFS log not replayed; changes in the last seconds before the snapshot may be missing".to_string()),
-            Self::External => Some("XFS log is on an external device; whether it needs replay is unknown and it is not replayed".to_string()),
-            Self::Undetermined(why) => Some(format!("XFS log state unknown ({why}); it is not replayed, so recent changes may be missing")),
+            Self::Unclean => {
+                Some("XFS log not replayed; changes in the last seconds before the snapshot may be missing".to_string())
+            }
+            Self::External => Some(
+                "XFS log is on an external device; whether it needs replay is unknown and it is not replayed"
+                    .to_string(),
+            ),
+            Self::Undetermined(why) => {
+                Some(format!("XFS log state unknown ({why}); it is not replayed, so recent changes may be missing"))
+            }
         }
     }
 }
@@ -70,10 +77,7 @@ struct Log<'a> {
 
 impl Log<'_> {
     fn block(&self, index: u64) -> Result<Vec<u8>, FsError> {
-        self.volume.read(
-            self.offset + (index % self.blocks) * BASIC_BLOCK,
-            BASIC_BLOCK as usize,
-        )
+        self.volume.read(self.offset + (index % self.blocks) * BASIC_BLOCK, BASIC_BLOCK as usize)
     }
 
     /// The cycle a block was last written in: `h_cycle` of a record header, else the
@@ -82,11 +86,7 @@ impl Log<'_> {
         let block = self.block(index)?;
         let fields = Fields::new(&block, "log block");
         let first = fields.u32(0)?;
-        if first == RECORD_MAGIC {
-            fields.u32(H_CYCLE)
-        } else {
-            Ok(first)
-        }
+        if first == RECORD_MAGIC { fields.u32(H_CYCLE) } else { Ok(first) }
     }
 }
 
@@ -141,13 +141,7 @@ fn inspect(volume: &Volume) -> Result<LogState, FsError> {
         }
         let operation = log.block(index + header_blocks)?;
         let flags = Fields::new(&operation, "log operation header").u8(OH_FLAGS)?;
-        return Ok(if flags & UNMOUNT_TRANS != 0 {
-            LogState::Clean
-        } else {
-            LogState::Unclean
-        });
+        return Ok(if flags & UNMOUNT_TRANS != 0 { LogState::Clean } else { LogState::Unclean });
     }
-    Ok(LogState::Undetermined(format!(
-        "no record header within {search} blocks of the head"
-    )))
+    Ok(LogState::Undetermined(format!("no record header within {search} blocks of the head")))
 }

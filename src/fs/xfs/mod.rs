@@ -58,9 +58,7 @@ impl Volume {
 
     /// Fill `buffer` from `offset`.
     fn read_into(&self, offset: u64, buffer: &mut [u8]) -> Result<(), FsError> {
-        self.source
-            .read_exact_at(offset, buffer)
-            .map_err(FsError::Io)
+        self.source.read_exact_at(offset, buffer).map_err(FsError::Io)
     }
 
     /// Read and parse inode `number`.
@@ -95,31 +93,25 @@ impl XfsFilesystem {
         // The CRC covers the whole sector, whose size the superblock itself gives.
         let mut header = [0u8; superblock::READ_LENGTH];
         source.read_exact_at(0, &mut header)?;
-        let sector_size = Fields::new(&header, "XFS superblock")
-            .u16(102)
-            .map(usize::from)?
-            .clamp(superblock::READ_LENGTH, 32 * 1024);
+        let sector_size =
+            Fields::new(&header, "XFS superblock").u16(102).map(usize::from)?.clamp(superblock::READ_LENGTH, 32 * 1024);
         let mut sector = vec![0u8; sector_size];
         source.read_exact_at(0, &mut sector)?;
         let superblock = Superblock::parse(&sector)?;
         let volume = Volume { source, superblock };
         let root = volume.inode(volume.superblock.root_inode)?;
         if root.file_type()? != FileType::Directory {
-            return Err(FsError::Corrupt(format!(
-                "root inode {} is not a directory",
-                root.number
-            )));
+            return Err(FsError::Corrupt(format!("root inode {} is not a directory", root.number)));
         }
         let mut warnings = Vec::new();
         warnings.extend(log::state(&volume).warning());
         if volume.superblock.needs_repair {
-            warnings.push("XFS is flagged as needing repair (xfs_repair was interrupted); metadata may be inconsistent".to_string());
+            warnings.push(
+                "XFS is flagged as needing repair (xfs_repair was interrupted); metadata may be inconsistent"
+                    .to_string(),
+            );
         }
-        Ok(Self {
-            volume,
-            warnings,
-            directories: Mutex::new(HashMap::new()),
-        })
+        Ok(Self { volume, warnings, directories: Mutex::new(HashMap::new()) })
     }
 
     /// Whether the log is clean, as found when opening.
@@ -132,30 +124,18 @@ impl XfsFilesystem {
     /// resolve them with [`crate::fs::resolve`]).
     fn lookup(&self, path: &[u8]) -> Result<Inode, FsError> {
         let normalized = path::normalize(path);
-        if let Some(&number) = self
-            .directories
-            .lock()
-            .ok()
-            .and_then(|cache| cache.get(&normalized).copied())
-            .as_ref()
-        {
+        if let Some(&number) = self.directories.lock().ok().and_then(|cache| cache.get(&normalized).copied()).as_ref() {
             return self.volume.inode(number);
         }
         let mut current = self.volume.inode(self.volume.superblock.root_inode)?;
         let mut walked: Vec<Vec<u8>> = Vec::new();
         for (depth, component) in path::components(&normalized).enumerate() {
             if depth >= MAX_PATH_DEPTH {
-                return Err(FsError::Corrupt(format!(
-                    "path deeper than {MAX_PATH_DEPTH} levels"
-                )));
+                return Err(FsError::Corrupt(format!("path deeper than {MAX_PATH_DEPTH} levels")));
             }
             walked.push(component.to_vec());
             let prefix = path::join_components(&walked);
-            let cached = self
-                .directories
-                .lock()
-                .ok()
-                .and_then(|cache| cache.get(&prefix).copied());
+            let cached = self.directories.lock().ok().and_then(|cache| cache.get(&prefix).copied());
             let number = match cached {
                 Some(number) => number,
                 None => {
@@ -163,11 +143,7 @@ impl XfsFilesystem {
                         return Err(FsError::NotADirectory);
                     }
                     let entries = directory::entries(&self.volume, &current)?;
-                    entries
-                        .into_iter()
-                        .find(|entry| entry.name == component)
-                        .ok_or(FsError::NotFound)?
-                        .inode
+                    entries.into_iter().find(|entry| entry.name == component).ok_or(FsError::NotFound)?.inode
                 }
             };
             current = self.volume.inode(number)?;
@@ -199,15 +175,7 @@ impl XfsFilesystem {
 
 fn metadata(inode: &Inode) -> Result<Metadata, FsError> {
     let mut hasher = std::hash::DefaultHasher::new();
-    (
-        inode.number,
-        inode.mode,
-        inode.uid,
-        inode.gid,
-        inode.size,
-        inode.times,
-    )
-        .hash(&mut hasher);
+    (inode.number, inode.mode, inode.uid, inode.gid, inode.size, inode.times).hash(&mut hasher);
     Ok(Metadata {
         file_type: inode.file_type()?,
         mode: u32::from(inode.mode) & 0o7777,
@@ -238,19 +206,10 @@ impl Filesystem for XfsFilesystem {
 
     fn read_dir(&self, path: &[u8]) -> Result<Vec<DirEntry>, FsError> {
         let (_, entries) = self.directory_entries(path)?;
-        Ok(entries
-            .into_iter()
-            .map(|entry| DirEntry {
-                name: entry.name,
-                file_type: entry.file_type,
-            })
-            .collect())
+        Ok(entries.into_iter().map(|entry| DirEntry { name: entry.name, file_type: entry.file_type }).collect())
     }
 
-    fn read_dir_with_metadata(
-        &self,
-        path: &[u8],
-    ) -> Result<Vec<(DirEntry, Result<Metadata, FsError>)>, FsError> {
+    fn read_dir_with_metadata(&self, path: &[u8]) -> Result<Vec<(DirEntry, Result<Metadata, FsError>)>, FsError> {
         let (_, entries) = self.directory_entries(path)?;
         let base = path::normalize(path);
         Ok(entries
@@ -263,13 +222,7 @@ impl Filesystem for XfsFilesystem {
                     }
                 }
                 let found = found.and_then(|inode| metadata(&inode));
-                (
-                    DirEntry {
-                        name: entry.name,
-                        file_type: entry.file_type,
-                    },
-                    found,
-                )
+                (DirEntry { name: entry.name, file_type: entry.file_type }, found)
             })
             .collect())
     }
@@ -288,39 +241,22 @@ impl Filesystem for XfsFilesystem {
             return Err(FsError::NotAFile);
         }
         if inode.realtime {
-            return Err(FsError::Unsupported(format!(
-                "inode {} is on the realtime device",
-                inode.number
-            )));
+            return Err(FsError::Unsupported(format!("inode {} is on the realtime device", inode.number)));
         }
         let contents = match inode.format {
-            ForkFormat::Extents | ForkFormat::Btree => {
-                Contents::Mapped(extents::map(&self.volume, &inode)?)
-            }
+            ForkFormat::Extents | ForkFormat::Btree => Contents::Mapped(extents::map(&self.volume, &inode)?),
             ForkFormat::Local => {
-                let length = usize::try_from(inode.size)
-                    .ok()
-                    .filter(|&length| length <= inode.data_fork.len());
+                let length = usize::try_from(inode.size).ok().filter(|&length| length <= inode.data_fork.len());
                 let length = length.ok_or_else(|| {
-                    FsError::Corrupt(format!(
-                        "inode {}: inline data shorter than its size",
-                        inode.number
-                    ))
+                    FsError::Corrupt(format!("inode {}: inline data shorter than its size", inode.number))
                 })?;
                 Contents::Inline(inode.data_fork.get(..length).unwrap_or_default().to_vec())
             }
             ForkFormat::Device => {
-                return Err(FsError::Corrupt(format!(
-                    "regular file inode {} has a device fork",
-                    inode.number
-                )));
+                return Err(FsError::Corrupt(format!("regular file inode {} has a device fork", inode.number)));
             }
         };
-        Ok(Box::new(XfsFile {
-            volume: &self.volume,
-            size: inode.size,
-            contents,
-        }))
+        Ok(Box::new(XfsFile { volume: &self.volume, size: inode.size, contents }))
     }
 
     fn warnings(&self) -> Vec<String> {
@@ -348,16 +284,10 @@ impl FileReader for XfsFile<'_> {
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
-        let Some(remaining) = self
-            .size
-            .checked_sub(offset)
-            .filter(|&remaining| remaining > 0)
-        else {
+        let Some(remaining) = self.size.checked_sub(offset).filter(|&remaining| remaining > 0) else {
             return Ok(0);
         };
-        let length = usize::try_from(remaining)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
+        let length = usize::try_from(remaining).unwrap_or(usize::MAX).min(buf.len());
         let (chunk, _) = buf.split_at_mut(length);
         match &self.contents {
             Contents::Mapped(map) => extents::read_mapped(self.volume, map, offset, chunk)?,

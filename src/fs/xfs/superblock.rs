@@ -132,31 +132,21 @@ impl Superblock {
         let version_number = fields.u16(SB_VERSIONNUM)?;
         let version = version_number & VERSION_NUMBER_MASK;
         if version != 4 && version != 5 {
-            return Err(FsError::Unsupported(format!(
-                "XFS superblock version {version}"
-            )));
+            return Err(FsError::Unsupported(format!("XFS superblock version {version}")));
         }
         let block_size = fields.u32(SB_BLOCKSIZE)?;
         let block_log = fields.u8(SB_BLOCKLOG)?;
-        if !(10..=16).contains(&block_log)
-            || Some(block_size) != 1u32.checked_shl(u32::from(block_log))
-        {
-            return Err(fields.corrupt(format!(
-                "block size {block_size} (log {block_log}) is not 1 KiB to 64 KiB"
-            )));
+        if !(10..=16).contains(&block_log) || Some(block_size) != 1u32.checked_shl(u32::from(block_log)) {
+            return Err(fields.corrupt(format!("block size {block_size} (log {block_log}) is not 1 KiB to 64 KiB")));
         }
         let sector_size = fields.u16(SB_SECTSIZE)?;
         let sector_log = fields.u8(SB_SECTLOG)?;
-        if !(9..=15).contains(&sector_log)
-            || Some(sector_size) != 1u16.checked_shl(u32::from(sector_log))
-        {
+        if !(9..=15).contains(&sector_log) || Some(sector_size) != 1u16.checked_shl(u32::from(sector_log)) {
             return Err(fields.corrupt(format!("sector size {sector_size} (log {sector_log})")));
         }
         let inode_size = fields.u16(SB_INODESIZE)?;
         let inode_log = fields.u8(SB_INODELOG)?;
-        if !(8..=11).contains(&inode_log)
-            || Some(inode_size) != 1u16.checked_shl(u32::from(inode_log))
-        {
+        if !(8..=11).contains(&inode_log) || Some(inode_size) != 1u16.checked_shl(u32::from(inode_log)) {
             return Err(fields.corrupt(format!("inode size {inode_size} (log {inode_log})")));
         }
         let inodes_per_block = fields.u16(SB_INOPBLOCK)?;
@@ -164,9 +154,9 @@ impl Superblock {
         if u32::from(inode_log) + u32::from(inodes_per_block_log) != u32::from(block_log)
             || Some(inodes_per_block) != 1u16.checked_shl(u32::from(inodes_per_block_log))
         {
-            return Err(fields.corrupt(format!(
-                "{inodes_per_block} inodes per block do not fit the block and inode sizes"
-            )));
+            return Err(
+                fields.corrupt(format!("{inodes_per_block} inodes per block do not fit the block and inode sizes"))
+            );
         }
         let ag_blocks = fields.u32(SB_AGBLOCKS)?;
         let ag_count = fields.u32(SB_AGCOUNT)?;
@@ -175,88 +165,50 @@ impl Superblock {
         // in a 64-bit inode number for the group number.
         let ag_log_ok = ag_blocks >= 2
             && u32::from(ag_block_log) < 32
-            && ag_blocks
-                <= 1u32
-                    .checked_shl(u32::from(ag_block_log))
-                    .unwrap_or(u32::MAX)
-            && ag_blocks
-                > 1u32
-                    .checked_shl(u32::from(ag_block_log).saturating_sub(1))
-                    .unwrap_or(u32::MAX);
+            && ag_blocks <= 1u32.checked_shl(u32::from(ag_block_log)).unwrap_or(u32::MAX)
+            && ag_blocks > 1u32.checked_shl(u32::from(ag_block_log).saturating_sub(1)).unwrap_or(u32::MAX);
         if !ag_log_ok || ag_count == 0 {
-            return Err(fields.corrupt(format!("allocation group geometry ({ag_count} groups of {ag_blocks} blocks, log {ag_block_log})")));
+            return Err(fields.corrupt(format!(
+                "allocation group geometry ({ag_count} groups of {ag_blocks} blocks, log {ag_block_log})"
+            )));
         }
         let data_blocks = fields.u64(SB_DBLOCKS)?;
         let groups_needed = data_blocks.div_ceil(u64::from(ag_blocks));
         if data_blocks == 0 || groups_needed != u64::from(ag_count) {
-            return Err(fields.corrupt(format!(
-                "{data_blocks} blocks do not make {ag_count} groups of {ag_blocks}"
-            )));
+            return Err(fields.corrupt(format!("{data_blocks} blocks do not make {ag_count} groups of {ag_blocks}")));
         }
         if fields.u8(SB_INPROGRESS)? != 0 {
             return Err(fields.corrupt("mkfs did not finish (sb_inprogress is set)"));
         }
-        let incompat = if version == 5 {
-            fields.u32(SB_FEATURES_INCOMPAT)?
-        } else {
-            0
-        };
+        let incompat = if version == 5 { fields.u32(SB_FEATURES_INCOMPAT)? } else { 0 };
         let unknown = incompat & !INCOMPAT_SUPPORTED;
         if unknown != 0 {
             let name = INCOMPAT_NAMES
                 .iter()
                 .find(|(bit, _)| unknown & bit != 0)
-                .map_or_else(
-                    || format!("incompatible feature bits {unknown:#x}"),
-                    |(_, name)| (*name).to_string(),
-                );
-            return Err(FsError::Unsupported(format!(
-                "unsupported XFS feature {name}"
-            )));
+                .map_or_else(|| format!("incompatible feature bits {unknown:#x}"), |(_, name)| (*name).to_string());
+            return Err(FsError::Unsupported(format!("unsupported XFS feature {name}")));
         }
         if version == 4 && version_number & VERSION_DIRV2BIT == 0 {
-            return Err(FsError::Unsupported(
-                "unsupported XFS feature: version 1 directories".to_string(),
-            ));
+            return Err(FsError::Unsupported("unsupported XFS feature: version 1 directories".to_string()));
         }
-        if version == 5
-            && !crc32c::verify(
-                sector.get(..usize::from(sector_size)).unwrap_or(&[]),
-                SB_CRC,
-            )
-        {
+        if version == 5 && !crc32c::verify(sector.get(..usize::from(sector_size)).unwrap_or(&[]), SB_CRC) {
             return Err(fields.corrupt("CRC mismatch"));
         }
-        let features2 = if version_number & VERSION_MOREBITSBIT != 0 {
-            fields.u32(SB_FEATURES2)?
-        } else {
-            0
-        };
-        let has_file_type = if version == 5 {
-            incompat & INCOMPAT_FTYPE != 0
-        } else {
-            features2 & VERSION2_FTYPE != 0
-        };
+        let features2 = if version_number & VERSION_MOREBITSBIT != 0 { fields.u32(SB_FEATURES2)? } else { 0 };
+        let has_file_type = if version == 5 { incompat & INCOMPAT_FTYPE != 0 } else { features2 & VERSION2_FTYPE != 0 };
         let directory_block_log = u32::from(block_log) + u32::from(fields.u8(SB_DIRBLKLOG)?);
         if directory_block_log > 16 {
-            return Err(fields.corrupt(format!(
-                "directory block size 2^{directory_block_log} is over 64 KiB"
-            )));
+            return Err(fields.corrupt(format!("directory block size 2^{directory_block_log} is over 64 KiB")));
         }
         let uuid: [u8; 16] = fields.slice(SB_UUID, 16)?.try_into().unwrap_or_default();
         let metadata_uuid = if incompat & INCOMPAT_META_UUID != 0 {
-            fields
-                .slice(SB_META_UUID, 16)?
-                .try_into()
-                .unwrap_or_default()
+            fields.slice(SB_META_UUID, 16)?.try_into().unwrap_or_default()
         } else {
             uuid
         };
         let label = fields.slice(SB_FNAME, 12)?;
-        let label_length = label
-            .iter()
-            .position(|&byte| byte == 0)
-            .unwrap_or(label.len());
+        let label_length = label.iter().position(|&byte| byte == 0).unwrap_or(label.len());
         Ok(Self {
             version,
             block_size,
@@ -294,19 +246,14 @@ impl Superblock {
             .filter(|&block| block < self.data_blocks)
             .and_then(|block| block.checked_shl(u32::from(self.block_log)))
             .ok_or_else(|| {
-                FsError::Corrupt(format!(
-                    "block {agbno} of allocation group {agno} is past the end of the filesystem"
-                ))
+                FsError::Corrupt(format!("block {agbno} of allocation group {agno} is past the end of the filesystem"))
             })
     }
 
     /// Split a filesystem block number (`XFS_FSB_TO_AGNO`, `XFS_FSB_TO_AGBNO`).
     pub fn split_block(&self, block: u64) -> (u64, u64) {
         let shift = u32::from(self.ag_block_log);
-        (
-            block.checked_shr(shift).unwrap_or(0),
-            block & low_mask(shift),
-        )
+        (block.checked_shr(shift).unwrap_or(0), block & low_mask(shift))
     }
 
     /// Byte offset of filesystem block number `block` plus `delta` blocks inside the same
@@ -326,9 +273,9 @@ impl Superblock {
         let block_bits = u32::from(self.ag_block_log);
         let agbno = number.checked_shr(index_bits).unwrap_or(0) & low_mask(block_bits);
         let agno = number.checked_shr(index_bits + block_bits).unwrap_or(0);
-        let block = self.group_block_offset(agno, agbno).map_err(|_| {
-            FsError::Corrupt(format!("inode number {number} is outside the filesystem"))
-        })?;
+        let block = self
+            .group_block_offset(agno, agbno)
+            .map_err(|_| FsError::Corrupt(format!("inode number {number} is outside the filesystem")))?;
         Ok(block + index * u64::from(self.inode_size))
     }
 }
@@ -358,9 +305,7 @@ pub mod tests {
     /// blocks, ftype, CRC set. Other tests build on it.
     pub fn sample(sector_size: u16) -> Vec<u8> {
         let mut sector = vec![0u8; usize::from(sector_size)];
-        let mut put = |offset: usize, bytes: &[u8]| {
-            sector[offset..offset + bytes.len()].copy_from_slice(bytes)
-        };
+        let mut put = |offset: usize, bytes: &[u8]| sector[offset..offset + bytes.len()].copy_from_slice(bytes);
         put(SB_MAGICNUM, &MAGIC.to_be_bytes());
         put(SB_BLOCKSIZE, &4096u32.to_be_bytes());
         put(SB_DBLOCKS, &65536u64.to_be_bytes());
@@ -375,15 +320,9 @@ pub mod tests {
         put(SB_INODESIZE, &512u16.to_be_bytes());
         put(SB_INOPBLOCK, &8u16.to_be_bytes());
         put(SB_FNAME, b"rootfs\0\0\0\0\0\0");
-        put(
-            SB_BLOCKLOG,
-            &[12, sector_size.trailing_zeros() as u8, 9, 3, 14],
-        );
+        put(SB_BLOCKLOG, &[12, sector_size.trailing_zeros() as u8, 9, 3, 14]);
         put(SB_FEATURES2, &0x18Au32.to_be_bytes());
-        put(
-            SB_FEATURES_INCOMPAT,
-            &(INCOMPAT_FTYPE | INCOMPAT_SPINODES | INCOMPAT_BIGTIME).to_be_bytes(),
-        );
+        put(SB_FEATURES_INCOMPAT, &(INCOMPAT_FTYPE | INCOMPAT_SPINODES | INCOMPAT_BIGTIME).to_be_bytes());
         seal(&mut sector);
         sector
     }
@@ -404,10 +343,7 @@ pub mod tests {
             assert_eq!(superblock.label, b"rootfs");
             assert!(superblock.has_file_type && superblock.has_crc());
             assert_eq!(superblock.directory_block_size, 4096);
-            assert_eq!(
-                format_uuid(&superblock.uuid),
-                "11111111-1111-1111-1111-111111111111"
-            );
+            assert_eq!(format_uuid(&superblock.uuid), "11111111-1111-1111-1111-111111111111");
         }
     }
 
@@ -418,32 +354,18 @@ pub mod tests {
         assert_eq!(superblock.inode_offset(128).unwrap(), 16 * 4096);
         // Group 1 starts at block 16384; its block numbers carry the group in bit 14 up.
         let inode = (1u64 << (14 + 3)) | (5 << 3) | 2;
-        assert_eq!(
-            superblock.inode_offset(inode).unwrap(),
-            (16384 + 5) * 4096 + 2 * 512
-        );
-        assert_eq!(
-            superblock.block_offset(1 << 14, 3).unwrap(),
-            (16384 + 3) * 4096
-        );
+        assert_eq!(superblock.inode_offset(inode).unwrap(), (16384 + 5) * 4096 + 2 * 512);
+        assert_eq!(superblock.block_offset(1 << 14, 3).unwrap(), (16384 + 3) * 4096);
         assert!(superblock.inode_offset(u64::MAX).is_err());
-        assert!(
-            superblock.block_offset(4 << 14, 0).is_err(),
-            "group 4 does not exist"
-        );
-        assert!(
-            superblock.block_offset(16383, 1).is_err(),
-            "an extent may not leave its group"
-        );
+        assert!(superblock.block_offset(4 << 14, 0).is_err(), "group 4 does not exist");
+        assert!(superblock.block_offset(16383, 1).is_err(), "an extent may not leave its group");
     }
 
     #[test]
     fn refuses_bad_crc_unknown_features_garbage_and_truncation() {
         let mut sector = sample(512);
         sector[300] ^= 1;
-        assert!(
-            matches!(Superblock::parse(&sector), Err(FsError::Corrupt(message)) if message.contains("CRC"))
-        );
+        assert!(matches!(Superblock::parse(&sector), Err(FsError::Corrupt(message)) if message.contains("CRC")));
 
         let mut sector = sample(512);
         sector[SB_FEATURES_INCOMPAT..SB_FEATURES_INCOMPAT + 4]
@@ -454,8 +376,7 @@ pub mod tests {
         );
 
         let mut sector = sample(512);
-        sector[SB_FEATURES_INCOMPAT..SB_FEATURES_INCOMPAT + 4]
-            .copy_from_slice(&(1u32 << 30).to_be_bytes());
+        sector[SB_FEATURES_INCOMPAT..SB_FEATURES_INCOMPAT + 4].copy_from_slice(&(1u32 << 30).to_be_bytes());
         seal(&mut sector);
         assert!(
             matches!(Superblock::parse(&sector), Err(FsError::Unsupported(message)) if message.contains("0x40000000"))

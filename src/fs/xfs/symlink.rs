@@ -23,8 +23,7 @@ const SL_BLKNO: usize = 40;
 
 /// The target of symlink `inode`.
 pub fn target(volume: &Volume, inode: &Inode) -> Result<Vec<u8>, FsError> {
-    let corrupt =
-        |message: String| FsError::Corrupt(format!("symlink inode {}: {message}", inode.number));
+    let corrupt = |message: String| FsError::Corrupt(format!("symlink inode {}: {message}", inode.number));
     if inode.size == 0 || inode.size > MAX_LENGTH {
         return Err(corrupt(format!("target length {}", inode.size)));
     }
@@ -48,9 +47,8 @@ pub fn target(volume: &Volume, inode: &Inode) -> Result<Vec<u8>, FsError> {
                     .length
                     .checked_shl(u32::from(superblock.block_log))
                     .filter(|&bytes| bytes <= 4 * u64::from(superblock.block_size));
-                let bytes_in_extent = bytes_in_extent
-                    .ok_or_else(|| corrupt(format!("extent of {} blocks", extent.length)))?
-                    as usize;
+                let bytes_in_extent =
+                    bytes_in_extent.ok_or_else(|| corrupt(format!("extent of {} blocks", extent.length)))? as usize;
                 let offset = superblock
                     .block_offset(extent.physical, extent.length - 1)
                     .and_then(|_| superblock.block_offset(extent.physical, 0))?;
@@ -62,28 +60,20 @@ pub fn target(volume: &Volume, inode: &Inode) -> Result<Vec<u8>, FsError> {
                     if fields.u32(0)? != MAGIC || !crc32c::verify(&buffer, SL_CRC) {
                         return Err(corrupt("remote block has a bad magic or CRC".to_string()));
                     }
-                    let expected = (
-                        target.len() as u32,
-                        wanted.min(bytes_in_extent - HEADER) as u32,
-                    );
+                    let expected = (target.len() as u32, wanted.min(bytes_in_extent - HEADER) as u32);
                     if (fields.u32(SL_OFFSET)?, fields.u32(SL_BYTES)?) != expected
                         || fields.u64(SL_OWNER)? != inode.number
                         || fields.u64(SL_BLKNO)? != offset / 512
                         || fields.slice(SL_UUID, 16)? != superblock.metadata_uuid
                     {
-                        return Err(corrupt(
-                            "remote block header does not describe this link".to_string(),
-                        ));
+                        return Err(corrupt("remote block header does not describe this link".to_string()));
                     }
                     data = data.get(HEADER..).unwrap_or_default();
                 }
                 target.extend_from_slice(data.get(..wanted.min(data.len())).unwrap_or_default());
             }
             if target.len() != length {
-                return Err(corrupt(format!(
-                    "remote blocks hold {} of {length} bytes",
-                    target.len()
-                )));
+                return Err(corrupt(format!("remote blocks hold {} of {length} bytes", target.len())));
             }
             Ok(target)
         }
