@@ -10,7 +10,9 @@
 #                     directory form, hard links, a bmbt-format file, a sparse file over
 #                     4 GiB, unwritten extents, a non-UTF-8 name
 #   xfs-dirty.img     v5, shut down while mounted: the log holds unreplayed records
+#   xfs-demo.img      the ext4 demo image's Debian 12 tree (fixtures/trees/demo), v5 in a GPT
 #
+#   scripts/make-fixtures-xfs.sh [tree|forms|dirty|demo]...   (default: all)
 # Needs root (loop mount, mknod). Images are compressed with zstd -19 into fixtures/xfs/.
 set -euo pipefail
 
@@ -28,10 +30,12 @@ mkdir -p "$output" "$mountpoint"
 export SOURCE_DATE_EPOCH=1700000000
 size=300m
 
-# The source tree and its protofile. Names have no spaces (protofiles split on them).
-python3 - "$work/tree" "$work/tree.proto" <<'PYTHON'
+# make_tree DIRECTORY: the source tree of the protofile images. Names have no spaces
+# (protofiles split on them).
+make_tree() {
+    python3 - "$1" <<'PYTHON'
 import os, sys, stat
-root, proto_path = sys.argv[1], sys.argv[2]
+root = sys.argv[1]
 
 def write(path, data):
     full = os.path.join(root, path)
@@ -84,6 +88,14 @@ os.mkfifo(os.path.join(root, "special/fifo"))
 os.mknod(os.path.join(root, "special/null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
 os.makedirs(os.path.join(root, "empty-directory"), exist_ok=True)
 
+PYTHON
+}
+
+# protofile TREE OUT: an mkfs.xfs protofile that recreates TREE (owner root).
+protofile() {
+    python3 - "$1" "$2" <<'PYTHON'
+import os, sys, stat
+root, proto_path = sys.argv[1], sys.argv[2]
 # mkfs.xfs protofile: boot image, block/inode counts, then the root and its entries.
 lines = ["/dev/null", "0 0", "d--755 0 0"]
 def emit(directory, depth):
@@ -109,6 +121,7 @@ lines.append("$")
 with open(proto_path, "w") as handle:
     handle.write("\n".join(lines) + "\n")
 PYTHON
+}
 
 # manifest ROOT OUT: every path below ROOT, sorted, as the walk test expects.
 manifest() {
@@ -150,7 +163,7 @@ make_filesystem() {
     shift
     rm -f "$image"
     truncate -s "${size}" "$image"
-    mkfs.xfs -q -f -m uuid=5a5a5a5a-0000-4000-8000-000000000001 -L snapscan "$@" "$image"
+    mkfs.xfs -q -f -m uuid=5a5a5a5a-0000-4000-8000-000000000001 -L "${label:-snapscan}" "$@" "$image"
 }
 
 # show_forms IMAGE: the data fork format and block map of the interesting inodes, so a
@@ -170,125 +183,165 @@ compress() {
     zstd -q -19 --rm "$1" -o "$output/$(basename "$1").zst"
 }
 
-# v5 with 4 KiB sectors inside a GPT whose logical sectors are also 4 KiB.
-make_filesystem "$work/partition.img" -s size=4096 -p "$work/tree.proto"
-disk="$work/xfs-v5-gpt4k.img"
-truncate -s 310m "$disk"
-# sfdisk takes the sector size from the device: a loop device with 4 KiB logical sectors.
-loop=$(losetup --find --show --sector-size 4096 "$disk")
-printf 'label: gpt\nfirst-lba: 256\nstart=256, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="root"\n' | sfdisk --quiet "$loop"
-losetup --detach "$loop"
-dd if="$work/partition.img" of="$disk" bs=1M seek=1 conv=notrunc,sparse status=none
-show_forms "$work/partition.img"
-rm "$work/partition.img"
-manifest "$work/tree" "$output/xfs-tree.manifest"
-compress "$output/xfs-tree.manifest"
-compress "$disk"
+build_tree_images() {
+    make_tree "$work/tree"
+    protofile "$work/tree" "$work/tree.proto"
+    manifest "$work/tree" "$work/xfs-tree.manifest"
+    compress "$work/xfs-tree.manifest"
 
-# v4: no CRCs, no ftype, 1 KiB blocks, directory blocks of 8 filesystem blocks.
-make_filesystem "$work/xfs-v4.img" -m crc=0 -n ftype=0,size=8192 -b size=1024 -p "$work/tree.proto"
-show_forms "$work/xfs-v4.img"
-compress "$work/xfs-v4.img"
+    # v5 with 4 KiB sectors inside a GPT whose logical sectors are also 4 KiB.
+    make_filesystem "$work/partition.img" -s size=4096 -p "$work/tree.proto"
+    local disk="$work/xfs-v5-gpt4k.img" loop
+    truncate -s 310m "$disk"
+    # sfdisk takes the sector size from the device: a loop device with 4 KiB sectors.
+    loop=$(losetup --find --show --sector-size 4096 "$disk")
+    printf 'label: gpt\nfirst-lba: 256\nstart=256, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="root"\n' \
+        | sfdisk --quiet --no-reread "$loop"
+    losetup --detach "$loop"
+    dd if="$work/partition.img" of="$disk" bs=1M seek=1 conv=notrunc,sparse status=none
+    show_forms "$work/partition.img"
+    rm "$work/partition.img"
+    compress "$disk"
 
-# 64 KiB blocks (the largest XFS allows); each small file takes a whole 64 KiB block.
-size=500m make_filesystem "$work/xfs-64k.img" -b size=65536 -p "$work/tree.proto"
-show_forms "$work/xfs-64k.img"
-compress "$work/xfs-64k.img"
+    # v4: no CRCs, no ftype, 1 KiB blocks, directory blocks of 8 filesystem blocks.
+    make_filesystem "$work/xfs-v4.img" -m crc=0 -n ftype=0,size=8192 -b size=1024 -p "$work/tree.proto" 2>/dev/null
+    show_forms "$work/xfs-v4.img"
+    compress "$work/xfs-v4.img"
+
+    # 64 KiB blocks (the largest XFS allows); each small file takes a whole 64 KiB block.
+    size=500m make_filesystem "$work/xfs-64k.img" -b size=65536 -p "$work/tree.proto"
+    show_forms "$work/xfs-64k.img"
+    compress "$work/xfs-64k.img"
+}
 
 # Every directory form and the data forks mkfs cannot make, through a loop mount.
-make_filesystem "$work/xfs-forms.img" -s size=512 -i size=512
-mount -o loop "$work/xfs-forms.img" "$mountpoint"
-cp -a "$work/tree/." "$mountpoint/"
-mkdir "$mountpoint/extra"
-printf 'one inode, two names\n' > "$mountpoint/extra/hard-1"
-ln "$mountpoint/extra/hard-1" "$mountpoint/extra/hard-2"
-ln "$mountpoint/extra/hard-1" "$mountpoint/dirs/short/hard-3"
-# 4 MiB written, then every other 4 KiB punched out: 512 extents, a bmbt data fork.
-xfs_io -f -c "pwrite -q -S 0x5a 0 4m" -c fsync "$mountpoint/extra/fragmented"
-punches=()
-for offset in $(seq 0 8192 $((4 * 1024 * 1024 - 8192))); do punches+=(-c "fpunch $offset 4096"); done
-xfs_io "${punches[@]}" "$mountpoint/extra/fragmented"
-# Over 4 GiB, almost all hole: data at the start, the middle and past 4 GiB.
-xfs_io -f -c "pwrite -q -S 0x11 0 4096" -c "pwrite -q -S 0x22 1g 8192" -c "pwrite -q -S 0x33 4294967296 65536" -c "truncate 4295100000" "$mountpoint/extra/sparse-large"
-# Preallocated but unwritten space reads as zeros; the file ends with written bytes.
-xfs_io -f -c "falloc 0 1m" -c "pwrite -q -S 0x44 1m 100" "$mountpoint/extra/unwritten"
-touch "$mountpoint/extra/$(printf 'not-utf8-\xff\xfe')"
-# A target too long for the inode: a remote symlink with its v5 block header. (mkfs.xfs
-# 6.1 writes protofile symlinks like this without the header, which xfs_db and the
-# kernel reject as corrupt, so remote symlinks are only made here.)
-ln -s "$(printf '/a-long-directory-name-for-a-remote-symlink%.0s' $(seq 20))" "$mountpoint/links/remote"
-sync
-manifest "$mountpoint" "$work/xfs-forms.manifest"
-umount "$mountpoint"
-show_forms "$work/xfs-forms.img"
-compress "$work/xfs-forms.manifest"
+build_forms_image() {
+    [ -d "$work/tree" ] || make_tree "$work/tree"
+    local image="$work/xfs-forms.img"
+    make_filesystem "$image" -s size=512 -i size=512
+    mount -o loop "$image" "$mountpoint"
+    cp -a "$work/tree/." "$mountpoint/"
+    mkdir "$mountpoint/extra"
+    printf 'one inode, two names\n' > "$mountpoint/extra/hard-1"
+    ln "$mountpoint/extra/hard-1" "$mountpoint/extra/hard-2"
+    ln "$mountpoint/extra/hard-1" "$mountpoint/dirs/short/hard-3"
+    # 4 MiB written, then every other 4 KiB punched out: 512 extents, a bmbt data fork.
+    xfs_io -f -c "pwrite -q -S 0x5a 0 4m" -c fsync "$mountpoint/extra/fragmented"
+    local punches=() offset
+    for offset in $(seq 0 8192 $((4 * 1024 * 1024 - 8192))); do punches+=(-c "fpunch $offset 4096"); done
+    xfs_io "${punches[@]}" "$mountpoint/extra/fragmented"
+    # Over 4 GiB, almost all hole: data at the start, the middle and past 4 GiB.
+    xfs_io -f -c "pwrite -q -S 0x11 0 4096" -c "pwrite -q -S 0x22 1g 8192" \
+        -c "pwrite -q -S 0x33 4294967296 65536" -c "truncate 4295100000" "$mountpoint/extra/sparse-large"
+    # Preallocated but unwritten space reads as zeros; the file ends with written bytes.
+    xfs_io -f -c "falloc 0 1m" -c "pwrite -q -S 0x44 1m 100" "$mountpoint/extra/unwritten"
+    touch "$mountpoint/extra/$(printf 'not-utf8-\xff\xfe')"
+    # A target too long for the inode: a remote symlink with its v5 block header. (mkfs.xfs
+    # 6.1 writes protofile symlinks like this without the header, which xfs_db and the
+    # kernel reject as corrupt, so remote symlinks are only made here.)
+    ln -s "$(printf '/a-long-directory-name-for-a-remote-symlink%.0s' $(seq 20))" "$mountpoint/links/remote"
+    sync
+    manifest "$mountpoint" "$work/xfs-forms.manifest"
+    umount "$mountpoint"
+    show_forms "$image"
+    compress "$work/xfs-forms.manifest"
 
-# Where the forms image keeps a few structures, as xfs_db reports them (for the seeded
-# byte-flip test): "name offset length" per line.
-locate() {
-    xfs_db -r "${@:2}" -c stack "$work/xfs-forms.img" | awk -v name="$1" '/byte offset/ { gsub(",", "", $3); print name, $3, $5 }'
-}
-bmbt_leaf=$(xfs_db -r -c "path /extra/fragmented" -c "print u3.bmbt.ptrs" "$work/xfs-forms.img" | sed -E 's/.*= 1:([0-9]+).*/\1/')
-{
-    locate superblock -c "sb 0"
-    locate root-inode -c "path /"
-    locate small-inode -c "path /data/small.txt"
-    locate leaf-directory-block -c "path /dirs/leaf" -c "dblock 0"
-    locate btree-directory-block -c "path /dirs/btree" -c "dblock 3"
-    locate bmbt-leaf-block -c "fsblock $bmbt_leaf"
-    locate remote-symlink-block -c "path /links/remote" -c "dblock 0"
-} > "$output/xfs-forms.structures"
-cat "$output/xfs-forms.structures"
+    # Where a few structures are, as xfs_db reports them (for the seeded byte-flip test):
+    # "name offset length" per line.
+    locate() {
+        xfs_db -r "${@:2}" -c stack "$image" | awk -v name="$1" '/byte offset/ { gsub(",", "", $3); print name, $3, $5 }'
+    }
+    local pointers first_leaf second_leaf
+    pointers=$(xfs_db -r -c "path /extra/fragmented" -c "print u3.bmbt.ptrs" "$image")
+    first_leaf=$(sed -E 's/.*= 1:([0-9]+).*/\1/' <<< "$pointers")
+    second_leaf=$(sed -E 's/.* 2:([0-9]+).*/\1/' <<< "$pointers")
+    {
+        locate superblock -c "sb 0"
+        locate root-inode -c "path /"
+        locate small-inode -c "path /data/small.txt"
+        locate leaf-directory-block -c "path /dirs/leaf" -c "dblock 0"
+        locate btree-directory-block -c "path /dirs/btree" -c "dblock 3"
+        locate bmbt-leaf-block -c "fsblock $first_leaf"
+        locate remote-symlink-block -c "path /links/remote" -c "dblock 0"
+    } > "$output/xfs-forms.structures"
+    cat "$output/xfs-forms.structures"
 
-# Corruptions written with xfs_db in expert mode (which reseals CRCs, so only the
-# structural check can catch them), stored as byte patches against the forms image:
-# "name offset hex-bytes" per changed run.
-corrupt() {
-    local name=$1
-    shift
-    cp --sparse=always "$work/xfs-forms.img" "$work/corrupt.img"
-    xfs_db -x "$@" "$work/corrupt.img" > /dev/null
-    python3 - "$name" "$work/xfs-forms.img" "$work/corrupt.img" >> "$output/xfs-forms.corruptions" <<'PYTHON'
+    # Corruptions written with xfs_db in expert mode (which reseals CRCs, so only the
+    # structural checks can catch them), kept as byte patches against the forms image:
+    # "name offset hex-bytes" per changed run.
+    corrupt() {
+        local name=$1
+        shift
+        cp --sparse=always "$image" "$work/corrupt.img"
+        xfs_db -x "$@" "$work/corrupt.img" > /dev/null
+        python3 - "$name" "$image" "$work/corrupt.img" >> "$output/xfs-forms.corruptions" <<'PYTHON'
 import sys
 name, pristine, changed = sys.argv[1], open(sys.argv[2], "rb"), open(sys.argv[3], "rb")
-offset, runs = 0, []
+offset, positions = 0, []
 while True:
     left, right = pristine.read(1 << 20), changed.read(1 << 20)
     if not left:
         break
     if left != right:
-        for index in range(len(left)):
-            if left[index] != right[index]:
-                position = offset + index
-                if runs and position - (runs[-1][0] + len(runs[-1][1])) <= 16:
-                    start, data = runs[-1]
-                    runs[-1] = (start, data + right[start + len(data) - offset:index + 1] if start >= offset else data)
-                else:
-                    runs.append((position, bytearray(right[index:index + 1])))
+        positions += [offset + index for index in range(len(left)) if left[index] != right[index]]
     offset += len(left)
-assert runs, f"{name}: xfs_db changed nothing"
-for start, data in runs:
-    print(name, start, bytes(data).hex())
+assert positions, f"{name}: xfs_db changed nothing"
+runs = [[positions[0], positions[0]]]
+for position in positions[1:]:
+    if position - runs[-1][1] <= 16:
+        runs[-1][1] = position
+    else:
+        runs.append([position, position])
+for first, last in runs:
+    changed.seek(first)
+    print(name, first, changed.read(last - first + 1).hex())
 PYTHON
+    }
+    rm -f "$output/xfs-forms.corruptions"
+    corrupt bmbt-loop -c "path /extra/fragmented" -c "write u3.bmbt.ptrs[2] $first_leaf"
+    corrupt absurd-extent-count -c "path /data/random.bin" -c "write core.nextents 4000000000"
+    corrupt absurd-bmbt-extent-count -c "path /extra/fragmented" -c "write core.nextents 511"
+    corrupt bmbt-wrong-level -c "fsblock $second_leaf" -c "type bmapbta" -c "write level 3"
+    cat "$output/xfs-forms.corruptions"
+    rm -f "$work/corrupt.img"
+    compress "$image"
 }
-rm -f "$output/xfs-forms.corruptions"
-second_leaf=$(xfs_db -r -c "path /extra/fragmented" -c "print u3.bmbt.ptrs" "$work/xfs-forms.img" | sed -E 's/.* 2:([0-9]+).*/\1/')
-corrupt bmbt-loop -c "path /extra/fragmented" -c "write u3.bmbt.ptrs[2] $bmbt_leaf"
-corrupt absurd-extent-count -c "path /data/random.bin" -c "write core.nextents 4000000000"
-corrupt absurd-bmbt-extent-count -c "path /extra/fragmented" -c "write core.nextents 511"
-corrupt bmbt-wrong-level -c "fsblock $second_leaf" -c "type bmapbta" -c "write level 3"
-cat "$output/xfs-forms.corruptions"
-rm -f "$work/corrupt.img"
-compress "$work/xfs-forms.img"
 
 # A log with records and no unmount record: shut down while mounted.
-make_filesystem "$work/xfs-dirty.img"
-mount -o loop "$work/xfs-dirty.img" "$mountpoint"
-cp -a "$work/tree/usr" "$work/tree/etc" "$mountpoint/"
-sync
-xfs_io -x -c "shutdown -f" "$mountpoint"
-umount "$mountpoint"
-xfs_logprint -t "$work/xfs-dirty.img" 2>/dev/null | head -5 || true
-compress "$work/xfs-dirty.img"
+build_dirty_image() {
+    [ -d "$work/tree" ] || make_tree "$work/tree"
+    make_filesystem "$work/xfs-dirty.img"
+    mount -o loop "$work/xfs-dirty.img" "$mountpoint"
+    cp -a "$work/tree/usr" "$work/tree/etc" "$mountpoint/"
+    sync
+    xfs_io -x -c "shutdown -f" "$mountpoint"
+    umount "$mountpoint"
+    xfs_logprint -t "$work/xfs-dirty.img" 2>/dev/null | grep -E "state" || true
+    compress "$work/xfs-dirty.img"
+}
 
+# The demo tree (the Debian 12 root of the ext4 demo image) on XFS in a GPT: a scan must
+# find the same distro and packages as on ext4.
+build_demo_image() {
+    protofile "$repository/fixtures/trees/demo" "$work/demo.proto"
+    label=demo-root make_filesystem "$work/demo.xfs" -p "$work/demo.proto"
+    local disk="$work/xfs-demo.img"
+    truncate -s 302m "$disk"
+    printf 'label: gpt\nstart=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="root"\n' | sfdisk --quiet "$disk"
+    dd if="$work/demo.xfs" of="$disk" bs=1M seek=1 conv=notrunc,sparse status=none
+    rm "$work/demo.xfs"
+    compress "$disk"
+}
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(tree forms dirty demo)
+for target in "${targets[@]}"; do
+    case $target in
+        tree) build_tree_images ;;
+        forms) build_forms_image ;;
+        dirty) build_dirty_image ;;
+        demo) build_demo_image ;;
+        *) echo "usage: $0 [tree|forms|dirty|demo]..." >&2; exit 2 ;;
+    esac
+done
 ls -l "$output"

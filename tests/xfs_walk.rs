@@ -158,3 +158,40 @@ fn an_unclean_log_is_reported_not_replayed() {
     // The checkpointed metadata still reads.
     assert!(filesystem.read_dir(b"/").is_ok());
 }
+
+/// Scan one image's volume with every cataloger.
+fn scan(relative: &str) -> snapscan::scan::VolumeScan {
+    let path = unpacked(relative);
+    let source: Arc<dyn ReadAt> = Arc::new(FileSource::open(&path).unwrap());
+    snapscan::scan::scan_volume(source, "disk", &snapscan::catalog::all(), false).unwrap()
+}
+
+#[test]
+fn the_demo_tree_on_xfs_gives_what_it_gives_on_ext4() {
+    let ext4 = scan("fixtures/demo/debian12.img");
+    let xfs = scan("fixtures/xfs/xfs-demo.img.zst");
+    assert!(xfs.issues.is_empty(), "{:?}", xfs.issues);
+    let root = |scan: &snapscan::scan::VolumeScan| {
+        scan.volume.partitions.iter().find(|partition| partition.distro.is_some()).cloned().expect("a root partition")
+    };
+    let (ext4_root, xfs_root) = (root(&ext4), root(&xfs));
+    let filesystem = xfs_root.filesystem.as_ref().unwrap();
+    assert_eq!((filesystem.kind.as_str(), filesystem.label.as_deref()), ("xfs", Some("demo-root")));
+    assert_eq!(format!("{:?}", xfs_root.distro), format!("{:?}", ext4_root.distro));
+    // The same packages; only the partition number in their locations differs.
+    let comparable = |scan: snapscan::scan::VolumeScan| {
+        let mut packages: Vec<_> = scan
+            .packages
+            .into_iter()
+            .map(|mut package| {
+                package.locations.iter_mut().for_each(|location| location.partition = None);
+                package
+            })
+            .collect();
+        packages.sort_by(|left, right| left.purl.cmp(&right.purl));
+        packages
+    };
+    let (ext4_packages, xfs_packages) = (comparable(ext4), comparable(xfs));
+    assert!(ext4_packages.len() > 10, "the demo tree has a real dpkg status");
+    assert_eq!(xfs_packages, ext4_packages);
+}
