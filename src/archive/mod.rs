@@ -1,0 +1,219 @@
+//! Readers for containers found inside files: ZIP archives (Java jars) and ELF section
+//! tables (Go build info, cargo-auditable). Both read positionally through a
+//! [`FileReader`], so only the headers and the parts a cataloger asks for are read, never
+//! a whole binary or archive; both treat every byte as hostile (checked arithmetic,
+//! capped allocations, errors instead of panics).
+
+pub mod elf;
+pub mod zip;
+
+use crate::fs::{FileReader, FsError};
+
+/// Byte order of the fields being decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endian {
+    /// Least significant byte first.
+    Little,
+    /// Most significant byte first.
+    Big,
+}
+
+impl Endian {
+    /// The `N` bytes at `offset`, or `None` when they are not all in `bytes`.
+    fn array<const N: usize>(bytes: &[u8], offset: usize) -> Option<[u8; N]> {
+        let end = offset.checked_add(N)?;
+        bytes.get(offset..end)?.try_into().ok()
+    }
+
+    /// A `u16` at `offset`, or `None` past the end.
+    pub fn u16(self, bytes: &[u8], offset: usize) -> Option<u16> {
+        let array = Self::array::<2>(bytes, offset)?;
+        Some(match self {
+            Self::Little => u16::from_le_bytes(array),
+            Self::Big => u16::from_be_bytes(array),
+        })
+    }
+
+    /// A `u32` at `offset`, or `None` past the end.
+    pub fn u32(self, bytes: &[u8], offset: usize) -> Option<u32> {
+        let array = Self::array::<4>(bytes, offset)?;
+        Some(match self {
+            Self::Little => u32::from_le_bytes(array),
+            Self::Big => u32::from_be_bytes(array),
+        })
+    }
+
+    /// A `u64` at `offset`, or `None` past the end.
+    pub fn u64(self, bytes: &[u8], offset: usize) -> Option<u64> {
+        let array = Self::array::<8>(bytes, offset)?;
+        Some(match self {
+            Self::Little => u64::from_le_bytes(array),
+            Self::Big => u64::from_be_bytes(array),
+        })
+    }
+}
+
+/// Fill `buffer` from `offset` of `reader`, failing when the file ends first.
+pub fn read_exact(reader: &mut dyn FileReader, offset: u64, buffer: &mut [u8]) -> Result<(), FsError> {
+    let mut filled = 0usize;
+    while let Some(rest) = buffer.get_mut(filled..) {
+        if rest.is_empty() {
+            break;
+        }
+        let position = u64::try_from(filled).ok().and_then(|filled| offset.checked_add(filled));
+        let Some(position) = position else {
+            return Err(FsError::Corrupt(format!("read at offset {offset} overflows")));
+        };
+        let got = reader.read_at(position, rest)?;
+        if got == 0 {
+            return Err(FsError::Corrupt(format!(
+                "file ended at byte {position}, inside a {}-byte read at offset {offset}",
+                buffer.len()
+            )));
+        }
+        filled = filled.saturating_add(got);
+    }
+    Ok(())
+}
+
+/// Read `length` bytes at `offset`, refusing lengths over `limit` before allocating.
+pub fn read_range(reader: &mut dyn FileReader, offset: u64, length: u64, limit: u64) -> Result<Vec<u8>, FsError> {
+    if length > limit {
+        return Err(FsError::TooLarge { size: length, limit });
+    }
+    let end = offset.checked_add(length);
+    if end.is_none_or(|end| end > reader.size()) {
+        return Err(FsError::Corrupt(format!(
+            "range of {length} bytes at offset {offset} is past the end of the {}-byte file",
+            reader.size()
+        )));
+    }
+    let size = usize::try_from(length).map_err(|_| FsError::TooLarge { size: length, limit })?;
+    let mut bytes = vec![0u8; size];
+    read_exact(reader, offset, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// A file held in memory (an inflated nested archive, or test data).
+pub struct MemoryReader(pub Vec<u8>);
+
+impl FileReader for MemoryReader {
+    fn size(&self) -> u64 {
+        u64::try_from(self.0.len()).unwrap_or(u64::MAX)
+    }
+
+    fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.0.len());
+        let available = self.0.get(start..).unwrap_or_default();
+        let count = buffer.len().min(available.len());
+        if let (Some(target), Some(source)) = (buffer.get_mut(..count), available.get(..count)) {
+            target.copy_from_slice(source);
+        }
+        Ok(count)
+    }
+}
+
+/// A byte range of another file, read in place (a stored entry of a ZIP archive).
+pub struct SliceReader<'a> {
+    parent: &'a mut dyn FileReader,
+    start: u64,
+    length: u64,
+}
+
+impl<'a> SliceReader<'a> {
+    /// The `length` bytes of `parent` from `start`; fails when they are not all there.
+    pub fn new(parent: &'a mut dyn FileReader, start: u64, length: u64) -> Result<Self, FsError> {
+        if start.checked_add(length).is_none_or(|end| end > parent.size()) {
+            return Err(FsError::Corrupt(format!(
+                "range of {length} bytes at offset {start} is past the end of the {}-byte file",
+                parent.size()
+            )));
+        }
+        Ok(Self { parent, start, length })
+    }
+}
+
+impl FileReader for SliceReader<'_> {
+    fn size(&self) -> u64 {
+        self.length
+    }
+
+    fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
+        let remaining = self.length.saturating_sub(offset);
+        let count = usize::try_from(remaining).unwrap_or(usize::MAX).min(buffer.len());
+        let Some(target) = buffer.get_mut(..count) else { return Ok(0) };
+        if target.is_empty() {
+            return Ok(0);
+        }
+        // `offset < length` here and `start + length` was checked, so this cannot overflow.
+        let position = self.start.saturating_add(offset);
+        self.parent.read_at(position, target)
+    }
+}
+
+/// Counts the bytes a parser asked for, for benchmarks and tests of lazy reading.
+pub struct CountingReader<'a> {
+    inner: &'a mut dyn FileReader,
+    /// Bytes returned so far.
+    pub bytes_read: u64,
+    /// Calls to `read_at` so far.
+    pub read_calls: u64,
+}
+
+impl<'a> CountingReader<'a> {
+    /// Wrap `inner`, counting from zero.
+    pub fn new(inner: &'a mut dyn FileReader) -> Self {
+        Self { inner, bytes_read: 0, read_calls: 0 }
+    }
+}
+
+impl FileReader for CountingReader<'_> {
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+
+    fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
+        let got = self.inner.read_at(offset, buffer)?;
+        self.read_calls = self.read_calls.saturating_add(1);
+        self.bytes_read = self.bytes_read.saturating_add(u64::try_from(got).unwrap_or(u64::MAX));
+        Ok(got)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endian_reads_are_checked() {
+        let bytes = [1u8, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(Endian::Little.u16(&bytes, 0), Some(0x0201));
+        assert_eq!(Endian::Big.u32(&bytes, 4), Some(0x0506_0708));
+        assert_eq!(Endian::Little.u64(&bytes, 0), Some(0x0807_0605_0403_0201));
+        assert_eq!(Endian::Little.u64(&bytes, 1), None);
+        assert_eq!(Endian::Big.u16(&bytes, usize::MAX), None);
+    }
+
+    #[test]
+    fn slices_stay_inside_their_range() {
+        let mut parent = MemoryReader(b"0123456789".to_vec());
+        assert!(SliceReader::new(&mut parent, 8, 3).is_err());
+        assert!(SliceReader::new(&mut parent, u64::MAX, 2).is_err());
+        let mut slice = SliceReader::new(&mut parent, 2, 5).unwrap();
+        let mut buffer = [0u8; 8];
+        assert_eq!(slice.read_at(0, &mut buffer).unwrap(), 5);
+        assert_eq!(&buffer[..5], b"23456");
+        assert_eq!(slice.read_at(4, &mut buffer).unwrap(), 1);
+        assert_eq!(slice.read_at(5, &mut buffer).unwrap(), 0);
+        assert_eq!(slice.read_at(u64::MAX, &mut buffer).unwrap(), 0);
+    }
+
+    #[test]
+    fn read_range_refuses_before_allocating() {
+        let mut file = MemoryReader(vec![0u8; 16]);
+        assert!(matches!(read_range(&mut file, 0, 1 << 40, 1024), Err(FsError::TooLarge { .. })));
+        assert!(read_range(&mut file, 10, 7, 1024).is_err());
+        assert!(read_range(&mut file, u64::MAX, 2, 1024).is_err());
+        assert_eq!(read_range(&mut file, 10, 6, 1024).unwrap().len(), 6);
+    }
+}
