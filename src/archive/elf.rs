@@ -162,10 +162,7 @@ impl ElfFile {
             return Ok(Self { class, endian, sections: Vec::new() });
         }
         if entry_size != layout.entry_size {
-            return Err(corrupt(format!(
-                "section header size is {entry_size}, expected {}",
-                layout.entry_size
-            )));
+            return Err(corrupt(format!("section header size is {entry_size}, expected {}", layout.entry_size)));
         }
         let file = ElfFile { class, endian, sections: Vec::new() };
         // Extended numbering: counts too large for the header live in section 0.
@@ -186,9 +183,8 @@ impl ElfFile {
             .ok_or_else(|| corrupt("section table size overflows"))?;
         let table = read_range(reader, table_offset, table_length, u64::from(MAX_SECTIONS) * 64)
             .map_err(|error| corrupt(format!("section table at offset {table_offset}: {error}")))?;
-        let raw: Vec<RawSection> = (0..count)
-            .map(|index| file.parse_section(&table, index))
-            .collect::<Result<_, _>>()?;
+        let raw: Vec<RawSection> =
+            (0..count).map(|index| file.parse_section(&table, index)).collect::<Result<_, _>>()?;
         let names = match raw.get(usize::try_from(name_index).unwrap_or(usize::MAX)) {
             Some(table) if name_index != 0 => read_range(reader, table.offset, table.size, MAX_NAME_TABLE)
                 .map_err(|error| corrupt(format!("section name table: {error}")))?,
@@ -257,18 +253,31 @@ impl ElfFile {
     }
 
     /// The bytes of `section`, refusing sections over `limit` bytes or outside the file.
-    pub fn section_bytes(&self, reader: &mut dyn FileReader, section: &Section, limit: u64) -> Result<Vec<u8>, ElfError> {
+    pub fn section_bytes(
+        &self,
+        reader: &mut dyn FileReader,
+        section: &Section,
+        limit: u64,
+    ) -> Result<Vec<u8>, ElfError> {
         if section.section_type == SECTION_TYPE_NO_BITS {
-            return Err(corrupt(format!("section {} has no bytes in the file", crate::fs::path::display(&section.name))));
+            return Err(corrupt(format!(
+                "section {} has no bytes in the file",
+                crate::fs::path::display(&section.name)
+            )));
         }
-        read_range(reader, section.offset, section.size, limit).map_err(|error| {
-            corrupt(format!("section {}: {error}", crate::fs::path::display(&section.name)))
-        })
+        read_range(reader, section.offset, section.size, limit)
+            .map_err(|error| corrupt(format!("section {}: {error}", crate::fs::path::display(&section.name))))
     }
 
     /// Read `length` bytes that the program would see at virtual `address`, through the
     /// section that holds them (the older Go build info points into `.data`).
-    pub fn read_address(&self, reader: &mut dyn FileReader, address: u64, length: u64, limit: u64) -> Result<Vec<u8>, ElfError> {
+    pub fn read_address(
+        &self,
+        reader: &mut dyn FileReader,
+        address: u64,
+        length: u64,
+        limit: u64,
+    ) -> Result<Vec<u8>, ElfError> {
         let end = address.checked_add(length).ok_or_else(|| corrupt("address range overflows"))?;
         let section = self
             .sections

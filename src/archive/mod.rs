@@ -141,7 +141,9 @@ impl FileReader for SliceReader<'_> {
     fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
         let remaining = self.length.saturating_sub(offset);
         let count = usize::try_from(remaining).unwrap_or(usize::MAX).min(buffer.len());
-        let Some(target) = buffer.get_mut(..count) else { return Ok(0) };
+        let Some(target) = buffer.get_mut(..count) else {
+            return Ok(0);
+        };
         if target.is_empty() {
             return Ok(0);
         }

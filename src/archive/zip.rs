@@ -149,17 +149,12 @@ impl Directory {
     pub fn read(reader: &mut dyn FileReader) -> Result<Self, ZipError> {
         let position = find_directory(reader)?;
         if position.entry_count > MAX_ENTRIES {
-            return Err(ZipError::Limit(format!(
-                "{} entries, over the limit of {MAX_ENTRIES}",
-                position.entry_count
-            )));
+            return Err(ZipError::Limit(format!("{} entries, over the limit of {MAX_ENTRIES}", position.entry_count)));
         }
         // The directory ends where the end record starts; anything before it that the
         // recorded offset does not account for is prepended data.
-        let expected_end = position
-            .offset
-            .checked_add(position.size)
-            .ok_or_else(|| corrupt("central directory offset overflows"))?;
+        let expected_end =
+            position.offset.checked_add(position.size).ok_or_else(|| corrupt("central directory offset overflows"))?;
         let base = position
             .record_position
             .checked_sub(expected_end)
@@ -182,10 +177,8 @@ impl Directory {
 
     /// Where the data of `entry` starts in the file (after its local header).
     fn data_offset(&self, reader: &mut dyn FileReader, entry: &Entry) -> Result<u64, ZipError> {
-        let header_offset = entry
-            .local_header_offset
-            .checked_add(self.base)
-            .ok_or_else(|| corrupt("local header offset overflows"))?;
+        let header_offset =
+            entry.local_header_offset.checked_add(self.base).ok_or_else(|| corrupt("local header offset overflows"))?;
         let header = read_range(reader, header_offset, LOCAL_HEADER_SIZE, LOCAL_HEADER_SIZE)
             .map_err(|error| corrupt(format!("local header of {}: {error}", display(&entry.name))))?;
         if Endian::Little.u32(&header, 0) != Some(LOCAL_SIGNATURE) {
@@ -322,7 +315,9 @@ struct PositionalRead<'a> {
 impl Read for PositionalRead<'_> {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         let count = usize::try_from(self.remaining).unwrap_or(usize::MAX).min(buffer.len());
-        let Some(target) = buffer.get_mut(..count) else { return Ok(0) };
+        let Some(target) = buffer.get_mut(..count) else {
+            return Ok(0);
+        };
         if target.is_empty() {
             return Ok(0);
         }
@@ -366,12 +361,8 @@ fn find_directory(reader: &mut dyn FileReader) -> Result<DirectoryPosition, ZipE
     let field16 = |offset| Endian::Little.u16(record, offset).map(u64::from).unwrap_or_default();
     let field32 = |offset| Endian::Little.u32(record, offset).map(u64::from).unwrap_or_default();
     let record_position = tail_start.saturating_add(u64::try_from(index).unwrap_or(u64::MAX));
-    let position = DirectoryPosition {
-        entry_count: field16(10),
-        size: field32(12),
-        offset: field32(16),
-        record_position,
-    };
+    let position =
+        DirectoryPosition { entry_count: field16(10), size: field32(12), offset: field32(16), record_position };
     let needs_zip64 = position.entry_count == 0xffff || position.size == 0xffff_ffff || position.offset == 0xffff_ffff;
     let locator_position = record_position.checked_sub(20);
     match locator_position {
@@ -465,17 +456,21 @@ fn apply_zip64_extra(entry: &mut Entry, extra: &[u8]) -> Result<(), ZipError> {
         return Ok(());
     }
     let mut cursor = 0usize;
-    while let (Some(id), Some(length)) = (Endian::Little.u16(extra, cursor), Endian::Little.u16(extra, cursor.saturating_add(2))) {
+    while let (Some(id), Some(length)) =
+        (Endian::Little.u16(extra, cursor), Endian::Little.u16(extra, cursor.saturating_add(2)))
+    {
         let data_start = cursor.saturating_add(4);
         let data_end = data_start.saturating_add(usize::from(length));
-        let Some(data) = extra.get(data_start..data_end) else { break };
+        let Some(data) = extra.get(data_start..data_end) else {
+            break;
+        };
         if id == ZIP64_EXTRA_ID {
             let mut values = (0..data.len() / 8).filter_map(|slot| Endian::Little.u64(data, slot * 8));
             for field in [&mut entry.uncompressed_size, &mut entry.compressed_size, &mut entry.local_header_offset] {
                 if *field == saturated {
-                    *field = values
-                        .next()
-                        .ok_or_else(|| corrupt(format!("zip64 extra field of {} is too short", display(&entry.name))))?;
+                    *field = values.next().ok_or_else(|| {
+                        corrupt(format!("zip64 extra field of {} is too short", display(&entry.name)))
+                    })?;
                 }
             }
             return Ok(());
@@ -684,7 +679,8 @@ mod tests {
         let mut nested = directory.open_entry(&mut reader, &entry, 1 << 20, &mut budget).unwrap();
         assert_eq!(budget.remaining, 1 << 20, "a stored entry costs no inflation");
         let inner_directory = Directory::read(nested.as_mut()).unwrap();
-        let bytes = inner_directory.read_entry(nested.as_mut(), &inner_directory.entries[0], 1024, &mut budget).unwrap();
+        let bytes =
+            inner_directory.read_entry(nested.as_mut(), &inner_directory.entries[0], 1024, &mut budget).unwrap();
         assert_eq!(bytes, b"nested");
     }
 
