@@ -8,7 +8,7 @@
 //! capped before anything is allocated.
 
 use super::{Endian, read_exact, read_range};
-use crate::fs::{FileReader, FsError};
+use crate::fs::{FileReader, FileType, FsError};
 
 /// The four bytes every ELF file starts with.
 pub const MAGIC: [u8; 4] = [0x7f, b'E', b'L', b'F'];
@@ -69,6 +69,33 @@ pub struct ElfFile {
     pub endian: Endian,
     /// Every section, in table order.
     pub sections: Vec<Section>,
+}
+
+/// Smallest file worth opening as an executable: an ELF64 header and one section header.
+pub const SMALLEST_EXECUTABLE: u64 = 128;
+
+/// Whether a file could be an executable worth reading headers of: a regular file with an
+/// execute bit, at least [`SMALLEST_EXECUTABLE`] bytes. Pure, for catalogers' `wants`.
+pub fn could_be_executable(file_type: FileType, mode: u32, size: u64) -> bool {
+    file_type == FileType::Regular && mode & 0o111 != 0 && size >= SMALLEST_EXECUTABLE
+}
+
+/// The ELF file in `reader` and the bytes of its section `name` (under `limit`);
+/// `Ok(None)` when the file is not ELF or has no such section (not an error: most
+/// executables are neither Go nor cargo-auditable).
+pub fn find_section(
+    reader: &mut dyn FileReader,
+    name: &[u8],
+    limit: u64,
+) -> Result<Option<(ElfFile, Vec<u8>)>, ElfError> {
+    let elf = match ElfFile::read(reader) {
+        Ok(elf) => elf,
+        Err(ElfError::NotElf) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let Some(section) = elf.section(name).cloned() else { return Ok(None) };
+    let bytes = elf.section_bytes(reader, &section, limit)?;
+    Ok(Some((elf, bytes)))
 }
 
 /// True when `header` starts with the ELF magic.
@@ -388,6 +415,25 @@ mod tests {
         assert!(elf.read_address(&mut reader, 0x2007, 6, 64).is_err());
         assert!(elf.read_address(&mut reader, u64::MAX, 6, 64).is_err());
         assert!(elf.section(b".go.buildinfo").is_none());
+    }
+
+    #[test]
+    fn finds_named_sections_only_in_elf_files() {
+        let (_, bytes) = find_section(&mut MemoryReader(sample()), b".data", 64).unwrap().unwrap();
+        assert_eq!(bytes, b"hello, world");
+        assert!(find_section(&mut MemoryReader(sample()), b".dep-v0", 64).unwrap().is_none());
+        assert!(find_section(&mut MemoryReader(b"#!/bin/sh\n".repeat(20)), b".data", 64).unwrap().is_none());
+        assert!(find_section(&mut MemoryReader(sample()[..100].to_vec()), b".data", 64).is_err());
+    }
+
+    #[test]
+    fn executable_candidates_need_an_execute_bit_and_some_size() {
+        assert!(could_be_executable(FileType::Regular, 0o755, 2_000_000));
+        assert!(could_be_executable(FileType::Regular, 0o700, SMALLEST_EXECUTABLE));
+        assert!(!could_be_executable(FileType::Regular, 0o644, 2_000_000));
+        assert!(!could_be_executable(FileType::Regular, 0o755, SMALLEST_EXECUTABLE - 1));
+        assert!(!could_be_executable(FileType::Symlink, 0o777, 2_000_000));
+        assert!(!could_be_executable(FileType::Directory, 0o755, 4096));
     }
 
     #[test]

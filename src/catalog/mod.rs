@@ -7,6 +7,7 @@
 //! *and* problems: problems become `Issue`s at the file's location and the scan goes on.
 
 pub mod dpkg;
+pub mod golang;
 pub mod java;
 
 use crate::distro::Distro;
@@ -227,7 +228,7 @@ pub trait Cataloger: Send + Sync {
 
 /// Every cataloger snapscan runs, in a fixed order.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::DpkgCataloger), Box::new(java::JavaArchiveCataloger)]
+    vec![Box::new(dpkg::DpkgCataloger), Box::new(java::JavaArchiveCataloger), Box::new(golang::GoCataloger)]
 }
 
 /// Percent-encode a purl name or version component (RFC 3986 unreserved kept as is).
