@@ -449,9 +449,7 @@ fn parse_entries(table: &[u8], count: u64) -> Result<Vec<Entry>, ZipError> {
 /// Replace the 32-bit fields saturated at `0xffffffff` with the zip64 extra field's values.
 fn apply_zip64_extra(entry: &mut Entry, extra: &[u8]) -> Result<(), ZipError> {
     let saturated = 0xffff_ffff;
-    let needs = [entry.uncompressed_size, entry.compressed_size, entry.local_header_offset]
-        .iter()
-        .any(|&value| value == saturated);
+    let needs = [entry.uncompressed_size, entry.compressed_size, entry.local_header_offset].contains(&saturated);
     if !needs {
         return Ok(());
     }
