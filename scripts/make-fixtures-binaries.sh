@@ -182,4 +182,35 @@ for package in data["packages"]:
 ' "$work/dep-v0.zlib" > "$out/auditable-hello.expected"
 zstd -q -19 "$binary" -o "$out/auditable-hello.zst"
 
+# --- A disk holding all of them, for the end-to-end test ---------------------------------
+
+# A bare ext4 filesystem (no partition table) with the artifacts where they live on real
+# machines, plus hostile neighbours: a zip bomb jar, a truncated Go binary, an executable
+# shell script (not ELF) and a go.mod.
+tree="$work/tree"
+mkdir -p "$tree/opt/app" "$tree/opt/tools" "$tree/srv/webapps" "$tree/usr/share/java" \
+  "$tree/usr/local/bin" "$tree/src/hello" "$tree/opt/bad" "$tree/etc"
+cp "$out/spring-app.jar" "$tree/opt/app/"
+cp "$out/shop.war" "$tree/srv/webapps/"
+cp "$out/shaded-tool-2.0.0.jar" "$tree/opt/tools/"
+cp "$out/tool-3.2.1.jar" "$tree/usr/share/java/"
+zstd -q -dc "$out/go-hello.zst" > "$tree/usr/local/bin/hello"
+zstd -q -dc "$out/auditable-hello.zst" > "$tree/usr/local/bin/auditable-hello"
+head -c 4096 "$tree/usr/local/bin/hello" > "$tree/opt/bad/truncated-go"
+printf '#!/bin/sh\necho "%s"\n' "$(head -c 200 /dev/zero | tr '\0' x)" > "$tree/usr/local/bin/script"
+chmod 755 "$tree/usr/local/bin/"* "$tree/opt/bad/truncated-go"
+cp "$out/go.mod" "$tree/src/hello/go.mod"
+python3 -c '
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as archive:
+    archive.writestr("META-INF/maven/evil/bomb/pom.properties", "groupId=evil\nartifactId=bomb\nversion=1\n")
+    archive.writestr("BOOT-INF/lib/bomb.jar", bytes(20 * 1024 * 1024))
+' "$tree/opt/bad/bomb.jar"
+touch -d @"$SOURCE_DATE_EPOCH" "$tree/opt/bad/bomb.jar"
+printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n' > "$tree/etc/os-release"
+image="$work/binaries.img"
+truncate -s 8M "$image"
+mke2fs -q -F -t ext4 -L binaries -U 5a1b2c3d-0000-4000-8000-0000000000b1 -E root_owner=0:0 -d "$tree" "$image"
+zstd -q -19 "$image" -o "$out/binaries.img.zst"
+
 du -ch "$out"/* | tail -1

@@ -7,7 +7,7 @@
 //! attacker-controlled: every offset and count is checked against the file size and
 //! capped before anything is allocated.
 
-use super::{Endian, read_exact, read_range};
+use super::{Endian, RangeError, read_exact, read_range};
 use crate::fs::{FileReader, FileType, FsError};
 
 /// The four bytes every ELF file starts with.
@@ -34,6 +34,9 @@ pub enum ElfError {
     /// Reading the file failed.
     #[error(transparent)]
     Read(#[from] FsError),
+    /// A range the file's fields name could not be read.
+    #[error(transparent)]
+    Range(#[from] RangeError),
 }
 
 /// Word size of the file.

@@ -76,20 +76,43 @@ pub fn read_exact(reader: &mut dyn FileReader, offset: u64, buffer: &mut [u8]) -
     Ok(())
 }
 
+/// Why a byte range of a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RangeError {
+    /// The range runs past the end of the file (the file's own fields point outside it).
+    #[error("{length} bytes at offset {offset} run past the end of the {size}-byte file")]
+    PastEnd {
+        /// Start of the range.
+        offset: u64,
+        /// Length of the range.
+        length: u64,
+        /// Size of the file.
+        size: u64,
+    },
+    /// The range is longer than the caller allows.
+    #[error("{length} bytes is over the {limit}-byte limit")]
+    TooLarge {
+        /// Length of the range.
+        length: u64,
+        /// The cap asked for.
+        limit: u64,
+    },
+    /// Reading the file failed.
+    #[error(transparent)]
+    Read(#[from] FsError),
+}
+
 /// Read `length` bytes at `offset`, refusing lengths over `limit` before allocating.
-pub fn read_range(reader: &mut dyn FileReader, offset: u64, length: u64, limit: u64) -> Result<Vec<u8>, FsError> {
+pub fn read_range(reader: &mut dyn FileReader, offset: u64, length: u64, limit: u64) -> Result<Vec<u8>, RangeError> {
     if length > limit {
-        return Err(FsError::TooLarge { size: length, limit });
+        return Err(RangeError::TooLarge { length, limit });
     }
-    let end = offset.checked_add(length);
-    if end.is_none_or(|end| end > reader.size()) {
-        return Err(FsError::Corrupt(format!(
-            "range of {length} bytes at offset {offset} is past the end of the {}-byte file",
-            reader.size()
-        )));
+    let size = reader.size();
+    if offset.checked_add(length).is_none_or(|end| end > size) {
+        return Err(RangeError::PastEnd { offset, length, size });
     }
-    let size = usize::try_from(length).map_err(|_| FsError::TooLarge { size: length, limit })?;
-    let mut bytes = vec![0u8; size];
+    let count = usize::try_from(length).map_err(|_| RangeError::TooLarge { length, limit })?;
+    let mut bytes = vec![0u8; count];
     read_exact(reader, offset, &mut bytes)?;
     Ok(bytes)
 }
@@ -213,7 +236,11 @@ mod tests {
     #[test]
     fn read_range_refuses_before_allocating() {
         let mut file = MemoryReader(vec![0u8; 16]);
-        assert!(matches!(read_range(&mut file, 0, 1 << 40, 1024), Err(FsError::TooLarge { .. })));
+        assert!(matches!(read_range(&mut file, 0, 1 << 40, 1024), Err(RangeError::TooLarge { .. })));
+        assert!(matches!(
+            read_range(&mut file, 10, 7, 1024),
+            Err(RangeError::PastEnd { offset: 10, length: 7, size: 16 })
+        ));
         assert!(read_range(&mut file, 10, 7, 1024).is_err());
         assert!(read_range(&mut file, u64::MAX, 2, 1024).is_err());
         assert_eq!(read_range(&mut file, 10, 6, 1024).unwrap().len(), 6);

@@ -11,7 +11,7 @@
 //! offset is checked against the file. Zip64 and archives with bytes prepended (shell
 //! launchers of executable jars) are read.
 
-use super::{Endian, MemoryReader, SliceReader, read_exact, read_range};
+use super::{Endian, MemoryReader, RangeError, SliceReader, read_exact, read_range};
 use crate::fs::{FileReader, FsError};
 use std::io::Read;
 
@@ -68,6 +68,9 @@ pub enum ZipError {
     /// Reading the file failed.
     #[error(transparent)]
     Read(#[from] FsError),
+    /// A range the archive's fields name could not be read.
+    #[error(transparent)]
+    Range(#[from] RangeError),
 }
 
 fn corrupt(message: impl Into<String>) -> ZipError {
@@ -161,8 +164,8 @@ impl Directory {
             .ok_or_else(|| corrupt("central directory runs past its end record"))?;
         let start = position.offset.checked_add(base).ok_or_else(|| corrupt("central directory offset overflows"))?;
         let table = read_range(reader, start, position.size, MAX_DIRECTORY_SIZE).map_err(|error| match error {
-            FsError::TooLarge { size, limit } => {
-                ZipError::Limit(format!("central directory of {size} bytes is over the {limit}-byte limit"))
+            RangeError::TooLarge { length, limit } => {
+                ZipError::Limit(format!("central directory of {length} bytes is over the {limit}-byte limit"))
             }
             other => corrupt(format!("central directory: {other}")),
         })?;
