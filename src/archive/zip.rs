@@ -731,6 +731,25 @@ mod tests {
         assert!(matches!(read_all_entries(missing), Err(ZipError::Corrupt(message)) if message.contains("zip64")));
     }
 
+    /// The archives built by `scripts/make-fixtures-binaries.sh` list exactly what the JDK's
+    /// `jar --list` lists, and every entry inflates with a good CRC.
+    #[test]
+    fn real_jars_match_the_jar_tool_listing() {
+        let directory = crate::test_fixtures::repository_root().join("fixtures/binaries");
+        let mut archives = 0;
+        for entry in std::fs::read_dir(&directory).unwrap() {
+            let path = entry.unwrap().path();
+            let Some(listing) = path.to_str().and_then(|path| path.strip_suffix(".listing")) else { continue };
+            let expected = std::fs::read_to_string(&path).unwrap();
+            let bytes = std::fs::read(listing).unwrap();
+            let mut names: Vec<String> = read_all_entries(bytes).unwrap().into_iter().map(|(name, _)| name).collect();
+            names.sort();
+            assert_eq!(names, expected.lines().collect::<Vec<_>>(), "{listing}");
+            archives += 1;
+        }
+        assert!(archives >= 4, "only {archives} listed archives");
+    }
+
     #[test]
     fn hostile_directory_sizes_are_refused_before_allocating() {
         let mut archive = build(&[EntrySpec { name: "x", bytes: b"y", deflate: false }]);
