@@ -30,6 +30,10 @@ const NESTED_ARCHIVE_LIMIT: u64 = 64 * 1024 * 1024;
 /// Most bytes held in memory at once for the chain of nested archives being read.
 const NESTED_MEMORY_LIMIT: u64 = 128 * 1024 * 1024;
 
+/// Most archives opened for one file, counting every nested one: overlapping ZIP entries
+/// can make a small file name the same inner archive exponentially often.
+pub const MAX_ARCHIVES: usize = 10_000;
+
 /// Most bytes inflated in total for one archive and everything inside it.
 const TOTAL_INFLATE_LIMIT: u64 = 1024 * 1024 * 1024;
 
@@ -62,7 +66,13 @@ impl Cataloger for JavaArchiveCataloger {
     fn catalog(&self, file: &mut WantedFile<'_>, context: &CatalogContext<'_>) -> Catalogued {
         let mut output = Catalogued::default();
         let path = file.display_path();
-        let mut walk = ArchiveWalk { context, budget: InflateBudget::new(TOTAL_INFLATE_LIMIT), output: &mut output };
+        let mut walk = ArchiveWalk {
+            context,
+            budget: InflateBudget::new(TOTAL_INFLATE_LIMIT),
+            archives_opened: 0,
+            told_too_many: false,
+            output: &mut output,
+        };
         walk.archive(file.reader, &path, 0, NESTED_MEMORY_LIMIT);
         output
     }
@@ -72,6 +82,8 @@ impl Cataloger for JavaArchiveCataloger {
 struct ArchiveWalk<'a, 'b> {
     context: &'a CatalogContext<'b>,
     budget: InflateBudget,
+    archives_opened: usize,
+    told_too_many: bool,
     output: &'a mut Catalogued,
 }
 
@@ -79,6 +91,16 @@ impl ArchiveWalk<'_, '_> {
     /// Catalog the archive in `reader`, shown as `path`, `depth` levels down, with
     /// `memory_left` bytes still allowed for inflating nested archives into memory.
     fn archive(&mut self, reader: &mut dyn FileReader, path: &str, depth: usize, memory_left: u64) {
+        if self.archives_opened >= MAX_ARCHIVES {
+            if !self.told_too_many {
+                self.output
+                    .problems
+                    .push(format!("{path}: more than {MAX_ARCHIVES} nested archives; the rest are not read"));
+                self.told_too_many = true;
+            }
+            return;
+        }
+        self.archives_opened = self.archives_opened.saturating_add(1);
         let directory = match Directory::read(reader) {
             Ok(directory) => directory,
             Err(error) => {
@@ -536,6 +558,38 @@ mod tests {
             catalogued.problems[0],
             format!("{expected_path}: archives nested more than {MAX_NESTING} deep are not read")
         );
+    }
+
+    /// Make every central-directory entry of `archive` appear `copies` times, all pointing
+    /// at the same data (overlapping entries, as in non-recursive zip bombs).
+    fn overlap_entries(archive: &[u8], copies: usize) -> Vec<u8> {
+        let end = crate::archive::zip::testing::end_record_offset(archive);
+        let directory_offset = u32::from_le_bytes(archive[end + 16..end + 20].try_into().unwrap()) as usize;
+        let count = u16::from_le_bytes(archive[end + 10..end + 12].try_into().unwrap()) as usize;
+        let directory = &archive[directory_offset..end];
+        let mut out = archive[..directory_offset].to_vec();
+        for _ in 0..copies {
+            out.extend_from_slice(directory);
+        }
+        let mut record = archive[end..].to_vec();
+        let total = (count * copies) as u16;
+        record[8..10].copy_from_slice(&total.to_le_bytes());
+        record[10..12].copy_from_slice(&total.to_le_bytes());
+        record[12..16].copy_from_slice(&((directory.len() * copies) as u32).to_le_bytes());
+        out.extend_from_slice(&record);
+        out
+    }
+
+    #[test]
+    fn overlapping_nested_entries_stop_at_the_archive_limit() {
+        let mut archive = build(&[EntrySpec { name: "a.txt", bytes: b"leaf", deflate: false }]);
+        for _ in 0..12 {
+            archive = overlap_entries(&build(&[EntrySpec { name: "n.jar", bytes: &archive, deflate: false }]), 4);
+        }
+        // 4^12 archives are named; only MAX_ARCHIVES are opened, and that is said once.
+        let catalogued = catalog_bytes("/opt/fan.jar", &archive);
+        assert_eq!(catalogued.problems.len(), 1, "{:?}", &catalogued.problems[..3.min(catalogued.problems.len())]);
+        assert!(catalogued.problems[0].contains(&format!("more than {MAX_ARCHIVES} nested archives")));
     }
 
     #[test]
