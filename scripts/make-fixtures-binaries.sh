@@ -18,6 +18,7 @@ rm -f "$out"/*.jar "$out"/*.war "$out"/*.zst "$out"/*.expected
 
 # Deterministic archives: fixed timestamps, so a rebuild only changes what changed.
 export SOURCE_DATE_EPOCH=1700000000
+export E2FSPROGS_FAKE_TIME=1700000000
 jar_date=2023-11-14T22:13:20Z
 
 # --- Java -----------------------------------------------------------------------------
@@ -133,16 +134,24 @@ func main() {
 }
 EOF
 (cd "$go_root/hello" && GOFLAGS=-mod=vendor GOPROXY=off go build -trimpath -ldflags="-s -w" -o "$work/go-hello" .)
+# The same program for 32-bit big-endian MIPS: the ELF reader's other class and byte order.
+(cd "$go_root/hello" && GOFLAGS=-mod=vendor GOPROXY=off GOARCH=mips GOMIPS=softfloat \
+  go build -trimpath -ldflags="-s -w" -o "$work/go-hello-mips" .)
 cp "$go_root/hello/go.mod" "$out/go.mod"
 # Go's own view of the build info, with replacements applied the way snapscan reports
 # them: a local directory keeps the module path at (devel), a versioned one replaces it.
-go version -m "$work/go-hello" | awk -F'\t' '
-  NR == 1 { sub(/^go/, "", $0); split($0, parts, ": go"); print "stdlib " parts[2]; next }
+go_view() {
+  go version -m "$1" | awk -F'\t' '
+  NR == 1 { split($0, parts, ": go"); print "stdlib " parts[2]; next }
   $2 == "mod" || $2 == "dep" { if (pending != "") print pending; pending = $3 " " $4; name = $3; next }
   $2 == "=>" { if ($3 ~ /^[.\/]/ || $4 == "" || $4 == "(devel)") pending = name " (devel)"; else pending = $3 " " $4; next }
   END { if (pending != "") print pending }
-' > "$out/go-hello.expected"
-zstd -q -19 --rm "$work/go-hello" -o "$out/go-hello.zst"
+'
+}
+go_view "$work/go-hello" > "$out/go-hello.expected"
+go_view "$work/go-hello-mips" > "$out/go-hello-mips.expected"
+zstd -q -19 "$work/go-hello" -o "$out/go-hello.zst"
+zstd -q -19 "$work/go-hello-mips" -o "$out/go-hello-mips.zst"
 
 # --- Rust (cargo-auditable) --------------------------------------------------------------
 

@@ -546,22 +546,23 @@ mod tests {
         assert_eq!(broken.problems, ["line 3: require needs a module and a version"]);
     }
 
-    /// The committed Go binary built by `scripts/make-fixtures-binaries.sh`.
+    /// The committed Go binaries built by `scripts/make-fixtures-binaries.sh` (amd64, and
+    /// 32-bit big-endian MIPS) give exactly what `go version -m` says.
     #[test]
-    fn real_go_binary_fixture() {
-        let path = unpacked("fixtures/binaries/go-hello.zst");
-        let info = build_info_of(std::fs::read(path).unwrap()).unwrap().unwrap();
-        let catalogued = info.packages(&location());
-        assert_eq!(catalogued.problems, Vec::<String>::new());
-        let expected_text =
-            std::fs::read_to_string(repository_root().join("fixtures/binaries/go-hello.expected")).unwrap();
-        let actual: Vec<String> =
-            names(&catalogued).iter().map(|(name, version)| format!("{name} {version}")).collect();
-        assert_eq!(actual, expected_text.lines().collect::<Vec<_>>());
-        // The go.mod it was built from declares the same dependencies.
-        let go_mod = std::fs::read_to_string(repository_root().join("fixtures/binaries/go.mod")).unwrap();
-        let declared = parse_go_mod(&go_mod, &location());
-        assert_eq!(names(&declared), names(&catalogued)[2..].to_vec());
+    fn real_go_binary_fixtures() {
+        for name in ["go-hello", "go-hello-mips"] {
+            let path = unpacked(&format!("fixtures/binaries/{name}.zst"));
+            let info = build_info_of(std::fs::read(path).unwrap()).unwrap().unwrap();
+            let catalogued = info.packages(&location());
+            assert_eq!(catalogued.problems, Vec::<String>::new());
+            let expected = std::fs::read_to_string(repository_root().join(format!("fixtures/binaries/{name}.expected"))).unwrap();
+            let actual: Vec<String> = names(&catalogued).iter().map(|(name, version)| format!("{name} {version}")).collect();
+            assert_eq!(actual, expected.lines().collect::<Vec<_>>(), "{name}");
+            // The go.mod it was built from declares the same dependencies.
+            let go_mod = std::fs::read_to_string(repository_root().join("fixtures/binaries/go.mod")).unwrap();
+            let declared = parse_go_mod(&go_mod, &location());
+            assert_eq!(names(&declared), names(&catalogued)[2..].to_vec());
+        }
     }
 
     /// Corpus: every go.mod-like file in `../shared/data/pkgdb/go` parses or gives a problem.
