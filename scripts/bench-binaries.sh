@@ -33,16 +33,28 @@ jars=$(find "$tree" -name '*.jar' | wc -l)
 executables=$(find "$tree" -type f -perm -u+x | wc -l)
 used=$(du -sb "$tree" | cut -f1)
 
-# The control tree: the same bytes, but nothing these catalogers want.
-control="$work/control"
-cp -a "$tree" "$control"
-find "$control" -name '*.jar' -exec sh -c 'for f; do mv "$f" "$f.off"; done' _ {} +
-find "$control" -type f -perm -u+x -exec chmod a-x {} +
+# Variants with the same bytes, where some files are made unwanted: jars renamed
+# (`.jar.off`), executables without execute bits. Differences between the runs are what
+# the Java catalogers, the binary (Go + cargo-auditable) catalogers, or all of them add.
+variant() {
+  local name=$1 hide_jars=$2 hide_executables=$3
+  cp -a "$tree" "$work/$name"
+  if [ "$hide_jars" = yes ]; then
+    find "$work/$name" -name '*.jar' -exec sh -c 'for f; do mv "$f" "$f.off"; done' _ {} +
+  fi
+  if [ "$hide_executables" = yes ]; then
+    find "$work/$name" -type f -perm -u+x -exec chmod a-x {} +
+  fi
+}
+variant jars-only no yes
+variant executables-only yes no
+variant control yes yes
 
 image_size=$(( (used * 13 / 10 / 1048576 + 64) ))M
-for name in tree control; do
+for name in tree jars-only executables-only control; do
   truncate -s "$image_size" "$work/$name.img"
   mke2fs -q -F -t ext4 -d "$work/$name" "$work/$name.img"
+  rm -rf "${work:?}/$name"
 done
 
 measure() {
@@ -65,7 +77,11 @@ EOF
 }
 
 echo "tree: $jars jars, $executables executables, $((used / 1048576)) MiB of file data, image $image_size"
-echo "with the binary catalogers:"
+echo "all catalogers wanting their files:"
 measure "$work/tree.img"
+echo "jars only (executables made unwanted):"
+measure "$work/jars-only.img"
+echo "executables only (jars made unwanted):"
+measure "$work/executables-only.img"
 echo "control (same files, none wanted):"
 measure "$work/control.img"

@@ -29,6 +29,8 @@ pub const MAX_COMPRESSION_RATIO: u64 = 100;
 /// manifest full of repeated lines compresses very well).
 pub const RATIO_FREE_SIZE: u64 = 1024 * 1024;
 
+/// Bytes of the tail read first when looking for the end record.
+const SHORT_TAIL: u64 = 1024;
 /// Size of the end-of-central-directory record without its comment.
 const END_RECORD_SIZE: u64 = 22;
 /// The longest comment an end record can carry.
@@ -335,31 +337,49 @@ impl Read for PositionalRead<'_> {
     }
 }
 
+/// The last `length` bytes of the file (all of it when shorter), with where they start.
+fn read_tail(reader: &mut dyn FileReader, length: u64) -> Result<(u64, Vec<u8>), ZipError> {
+    let size = reader.size();
+    let length = size.min(length);
+    let start = size.saturating_sub(length);
+    Ok((start, read_range(reader, start, length, length)?))
+}
+
+/// Index of the end record in `tail` (which ends at the end of the file): the last one
+/// whose comment reaches exactly to the end; failing that, unless `exact_only`, the last
+/// signature at all (some writers miscount the comment).
+fn locate_end_record(tail: &[u8], exact_only: bool) -> Option<usize> {
+    let candidates = (0..=tail.len().saturating_sub(22))
+        .rev()
+        .filter(|&index| Endian::Little.u32(tail, index) == Some(END_SIGNATURE));
+    let mut fallback = None;
+    for index in candidates {
+        let comment = Endian::Little.u16(tail, index.saturating_add(20)).map(usize::from);
+        if comment.and_then(|comment| index.checked_add(22)?.checked_add(comment)) == Some(tail.len()) {
+            return Some(index);
+        }
+        fallback.get_or_insert(index);
+    }
+    if exact_only { None } else { fallback }
+}
+
 /// Find the end record in the file's tail and, for zip64, the zip64 end record.
 fn find_directory(reader: &mut dyn FileReader) -> Result<DirectoryPosition, ZipError> {
     let size = reader.size();
     if size < END_RECORD_SIZE {
         return Err(ZipError::NotZip);
     }
-    let tail_length = size.min(END_RECORD_SIZE.saturating_add(MAX_COMMENT));
-    let tail_start = size.saturating_sub(tail_length);
-    let tail = read_range(reader, tail_start, tail_length, tail_length)?;
-    // Search backwards: the last record whose comment reaches exactly to the end wins;
-    // failing that, the last signature at all (some writers miscount the comment).
-    let candidates = (0..=tail.len().saturating_sub(22))
-        .rev()
-        .filter(|&index| Endian::Little.u32(&tail, index) == Some(END_SIGNATURE));
-    let mut found = None;
-    for index in candidates {
-        let comment = Endian::Little.u16(&tail, index.saturating_add(20)).map(usize::from);
-        let exact = comment.and_then(|comment| index.checked_add(22)?.checked_add(comment)) == Some(tail.len());
-        if exact {
-            found = Some(index);
-            break;
+    // Most archives have no comment: a short tail finds their end record in one small
+    // read; only when it does not is the longest possible tail read.
+    let short = read_tail(reader, SHORT_TAIL)?;
+    let (tail_start, tail, index) = match locate_end_record(&short.1, true) {
+        Some(index) => (short.0, short.1, index),
+        None => {
+            let (start, tail) = read_tail(reader, END_RECORD_SIZE.saturating_add(MAX_COMMENT))?;
+            let index = locate_end_record(&tail, false).ok_or(ZipError::NotZip)?;
+            (start, tail, index)
         }
-        found.get_or_insert(index);
-    }
-    let index = found.ok_or(ZipError::NotZip)?;
+    };
     let record = tail.get(index..).unwrap_or_default();
     let field16 = |offset| Endian::Little.u16(record, offset).map(u64::from).unwrap_or_default();
     let field32 = |offset| Endian::Little.u32(record, offset).map(u64::from).unwrap_or_default();
@@ -592,6 +612,17 @@ mod tests {
     #[test]
     fn empty_archive_has_no_entries() {
         assert!(read_all_entries(build(&[])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn archive_comments_of_any_length_are_skipped() {
+        for comment_length in [0usize, 10, 1500, 65_535] {
+            let mut archive = build(&[EntrySpec { name: "x", bytes: b"payload", deflate: true }]);
+            let end = end_record_offset(&archive);
+            archive[end + 20..end + 22].copy_from_slice(&(comment_length as u16).to_le_bytes());
+            archive.extend(std::iter::repeat_n(b'c', comment_length));
+            assert_eq!(read_all_entries(archive).unwrap()[0].1, b"payload", "comment of {comment_length}");
+        }
     }
 
     #[test]
