@@ -555,8 +555,10 @@ mod tests {
             let info = build_info_of(std::fs::read(path).unwrap()).unwrap().unwrap();
             let catalogued = info.packages(&location());
             assert_eq!(catalogued.problems, Vec::<String>::new());
-            let expected = std::fs::read_to_string(repository_root().join(format!("fixtures/binaries/{name}.expected"))).unwrap();
-            let actual: Vec<String> = names(&catalogued).iter().map(|(name, version)| format!("{name} {version}")).collect();
+            let expected =
+                std::fs::read_to_string(repository_root().join(format!("fixtures/binaries/{name}.expected"))).unwrap();
+            let actual: Vec<String> =
+                names(&catalogued).iter().map(|(name, version)| format!("{name} {version}")).collect();
             assert_eq!(actual, expected.lines().collect::<Vec<_>>(), "{name}");
             // The go.mod it was built from declares the same dependencies.
             let go_mod = std::fs::read_to_string(repository_root().join("fixtures/binaries/go.mod")).unwrap();
