@@ -212,14 +212,16 @@ cp "$out/go.mod" "$tree/src/hello/go.mod"
 python3 -c '
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as archive:
-    archive.writestr("META-INF/maven/evil/bomb/pom.properties", "groupId=evil\nartifactId=bomb\nversion=1\n")
-    archive.writestr("BOOT-INF/lib/bomb.jar", bytes(20 * 1024 * 1024))
+    fixed = (2023, 11, 14, 22, 13, 20)
+    pom = zipfile.ZipInfo("META-INF/maven/evil/bomb/pom.properties", fixed)
+    archive.writestr(pom, "groupId=evil\nartifactId=bomb\nversion=1\n", zipfile.ZIP_DEFLATED)
+    archive.writestr(zipfile.ZipInfo("BOOT-INF/lib/bomb.jar", fixed), bytes(20 * 1024 * 1024), zipfile.ZIP_DEFLATED)
 ' "$tree/opt/bad/bomb.jar"
-touch -d @"$SOURCE_DATE_EPOCH" "$tree/opt/bad/bomb.jar"
 printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n' > "$tree/etc/os-release"
+find "$tree" -exec touch -h -d @"$SOURCE_DATE_EPOCH" {} +
 image="$work/binaries.img"
 truncate -s 8M "$image"
-mke2fs -q -F -t ext4 -L binaries -U 5a1b2c3d-0000-4000-8000-0000000000b1 -E root_owner=0:0 -d "$tree" "$image"
+mke2fs -q -F -t ext4 -L binaries -U 5a1b2c3d-0000-4000-8000-0000000000b1 -E root_owner=0:0,hash_seed=5a1b2c3d-0000-4000-8000-0000000000b2 -d "$tree" "$image"
 zstd -q -19 "$image" -o "$out/binaries.img.zst"
 
 du -ch "$out"/* | tail -1
