@@ -22,7 +22,8 @@ cp -a /usr/bin/. "$tree/usr/bin/" 2>/dev/null || true
 index=0
 while IFS= read -r -d '' jar; do
   index=$((index + 1))
-  cp "$jar" "$tree/opt/jars/$index-$(basename "$jar")"
+  mkdir -p "$tree/opt/jars/$index"
+  cp "$jar" "$tree/opt/jars/$index/"
 done < <(find / -xdev \( -path /proc -o -path "$PWD/target" -o -path /tmp \) -prune -o -name '*.jar' -type f -print0 2>/dev/null)
 for copy in $(seq 1 20); do
   zstd -q -dc fixtures/binaries/go-hello.zst > "$tree/usr/local/bin/go-hello-$copy"

@@ -176,35 +176,6 @@ impl FileReader for SliceReader<'_> {
     }
 }
 
-/// Counts the bytes a parser asked for, for benchmarks and tests of lazy reading.
-pub struct CountingReader<'a> {
-    inner: &'a mut dyn FileReader,
-    /// Bytes returned so far.
-    pub bytes_read: u64,
-    /// Calls to `read_at` so far.
-    pub read_calls: u64,
-}
-
-impl<'a> CountingReader<'a> {
-    /// Wrap `inner`, counting from zero.
-    pub fn new(inner: &'a mut dyn FileReader) -> Self {
-        Self { inner, bytes_read: 0, read_calls: 0 }
-    }
-}
-
-impl FileReader for CountingReader<'_> {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
-
-    fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
-        let got = self.inner.read_at(offset, buffer)?;
-        self.read_calls = self.read_calls.saturating_add(1);
-        self.bytes_read = self.bytes_read.saturating_add(u64::try_from(got).unwrap_or(u64::MAX));
-        Ok(got)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

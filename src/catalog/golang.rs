@@ -11,8 +11,8 @@
 //! lines, with `replace` directives applied the same way.
 
 use super::{Candidate, CatalogContext, Cataloger, Catalogued, Ecosystem, Evidence, Location, Package, WantedFile};
+use crate::archive::Endian;
 use crate::archive::elf::{self, ElfError, ElfFile};
-use crate::archive::{Endian, MemoryReader};
 use crate::fs::{FileReader, FileType};
 
 /// The 14 bytes `.go.buildinfo` starts with.
@@ -357,16 +357,17 @@ fn parse_go_mod(text: &str, location: &Location) -> Catalogued {
     output
 }
 
-/// Build info for tests and benches from a binary held in memory.
-pub fn build_info_of(bytes: Vec<u8>) -> Result<Option<BuildInfo>, BuildInfoError> {
-    read_build_info(&mut MemoryReader(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::MemoryReader;
     use crate::archive::elf::testing::{SectionSpec, build_elf64};
     use crate::test_fixtures::{repository_root, unpacked};
+
+    /// Build info of a binary held in memory.
+    fn build_info_of(bytes: Vec<u8>) -> Result<Option<BuildInfo>, BuildInfoError> {
+        read_build_info(&mut MemoryReader(bytes))
+    }
 
     fn location() -> Location {
         Location { volume: "disk.img".into(), partition: None, path: "/usr/local/bin/hello".into() }
