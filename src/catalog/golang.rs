@@ -48,7 +48,9 @@ impl Cataloger for GoCataloger {
     }
 
     fn wants(&self, candidate: &Candidate<'_>) -> bool {
-        let is_go_mod = candidate.file_type == FileType::Regular && candidate.file_name() == b"go.mod";
+        let is_go_mod = candidate.file_type == FileType::Regular
+            && candidate.file_name() == b"go.mod"
+            && !is_in_module_cache(candidate.path);
         is_go_mod || elf::could_be_executable(candidate.file_type, candidate.mode, candidate.size)
     }
 
@@ -67,6 +69,12 @@ impl Cataloger for GoCataloger {
             Err(error) => Catalogued::problem(format!("Go build info: {error}")),
         }
     }
+}
+
+/// True under a Go module cache (`$GOPATH/pkg/mod/`): the go.mod files there belong to
+/// downloaded dependencies' sources, not to software installed on the machine.
+fn is_in_module_cache(path: &[u8]) -> bool {
+    path.windows(9).any(|window| window == b"/pkg/mod/")
 }
 
 /// Why build info could not be read.
@@ -386,6 +394,8 @@ mod tests {
             ("/src/app/go.mod", FileType::Regular, 0o644, 300, true),
             ("/src/app/go.sum", FileType::Regular, 0o644, 300, false),
             ("/src/app/go.mod.bak", FileType::Regular, 0o644, 300, false),
+            ("/root/go/pkg/mod/golang.org/x/text@v0.3.7/go.mod", FileType::Regular, 0o644, 300, false),
+            ("/home/dev/pkg/module/go.mod", FileType::Regular, 0o644, 300, true),
             ("/usr/lib/libx.so", FileType::Regular, 0o644, 2_000_000, false),
             ("/usr/local/bin/tiny", FileType::Regular, 0o755, 64, false),
             ("/usr/bin/go", FileType::Symlink, 0o777, 20, false),
