@@ -578,6 +578,34 @@ mod tests {
         }
     }
 
+    /// Thousands of single-byte corruptions of the real binary's ELF header, section table
+    /// and build info: each gives build info or an error, never a panic.
+    #[test]
+    fn corrupted_real_binary_never_panics() {
+        let original = std::fs::read(unpacked("fixtures/binaries/go-hello.zst")).unwrap();
+        let elf = ElfFile::read(&mut MemoryReader(original.clone())).unwrap();
+        let table_start = usize::try_from(u64::from_le_bytes(original[0x28..0x30].try_into().unwrap())).unwrap();
+        let build_info = elf.section(b".go.buildinfo").unwrap();
+        let regions = [
+            (0, 64),
+            (table_start, original.len() - table_start),
+            (build_info.offset as usize, build_info.size as usize),
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut bytes = original.clone();
+        for round in 0..3000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let (start, length) = regions[round % regions.len()];
+            let position = start + (state % length as u64) as usize;
+            let saved = bytes[position];
+            bytes[position] = (state >> 32) as u8;
+            let _ = read_build_info(&mut MemoryReader(bytes.clone()));
+            bytes[position] = saved;
+        }
+    }
+
     /// Corpus: every go.mod-like file in `../shared/data/pkgdb/go` parses or gives a problem.
     #[test]
     fn shared_corpus_go_mod() {

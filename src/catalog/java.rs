@@ -606,6 +606,23 @@ mod tests {
         assert_eq!(summary(&catalogued)[0].0, "bomb");
     }
 
+    /// Thousands of single-byte corruptions of a real fat jar: each gives packages or
+    /// problems, never a panic (a deterministic generator keeps failures reproducible).
+    #[test]
+    fn corrupted_real_jar_never_panics() {
+        let original = std::fs::read(repository_root().join("fixtures/binaries/spring-app.jar")).unwrap();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut bytes = original.clone();
+            let position = (state % bytes.len() as u64) as usize;
+            bytes[position] = (state >> 32) as u8;
+            let _ = catalog_bytes("/opt/app.jar", &bytes);
+        }
+    }
+
     /// Corpus: every jar in `../shared/data/pkgdb/java` is read or gives a clear problem.
     #[test]
     fn shared_corpus_jars() {
