@@ -157,25 +157,25 @@ fn corrupt(message: impl Into<String>) -> ElfError {
 impl ElfFile {
     /// Read the ELF header and section table of `reader`.
     pub fn read(reader: &mut dyn FileReader) -> Result<Self, ElfError> {
-        let mut ident = [0u8; 64];
-        let available = usize::try_from(reader.size()).unwrap_or(usize::MAX).min(ident.len());
-        let ident = ident.get_mut(..available).unwrap_or_default();
-        read_exact(reader, 0, ident)?;
-        if !has_magic(ident) {
+        let mut first_bytes = [0u8; 64];
+        let available = usize::try_from(reader.size()).unwrap_or(usize::MAX).min(first_bytes.len());
+        let first_bytes = first_bytes.get_mut(..available).unwrap_or_default();
+        read_exact(reader, 0, first_bytes)?;
+        if !has_magic(first_bytes) {
             return Err(ElfError::NotElf);
         }
-        let class = match ident.get(4) {
+        let class = match first_bytes.get(4) {
             Some(1) => Class::Bits32,
             Some(2) => Class::Bits64,
             other => return Err(corrupt(format!("unknown ELF class {other:?}"))),
         };
-        let endian = match ident.get(5) {
+        let endian = match first_bytes.get(5) {
             Some(1) => Endian::Little,
             Some(2) => Endian::Big,
             other => return Err(corrupt(format!("unknown ELF byte order {other:?}"))),
         };
         let layout = Layout::of(class);
-        let header = ident.get(..layout.header_size).ok_or_else(|| corrupt("ELF header is truncated"))?;
+        let header = first_bytes.get(..layout.header_size).ok_or_else(|| corrupt("ELF header is truncated"))?;
         let word = |offset: usize| -> Option<u64> {
             match class {
                 Class::Bits32 => endian.u32(header, offset).map(u64::from),

@@ -99,15 +99,15 @@ pub fn read_dependencies(reader: &mut dyn FileReader) -> Result<Option<Vec<Crate
 /// Packages for every crate with a name and a version; the others are problems.
 fn packages_of(crates: Vec<CratePackage>, location: &Location) -> Catalogued {
     let mut output = Catalogued::default();
-    for krate in crates {
-        if krate.name.trim().is_empty() || krate.version.trim().is_empty() {
-            output.problems.push(format!("crate entry without a name or version: {:?}", krate.name));
+    for listed in crates {
+        if listed.name.trim().is_empty() || listed.version.trim().is_empty() {
+            output.problems.push(format!("crate entry without a name or version: {:?}", listed.name));
             continue;
         }
         output.packages.push(Package {
-            purl: format!("pkg:cargo/{}@{}", super::purl_encode(&krate.name), super::purl_encode(&krate.version)),
-            name: krate.name,
-            version: krate.version,
+            purl: format!("pkg:cargo/{}@{}", super::purl_encode(&listed.name), super::purl_encode(&listed.version)),
+            name: listed.name,
+            version: listed.version,
             ecosystem: Ecosystem::Cargo,
             arch: None,
             source_name: None,
