@@ -486,7 +486,7 @@ fn apply_zip64_extra(entry: &mut Entry, extra: &[u8]) -> Result<(), ZipError> {
             break;
         };
         if id == ZIP64_EXTRA_ID {
-            let mut values = (0..data.len() / 8).filter_map(|slot| Endian::Little.u64(data, slot * 8));
+            let mut values = (0..data.len() / 8).filter_map(|slot| Endian::Little.u64(data, slot.saturating_mul(8)));
             for field in [&mut entry.uncompressed_size, &mut entry.compressed_size, &mut entry.local_header_offset] {
                 if *field == saturated {
                     *field = values.next().ok_or_else(|| {
