@@ -4,6 +4,19 @@
 //! a whole binary or archive; both treat every byte as hostile (checked arithmetic,
 //! capped allocations, errors instead of panics).
 
+// Bytes here come from files on a scanned disk: no panicking indexing, unchecked
+// arithmetic or lossy casts outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::as_conversions,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 pub mod elf;
 pub mod zip;
 

@@ -6,6 +6,19 @@
 //! section are read; the inflated JSON is capped, since a hostile binary could carry a
 //! zlib bomb.
 
+// Bytes here come from files on a scanned disk: no panicking indexing, unchecked
+// arithmetic or lossy casts outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::as_conversions,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 use super::{Candidate, CatalogContext, Cataloger, Catalogued, Ecosystem, Evidence, Location, Package, WantedFile};
 use crate::archive::elf;
 use crate::fs::FileReader;

@@ -10,6 +10,19 @@
 //! the replacement is the code that was compiled in. `go.mod` files give their `require`
 //! lines, with `replace` directives applied the same way.
 
+// Bytes here come from files on a scanned disk: no panicking indexing, unchecked
+// arithmetic or lossy casts outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::as_conversions,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 use super::{Candidate, CatalogContext, Cataloger, Catalogued, Ecosystem, Evidence, Location, Package, WantedFile};
 use crate::archive::Endian;
 use crate::archive::elf::{self, ElfError, ElfFile};

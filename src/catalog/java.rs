@@ -10,6 +10,19 @@
 //! directory and only the entries needed (see [`crate::archive::zip`]); nested stored
 //! archives are read in place, deflated ones inflated under a memory cap.
 
+// Bytes here come from files on a scanned disk: no panicking indexing, unchecked
+// arithmetic or lossy casts outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::as_conversions,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 use super::{Candidate, CatalogContext, Cataloger, Catalogued, Ecosystem, Evidence, Package, WantedFile, purl_encode};
 use crate::archive::zip::{Directory, Entry, InflateBudget};
 use crate::fs::{FileReader, FileType};
