@@ -385,6 +385,17 @@ mod tests {
     use crate::archive::elf::testing::{SectionSpec, build_elf64};
     use crate::test_fixtures::{repository_root, unpacked};
 
+    /// The unpacked Go fixture binary `name`, unpacked once per test run: two tests
+    /// unpacking one fixture at the same moment would race on its temporary file.
+    fn fixture_binary(name: &str) -> Vec<u8> {
+        static UNPACKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let path = {
+            let _guard = UNPACKING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            unpacked(&format!("fixtures/binaries/{name}.zst"))
+        };
+        std::fs::read(path).unwrap()
+    }
+
     /// Build info of a binary held in memory.
     fn build_info_of(bytes: Vec<u8>) -> Result<Option<BuildInfo>, BuildInfoError> {
         read_build_info(&mut MemoryReader(bytes))
@@ -575,8 +586,7 @@ mod tests {
     #[test]
     fn real_go_binary_fixtures() {
         for name in ["go-hello", "go-hello-mips"] {
-            let path = unpacked(&format!("fixtures/binaries/{name}.zst"));
-            let info = build_info_of(std::fs::read(path).unwrap()).unwrap().unwrap();
+            let info = build_info_of(fixture_binary(name)).unwrap().unwrap();
             let catalogued = info.packages(&location());
             assert_eq!(catalogued.problems, Vec::<String>::new());
             let expected =
@@ -595,7 +605,7 @@ mod tests {
     /// and build info: each gives build info or an error, never a panic.
     #[test]
     fn corrupted_real_binary_never_panics() {
-        let original = std::fs::read(unpacked("fixtures/binaries/go-hello.zst")).unwrap();
+        let original = fixture_binary("go-hello");
         let elf = ElfFile::read(&mut MemoryReader(original.clone())).unwrap();
         let table_start = usize::try_from(u64::from_le_bytes(original[0x28..0x30].try_into().unwrap())).unwrap();
         let build_info = elf.section(b".go.buildinfo").unwrap();
