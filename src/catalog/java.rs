@@ -537,6 +537,40 @@ mod tests {
     }
 
     #[test]
+    fn file_names_split_into_artifact_and_version() {
+        for (file_name, artifact, version) in [
+            ("commons-text-1.10.0.jar", Some("commons-text"), Some("1.10.0")),
+            ("guava-31.1-jre.jar", Some("guava"), Some("31.1-jre")),
+            ("jetty-server-9.4.57.v20241219.jar", Some("jetty-server"), Some("9.4.57.v20241219")),
+            ("commons-lang3.jar", Some("commons-lang3"), None),
+            ("h2.jar", Some("h2"), None),
+            ("-1.0.jar", None, Some("1.0")),
+            ("app.war", Some("app"), None),
+            ("name with spaces-1.0.jar", None, Some("1.0")),
+        ] {
+            assert_eq!(
+                split_file_name(file_name),
+                (artifact.map(str::to_string), version.map(str::to_string)),
+                "{file_name}"
+            );
+        }
+    }
+
+    #[test]
+    fn properties_accept_every_separator_and_skip_comments() {
+        let properties = parse_properties(
+            "# comment\n! also a comment\n\ngroupId = org.example\nartifactId:tool\nversion 1.2.3\nversion=ignored duplicate\nempty=\n",
+        );
+        assert_eq!(properties["groupId"], "org.example");
+        assert_eq!(properties["artifactId"], "tool");
+        assert_eq!(properties["version"], "1.2.3");
+        assert_eq!(properties["empty"], "");
+        assert_eq!(properties.len(), 4);
+        assert_eq!(Identity::from_pom_properties("artifactId=tool\nversion=${project.version}\n"), None);
+        assert_eq!(Identity::from_pom_properties("garbage\u{0}\u{1}"), None);
+    }
+
+    #[test]
     fn garbage_truncated_and_empty_archives_are_problems() {
         let garbage = catalog_bytes("/opt/garbage.jar", b"this is plainly not a zip archive, just text");
         assert!(garbage.packages.is_empty());
