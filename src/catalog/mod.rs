@@ -6,7 +6,10 @@
 //! they may read a named sibling through [`CatalogContext`]. A parser may return packages
 //! *and* problems: problems become `Issue`s at the file's location and the scan goes on.
 
+pub mod auditable;
 pub mod dpkg;
+pub mod golang;
+pub mod java;
 
 use crate::distro::Distro;
 use crate::fs::{FileReader, FileType, Filesystem, FsError};
@@ -226,7 +229,12 @@ pub trait Cataloger: Send + Sync {
 
 /// Every cataloger snapscan runs, in a fixed order.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::DpkgCataloger)]
+    vec![
+        Box::new(dpkg::DpkgCataloger),
+        Box::new(java::JavaArchiveCataloger),
+        Box::new(golang::GoCataloger),
+        Box::new(auditable::CargoAuditableCataloger),
+    ]
 }
 
 /// Percent-encode a purl name or version component (RFC 3986 unreserved kept as is).
