@@ -116,6 +116,22 @@ fn file_type(kind: ext4_view::FileType) -> FileType {
     }
 }
 
+fn metadata(metadata: &ext4_view::Metadata) -> Metadata {
+    let mut hasher = std::hash::DefaultHasher::new();
+    (metadata.mode(), metadata.uid(), metadata.gid(), metadata.len()).hash(&mut hasher);
+    for time in [Some(metadata.accessed()), Some(metadata.modified()), metadata.created()].into_iter().flatten() {
+        (time.seconds(), time.nanoseconds()).hash(&mut hasher);
+    }
+    Metadata {
+        file_type: file_type(metadata.file_type()),
+        mode: u32::from(metadata.mode()) & 0o7777,
+        size: metadata.len(),
+        identity: None,
+        fingerprint: hasher.finish(),
+        modified: metadata.modified().seconds(),
+    }
+}
+
 fn path(bytes: &[u8]) -> Result<ext4_view::Path<'_>, FsError> {
     ext4_view::Path::try_from(bytes).map_err(|_| FsError::Corrupt(format!("malformed path {}", super::path::display(bytes))))
 }
@@ -135,20 +151,24 @@ impl Filesystem for ExtFilesystem {
     }
 
     fn symlink_metadata(&self, bytes: &[u8]) -> Result<Metadata, FsError> {
-        let metadata = self.inner.symlink_metadata(path(bytes)?).map_err(convert)?;
-        let mut hasher = std::hash::DefaultHasher::new();
-        (metadata.mode(), metadata.uid(), metadata.gid(), metadata.len()).hash(&mut hasher);
-        for time in [Some(metadata.accessed()), Some(metadata.modified()), metadata.created()].into_iter().flatten() {
-            (time.seconds(), time.nanoseconds()).hash(&mut hasher);
+        Ok(metadata(&self.inner.symlink_metadata(path(bytes)?).map_err(convert)?))
+    }
+
+    fn read_dir_with_metadata(&self, bytes: &[u8]) -> Result<Vec<(DirEntry, Result<Metadata, FsError>)>, FsError> {
+        let mut entries = Vec::new();
+        for entry in self.inner.read_dir(path(bytes)?).map_err(convert)? {
+            let entry = entry.map_err(convert)?;
+            let name = entry.file_name();
+            let name: &[u8] = name.as_ref();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            // Reads the entry's inode directly instead of resolving its path again.
+            let entry_metadata = entry.metadata().map(|found| metadata(&found)).map_err(convert);
+            let file_type = entry.file_type().ok().map(file_type);
+            entries.push((DirEntry { name: name.to_vec(), file_type }, entry_metadata));
         }
-        Ok(Metadata {
-            file_type: file_type(metadata.file_type()),
-            mode: u32::from(metadata.mode()) & 0o7777,
-            size: metadata.len(),
-            identity: None,
-            fingerprint: hasher.finish(),
-            modified: metadata.modified().seconds(),
-        })
+        Ok(entries)
     }
 
     fn read_dir(&self, bytes: &[u8]) -> Result<Vec<DirEntry>, FsError> {

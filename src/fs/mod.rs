@@ -82,6 +82,19 @@ pub trait Filesystem {
     fn symlink_metadata(&self, path: &[u8]) -> Result<Metadata, FsError>;
     /// Entries of the directory at `path`, without `.` and `..`.
     fn read_dir(&self, path: &[u8]) -> Result<Vec<DirEntry>, FsError>;
+    /// Entries of the directory at `path` with each one's metadata. The default looks each
+    /// entry up by path; filesystems that can read the inode straight from the entry
+    /// override it (a path lookup walks every component again).
+    fn read_dir_with_metadata(&self, path: &[u8]) -> Result<Vec<(DirEntry, Result<Metadata, FsError>)>, FsError> {
+        Ok(self
+            .read_dir(path)?
+            .into_iter()
+            .map(|entry| {
+                let metadata = self.symlink_metadata(&path::join(path, &entry.name));
+                (entry, metadata)
+            })
+            .collect())
+    }
     /// Target of the symlink at `path`, as stored.
     fn read_link(&self, path: &[u8]) -> Result<Vec<u8>, FsError>;
     /// Open the regular file at `path` for positional reads.
