@@ -1,0 +1,469 @@
+//! rpm's legacy BerkeleyDB `Packages` database (Amazon Linux 2, RHEL/CentOS 7 and 8), read
+//! without BerkeleyDB.
+//!
+//! `Packages` is a BerkeleyDB hash database: a metadata page, then hash pages holding
+//! key/value pairs (key: the 4-byte header number; value: the header blob), with values
+//! too large for a page moved to chains of overflow pages. Every page header is in the
+//! byte order of the machine that wrote it; the magic number on the metadata page says
+//! which. rpm never deletes hash pages, so reading every hash page in file order finds
+//! every record once; values are only ever reached through their pair, so stale overflow
+//! pages are never read. Pages are read one at a time through positional reads.
+
+use super::header::MAXIMUM_BLOB_LENGTH;
+use super::{DatabaseError, read_exact_at};
+use crate::fs::FileReader;
+
+/// BerkeleyDB's hash database magic number.
+const HASH_MAGIC: u32 = 0x0006_1561;
+/// Page type of the hash metadata page.
+const PAGE_TYPE_HASH_METADATA: u8 = 8;
+/// Page types of hash pages (unsorted before BerkeleyDB 4.6, sorted after).
+const PAGE_TYPE_HASH_UNSORTED: u8 = 2;
+const PAGE_TYPE_HASH: u8 = 13;
+/// Page type of overflow pages.
+const PAGE_TYPE_OVERFLOW: u8 = 7;
+/// Item types on hash pages.
+const ITEM_KEY_DATA: u8 = 1;
+const ITEM_OFF_PAGE: u8 = 3;
+/// Size of the header every page except the metadata page starts with.
+const PAGE_HEADER_LENGTH: usize = 26;
+/// Size of an off-page item: type, 3 unused bytes, first page number, total length.
+const OFF_PAGE_ITEM_LENGTH: usize = 12;
+
+/// Byte order of the file, told by the metadata page's magic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ByteOrder {
+    Little,
+    Big,
+}
+
+impl ByteOrder {
+    fn u16(self, bytes: &[u8], at: usize) -> Option<u16> {
+        let field: [u8; 2] = bytes.get(at..at.checked_add(2)?)?.try_into().ok()?;
+        Some(match self {
+            Self::Little => u16::from_le_bytes(field),
+            Self::Big => u16::from_be_bytes(field),
+        })
+    }
+
+    fn u32(self, bytes: &[u8], at: usize) -> Option<u32> {
+        let field: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(match self {
+            Self::Little => u32::from_le_bytes(field),
+            Self::Big => u32::from_be_bytes(field),
+        })
+    }
+}
+
+/// True when the first bytes of a file are a BerkeleyDB hash database in either byte order.
+pub fn is_berkeley_hash(start: &[u8]) -> bool {
+    byte_order(start).is_some()
+}
+
+fn byte_order(start: &[u8]) -> Option<ByteOrder> {
+    [ByteOrder::Little, ByteOrder::Big]
+        .into_iter()
+        .find(|order| order.u32(start, 12) == Some(HASH_MAGIC))
+}
+
+/// The fields of the metadata page that reading needs.
+#[derive(Debug)]
+struct Metadata {
+    order: ByteOrder,
+    page_size: usize,
+    last_page: u32,
+}
+
+fn corrupt(message: String) -> DatabaseError {
+    DatabaseError::Corrupt(message)
+}
+
+fn read_metadata(reader: &mut dyn FileReader) -> Result<Metadata, DatabaseError> {
+    let mut first = [0u8; 512];
+    read_exact_at(reader, 0, &mut first)?;
+    let order =
+        byte_order(&first).ok_or_else(|| corrupt("no BerkeleyDB hash magic".to_string()))?;
+    let field = |at| {
+        order
+            .u32(&first, at)
+            .ok_or_else(|| corrupt("metadata page too short".to_string()))
+    };
+    let page_size = field(20)?;
+    if !(512..=65536).contains(&page_size) || !page_size.is_power_of_two() {
+        return Err(corrupt(format!(
+            "page size {page_size} is not a power of two from 512 to 65536"
+        )));
+    }
+    if first.get(24).copied().unwrap_or(0) != 0 {
+        return Err(DatabaseError::Unsupported(
+            "encrypted BerkeleyDB database".to_string(),
+        ));
+    }
+    let page_type = first.get(25).copied().unwrap_or(0);
+    if page_type != PAGE_TYPE_HASH_METADATA {
+        return Err(corrupt(format!(
+            "metadata page has type {page_type}, not a hash metadata page"
+        )));
+    }
+    let last_page = field(32)?;
+    let pages_in_file = reader.size() / u64::from(page_size);
+    if u64::from(last_page) >= pages_in_file {
+        return Err(corrupt(format!(
+            "last page number {last_page} is past the end of the file ({pages_in_file} pages of {page_size} bytes)"
+        )));
+    }
+    Ok(Metadata {
+        order,
+        page_size: page_size as usize,
+        last_page,
+    })
+}
+
+fn read_page(
+    reader: &mut dyn FileReader,
+    metadata: &Metadata,
+    number: u32,
+    page: &mut [u8],
+) -> Result<(), DatabaseError> {
+    let offset = u64::from(number)
+        .checked_mul(metadata.page_size as u64)
+        .ok_or_else(|| corrupt(format!("page {number} is out of range")))?;
+    read_exact_at(reader, offset, page)
+}
+
+/// The bytes of item `index` of a hash page: items are stored from the end of the page
+/// downwards, so each one ends where the previous one starts.
+fn hash_item<'a>(page: &'a [u8], metadata: &Metadata, index: usize) -> Option<&'a [u8]> {
+    let order = metadata.order;
+    let start =
+        usize::from(order.u16(page, PAGE_HEADER_LENGTH.checked_add(index.checked_mul(2)?)?)?);
+    let end = match index.checked_sub(1) {
+        None => metadata.page_size,
+        Some(previous) => usize::from(order.u16(page, PAGE_HEADER_LENGTH + previous * 2)?),
+    };
+    if start < PAGE_HEADER_LENGTH || start >= end {
+        return None;
+    }
+    page.get(start..end)
+}
+
+/// Follow an overflow chain from `first_page`, collecting exactly `total_length` bytes.
+fn read_overflow(
+    reader: &mut dyn FileReader,
+    metadata: &Metadata,
+    first_page: u32,
+    total_length: usize,
+) -> Result<Vec<u8>, String> {
+    if total_length > MAXIMUM_BLOB_LENGTH {
+        return Err(format!(
+            "value of {total_length} bytes is over the header size limit"
+        ));
+    }
+    let mut value = Vec::with_capacity(total_length);
+    let mut page = vec![0u8; metadata.page_size];
+    let mut number = first_page;
+    // Each page is visited at most once, so a looping chain ends.
+    for _ in 0..=metadata.last_page {
+        if number == 0 || number > metadata.last_page {
+            return Err(format!(
+                "overflow chain points to page {number}, outside the database"
+            ));
+        }
+        read_page(reader, metadata, number, &mut page).map_err(|error| error.to_string())?;
+        let page_type = page.get(25).copied().unwrap_or(0);
+        if page_type != PAGE_TYPE_OVERFLOW {
+            return Err(format!(
+                "overflow chain reaches page {number} of type {page_type}"
+            ));
+        }
+        let order = metadata.order;
+        let length = usize::from(order.u16(&page, 22).unwrap_or(0));
+        let bytes = page
+            .get(PAGE_HEADER_LENGTH..PAGE_HEADER_LENGTH.saturating_add(length))
+            .ok_or_else(|| format!("overflow page {number} claims {length} bytes"))?;
+        if value.len().saturating_add(bytes.len()) > total_length {
+            return Err(format!(
+                "overflow chain holds more than the {total_length} bytes its item says"
+            ));
+        }
+        value.extend_from_slice(bytes);
+        if value.len() == total_length {
+            return Ok(value);
+        }
+        number = order.u32(&page, 16).unwrap_or(0);
+    }
+    Err(format!("overflow chain from page {first_page} loops"))
+}
+
+/// Read every header blob: `visit(record number, blob)` for each, problems for records
+/// that cannot be read; an error when the database as a whole cannot be read.
+pub fn read(
+    reader: &mut dyn FileReader,
+    visit: &mut dyn FnMut(u64, &[u8]),
+    problems: &mut Vec<String>,
+) -> Result<(), DatabaseError> {
+    let metadata = read_metadata(reader)?;
+    let order = metadata.order;
+    let mut page = vec![0u8; metadata.page_size];
+    for number in 1..=metadata.last_page {
+        read_page(reader, &metadata, number, &mut page)?;
+        let page_type = page.get(25).copied().unwrap_or(0);
+        if page_type != PAGE_TYPE_HASH && page_type != PAGE_TYPE_HASH_UNSORTED {
+            continue;
+        }
+        let entries = usize::from(order.u16(&page, 20).unwrap_or(0));
+        if PAGE_HEADER_LENGTH.saturating_add(entries.saturating_mul(2)) > metadata.page_size
+            || entries % 2 != 0
+        {
+            problems.push(format!(
+                "hash page {number}: {entries} entries do not fit the page"
+            ));
+            continue;
+        }
+        for pair in (0..entries).step_by(2) {
+            let key = hash_item(&page, &metadata, pair);
+            let value = hash_item(&page, &metadata, pair + 1);
+            let (Some(key), Some(value)) = (key, value) else {
+                problems.push(format!("hash page {number}: item {pair} is out of bounds"));
+                continue;
+            };
+            // Keys are `H_KEYDATA` items holding the header number in the writer's byte order.
+            let record = match (key.first(), order.u32(key, 1)) {
+                (Some(&ITEM_KEY_DATA), Some(record)) if key.len() == 5 => record,
+                _ => {
+                    problems.push(format!(
+                        "hash page {number}: item {pair} is not a 4-byte key"
+                    ));
+                    continue;
+                }
+            };
+            // Record 0 holds rpm's next-header-number counter, not a header.
+            if record == 0 {
+                continue;
+            }
+            match value.first().copied() {
+                Some(ITEM_KEY_DATA) => visit(u64::from(record), value.get(1..).unwrap_or_default()),
+                Some(ITEM_OFF_PAGE) if value.len() >= OFF_PAGE_ITEM_LENGTH => {
+                    let first_page = order.u32(value, 4).unwrap_or(0);
+                    let total_length = order.u32(value, 8).unwrap_or(0) as usize;
+                    match read_overflow(reader, &metadata, first_page, total_length) {
+                        Ok(blob) => visit(u64::from(record), &blob),
+                        Err(message) => problems.push(format!("header {record}: {message}")),
+                    }
+                }
+                other => problems.push(format!(
+                    "header {record}: unsupported item type {other:?} on hash page {number}"
+                )),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub mod testing {
+    //! Write small BerkeleyDB hash databases the way BerkeleyDB lays them out, in either
+    //! byte order, to test the reader on shapes the fixture tools do not produce on demand.
+
+    /// Build a database with the given `(header number, blob)` records in one hash page;
+    /// blobs longer than `inline_limit` go to overflow chains.
+    pub fn database(
+        records: &[(u32, Vec<u8>)],
+        big_endian: bool,
+        page_size: usize,
+        inline_limit: usize,
+    ) -> Vec<u8> {
+        let u16_bytes = |value: u16| {
+            if big_endian {
+                value.to_be_bytes()
+            } else {
+                value.to_le_bytes()
+            }
+        };
+        let u32_bytes = |value: u32| {
+            if big_endian {
+                value.to_be_bytes()
+            } else {
+                value.to_le_bytes()
+            }
+        };
+        let mut pages: Vec<Vec<u8>> = vec![vec![0u8; page_size], vec![0u8; page_size]];
+        let mut items: Vec<Vec<u8>> = Vec::new();
+        for (record, blob) in records {
+            items.push([&[super::ITEM_KEY_DATA][..], &u32_bytes(*record)].concat());
+            if blob.len() <= inline_limit {
+                items.push([&[super::ITEM_KEY_DATA][..], blob].concat());
+                continue;
+            }
+            let capacity = page_size - super::PAGE_HEADER_LENGTH;
+            let first = pages.len() as u32;
+            let chunks: Vec<&[u8]> = blob.chunks(capacity).collect();
+            for (index, chunk) in chunks.iter().enumerate() {
+                let number = pages.len() as u32;
+                let mut page = vec![0u8; page_size];
+                page[8..12].copy_from_slice(&u32_bytes(number));
+                let next = if index + 1 < chunks.len() {
+                    number + 1
+                } else {
+                    0
+                };
+                page[16..20].copy_from_slice(&u32_bytes(next));
+                page[22..24].copy_from_slice(&u16_bytes(chunk.len() as u16));
+                page[25] = super::PAGE_TYPE_OVERFLOW;
+                page[26..26 + chunk.len()].copy_from_slice(chunk);
+                pages.push(page);
+            }
+            let mut off_page = vec![super::ITEM_OFF_PAGE, 0, 0, 0];
+            off_page.extend_from_slice(&u32_bytes(first));
+            off_page.extend_from_slice(&u32_bytes(blob.len() as u32));
+            items.push(off_page);
+        }
+        let hash = &mut pages[1];
+        hash[8..12].copy_from_slice(&u32_bytes(1));
+        hash[20..22].copy_from_slice(&u16_bytes(items.len() as u16));
+        hash[25] = super::PAGE_TYPE_HASH;
+        let mut end = page_size;
+        for (index, item) in items.iter().enumerate() {
+            let start = end - item.len();
+            hash[start..end].copy_from_slice(item);
+            hash[26 + 2 * index..28 + 2 * index].copy_from_slice(&u16_bytes(start as u16));
+            end = start;
+        }
+        let last_page = pages.len() as u32 - 1;
+        let meta = &mut pages[0];
+        meta[12..16].copy_from_slice(&u32_bytes(super::HASH_MAGIC));
+        meta[16..20].copy_from_slice(&u32_bytes(9));
+        meta[20..24].copy_from_slice(&u32_bytes(page_size as u32));
+        meta[25] = super::PAGE_TYPE_HASH_METADATA;
+        meta[32..36].copy_from_slice(&u32_bytes(last_page));
+        pages.concat()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::header::testing::package;
+    use super::super::testing::BytesReader;
+    use super::*;
+
+    fn read_all(bytes: Vec<u8>) -> (Result<(), DatabaseError>, Vec<(u64, Vec<u8>)>, Vec<String>) {
+        let mut reader = BytesReader(bytes);
+        let mut records = Vec::new();
+        let mut problems = Vec::new();
+        let result = read(
+            &mut reader,
+            &mut |record, blob| records.push((record, blob.to_vec())),
+            &mut problems,
+        );
+        (result, records, problems)
+    }
+
+    fn sample() -> Vec<(u32, Vec<u8>)> {
+        vec![
+            (0, vec![3, 0, 0, 0]),
+            (1, package("bash", None, "5.2.15", "1.amzn2023", "x86_64")),
+            (2, package("kernel", None, "6.1.0", "1", "x86_64")),
+        ]
+    }
+
+    #[test]
+    fn reads_both_byte_orders_inline_and_overflow() {
+        let mut records = sample();
+        // A header larger than two pages, to need a chain of overflow pages.
+        records.push((
+            3,
+            super::super::header::testing::blob(&[(
+                1000,
+                super::super::header::testing::Value::String(&"x".repeat(1500)),
+            )]),
+        ));
+        for big_endian in [false, true] {
+            for inline_limit in [0, 400] {
+                let (result, found, problems) =
+                    read_all(testing::database(&records, big_endian, 512, inline_limit));
+                result.unwrap();
+                assert!(problems.is_empty(), "{problems:?}");
+                let expected: Vec<(u64, Vec<u8>)> = records[1..]
+                    .iter()
+                    .map(|(number, blob)| (u64::from(*number), blob.clone()))
+                    .collect();
+                assert_eq!(
+                    found, expected,
+                    "big endian {big_endian}, inline limit {inline_limit}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_garbage_are_errors() {
+        assert!(matches!(
+            read_all(Vec::new()).0,
+            Err(DatabaseError::Truncated { .. })
+        ));
+        assert!(matches!(
+            read_all(vec![0x55; 4096]).0,
+            Err(DatabaseError::Corrupt(_))
+        ));
+        let mut bad_page_size = testing::database(&sample(), false, 512, 0);
+        bad_page_size[20..24].copy_from_slice(&1000u32.to_le_bytes());
+        assert!(
+            matches!(read_all(bad_page_size).0, Err(DatabaseError::Corrupt(message)) if message.contains("page size"))
+        );
+        let mut absurd_last_page = testing::database(&sample(), true, 512, 0);
+        absurd_last_page[32..36].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(
+            matches!(read_all(absurd_last_page).0, Err(DatabaseError::Corrupt(message)) if message.contains("past the end"))
+        );
+    }
+
+    #[test]
+    fn truncated_overflow_chain_is_a_problem() {
+        let database = testing::database(&sample(), false, 512, 0);
+        // Cut the last overflow page off and shrink the last page number to match.
+        let mut truncated = database[..database.len() - 512].to_vec();
+        let last = (truncated.len() / 512 - 1) as u32;
+        truncated[32..36].copy_from_slice(&last.to_le_bytes());
+        let (result, found, problems) = read_all(truncated);
+        result.unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(problems[0].starts_with("header 2:"), "{problems:?}");
+    }
+
+    #[test]
+    fn looping_overflow_chain_ends() {
+        let mut records = sample();
+        records.push((
+            3,
+            super::super::header::testing::blob(&[(
+                1000,
+                super::super::header::testing::Value::String(&"x".repeat(1500)),
+            )]),
+        ));
+        let mut database = testing::database(&records, false, 512, 0);
+        // Records 0, 1 and 2 take pages 2 to 4; point record 3's first page back at itself.
+        let first_overflow = 5 * 512;
+        database[first_overflow + 16..first_overflow + 20].copy_from_slice(&5u32.to_le_bytes());
+        let (result, found, problems) = read_all(database);
+        result.unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(problems[0].starts_with("header 3:"), "{problems:?}");
+    }
+
+    #[test]
+    fn seeded_corruption_never_panics() {
+        let database = testing::database(&sample(), true, 512, 0);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3000 {
+            let mut bytes = database.clone();
+            for _ in 0..6 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let position = (state % bytes.len() as u64) as usize;
+                bytes[position] = (state >> 40) as u8;
+            }
+            let _ = read_all(bytes);
+        }
+    }
+}

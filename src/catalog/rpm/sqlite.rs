@@ -1,0 +1,253 @@
+//! rpm's SQLite database `rpmdb.sqlite` (Amazon Linux 2023, RHEL 9+, Fedora 33+).
+//!
+//! The `Packages` table holds one header blob per row (`hnum`, `blob`). SQLite cannot read
+//! from a `FileReader`, so the file is copied to a private temporary file (mode 0600,
+//! created fresh, removed on drop) and opened read-only and `immutable` (no locks, no
+//! journal, no WAL), with `trusted_schema` off so the attacker's schema cannot run SQL
+//! functions through views or triggers, and with SQLite's own length limit at the largest
+//! header rpm accepts.
+
+use super::header::MAXIMUM_BLOB_LENGTH;
+use super::{DatabaseError, read_exact_at};
+use crate::fs::FileReader;
+use rusqlite::{Connection, OpenFlags};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The 16-byte SQLite file header.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+/// Largest database copied (rpm databases of big hosts are a few hundred MiB).
+pub const MAXIMUM_DATABASE_LENGTH: u64 = 1024 * 1024 * 1024;
+/// Copy buffer size.
+const COPY_CHUNK: usize = 1024 * 1024;
+
+/// True when the first bytes of a file are an SQLite database.
+pub fn is_sqlite(start: &[u8]) -> bool {
+    start.get(0..16) == Some(SQLITE_MAGIC.as_slice())
+}
+
+/// A private copy of the database, removed when dropped.
+struct TemporaryCopy {
+    path: PathBuf,
+}
+
+impl TemporaryCopy {
+    fn create(reader: &mut dyn FileReader) -> Result<Self, DatabaseError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let size = reader.size();
+        if size > MAXIMUM_DATABASE_LENGTH {
+            return Err(DatabaseError::Corrupt(format!(
+                "{size} bytes is over the {MAXIMUM_DATABASE_LENGTH}-byte limit"
+            )));
+        }
+        let name = format!(
+            "snapscan-rpmdb-{}-{}.sqlite",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
+        // From here on the file exists, so the guard must own it to remove it on failure.
+        let copy = Self { path };
+        let mut buffer = vec![0u8; COPY_CHUNK];
+        let mut offset = 0u64;
+        while offset < size {
+            let length =
+                usize::try_from((size - offset).min(COPY_CHUNK as u64)).unwrap_or(COPY_CHUNK);
+            let chunk = buffer.get_mut(..length).unwrap_or_default();
+            read_exact_at(reader, offset, chunk)?;
+            file.write_all(chunk)?;
+            offset += length as u64;
+        }
+        file.flush()?;
+        Ok(copy)
+    }
+
+    /// An SQLite URI for the copy, opened immutable (the path is percent-encoded).
+    fn uri(&self) -> String {
+        let mut uri = String::from("file:");
+        for byte in self.path.as_os_str().as_encoded_bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'.' | b'_' => {
+                    uri.push(char::from(*byte))
+                }
+                _ => uri.push_str(&format!("%{byte:02X}")),
+            }
+        }
+        uri.push_str("?immutable=1");
+        uri
+    }
+}
+
+impl Drop for TemporaryCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl From<rusqlite::Error> for DatabaseError {
+    fn from(error: rusqlite::Error) -> Self {
+        DatabaseError::Corrupt(format!("sqlite: {error}"))
+    }
+}
+
+/// Read every header blob of the `Packages` table: `visit(hnum, blob)` for each.
+pub fn read(
+    reader: &mut dyn FileReader,
+    visit: &mut dyn FnMut(u64, &[u8]),
+    problems: &mut Vec<String>,
+) -> Result<(), DatabaseError> {
+    let copy = TemporaryCopy::create(reader)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(copy.uri(), flags)?;
+    connection.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA,
+        false,
+    )?;
+    connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    let length_limit = i32::try_from(MAXIMUM_BLOB_LENGTH).unwrap_or(i32::MAX);
+    connection.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH, length_limit)?;
+    let has_table: bool = connection.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'Packages'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_table {
+        return Err(DatabaseError::Corrupt("no Packages table".to_string()));
+    }
+    let mut statement = connection.prepare("SELECT hnum, blob FROM Packages")?;
+    let mut rows = statement.query([])?;
+    loop {
+        let row = match rows.next() {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(error) => {
+                // A corrupt page ends the table scan; what was read so far stands.
+                problems.push(format!("Packages table: {error}"));
+                break;
+            }
+        };
+        let record: i64 = match row.get(0) {
+            Ok(record) => record,
+            Err(error) => {
+                problems.push(format!("Packages row: {error}"));
+                continue;
+            }
+        };
+        match row.get_ref(1) {
+            Ok(rusqlite::types::ValueRef::Blob(blob)) => {
+                visit(u64::try_from(record).unwrap_or(0), blob)
+            }
+            Ok(_) => problems.push(format!("header {record}: not a blob")),
+            Err(error) => problems.push(format!("header {record}: {error}")),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::header::testing::package;
+    use super::super::testing::BytesReader;
+    use super::*;
+
+    /// An SQLite database file made by `statements`, as bytes.
+    fn database(statements: &str, blobs: &[Vec<u8>]) -> Vec<u8> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "snapscan-test-{}-{}.sqlite",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let connection = Connection::open(&path).unwrap();
+        connection.execute_batch(statements).unwrap();
+        for blob in blobs {
+            connection
+                .execute("INSERT INTO Packages (blob) VALUES (?1)", [blob])
+                .unwrap();
+        }
+        drop(connection);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        bytes
+    }
+
+    const RPM_SCHEMA: &str =
+        "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);";
+
+    fn read_all(bytes: Vec<u8>) -> (Result<(), DatabaseError>, Vec<(u64, Vec<u8>)>, Vec<String>) {
+        let mut reader = BytesReader(bytes);
+        let mut records = Vec::new();
+        let mut problems = Vec::new();
+        let result = read(
+            &mut reader,
+            &mut |record, blob| records.push((record, blob.to_vec())),
+            &mut problems,
+        );
+        (result, records, problems)
+    }
+
+    fn leftover_copies() -> usize {
+        let prefix = format!("snapscan-rpmdb-{}-", std::process::id());
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter(|entry| {
+                entry
+                    .as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(&prefix)
+            })
+            .count()
+    }
+
+    #[test]
+    fn reads_rows_and_removes_the_copy() {
+        let blobs = vec![
+            package("bash", None, "5.2.15", "1.amzn2023", "x86_64"),
+            package("openssl-libs", Some(1), "3.0.8", "1.amzn2023.0.3", "x86_64"),
+        ];
+        let (result, records, problems) = read_all(database(RPM_SCHEMA, &blobs));
+        result.unwrap();
+        assert!(problems.is_empty());
+        assert_eq!(records, vec![(1, blobs[0].clone()), (2, blobs[1].clone())]);
+        assert_eq!(leftover_copies(), 0);
+    }
+
+    #[test]
+    fn missing_table_empty_and_garbage_are_errors() {
+        let other = database(
+            "CREATE TABLE Packages2 (hnum INTEGER, blob BLOB); CREATE TABLE Packages_ (x);",
+            &[],
+        );
+        assert!(
+            matches!(read_all(other).0, Err(DatabaseError::Corrupt(message)) if message.contains("no Packages table"))
+        );
+        assert!(read_all(Vec::new()).0.is_err());
+        let mut garbage = SQLITE_MAGIC.to_vec();
+        garbage.extend_from_slice(&[0xAB; 4000]);
+        assert!(read_all(garbage).0.is_err());
+        assert_eq!(leftover_copies(), 0);
+    }
+
+    #[test]
+    fn truncated_database_is_an_error_or_a_problem() {
+        let blobs: Vec<Vec<u8>> = (0..200)
+            .map(|index| package(&format!("package{index}"), None, "1", "1", "x86_64"))
+            .collect();
+        let whole = database(RPM_SCHEMA, &blobs);
+        let (result, records, problems) = read_all(whole[..whole.len() / 2].to_vec());
+        assert!(
+            result.is_err() || !problems.is_empty(),
+            "{} records",
+            records.len()
+        );
+    }
+}
