@@ -7,10 +7,7 @@
 //! half-configured ones are kept and marked (their files may be on disk); packages that
 //! left only config files, or are not installed, are dropped.
 
-use super::{
-    Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence,
-    Package, WantedFile, purl_encode,
-};
+use super::{CatalogContext, Catalogued, Candidate, Cataloger, DEFAULT_READ_LIMIT, Ecosystem, Evidence, Package, WantedFile, purl_encode};
 use crate::distro::Distro;
 
 const STATUS_PATH: &[u8] = b"/var/lib/dpkg/status";
@@ -29,8 +26,7 @@ impl Cataloger for DpkgCataloger {
             return true;
         }
         // status.d holds `<package>` stanzas beside `<package>.md5sums` checksum lists.
-        crate::fs::path::parent(candidate.path) == STATUS_DIRECTORY
-            && !candidate.file_name().ends_with(b".md5sums")
+        crate::fs::path::parent(candidate.path) == STATUS_DIRECTORY && !candidate.file_name().ends_with(b".md5sums")
     }
 
     fn catalog(&self, file: &mut WantedFile<'_>, context: &CatalogContext<'_>) -> Catalogued {
@@ -77,12 +73,7 @@ impl StatusEntry {
         if let Some(distro) = distro {
             qualifiers.push(format!("distro={}", purl_encode(&distro.purl_qualifier())));
         }
-        let mut purl = format!(
-            "pkg:deb/{}/{}@{}",
-            purl_encode(namespace),
-            purl_encode(&self.name),
-            purl_encode(&self.version)
-        );
+        let mut purl = format!("pkg:deb/{}/{}@{}", purl_encode(namespace), purl_encode(&self.name), purl_encode(&self.version));
         if !qualifiers.is_empty() {
             purl.push('?');
             purl.push_str(&qualifiers.join("&"));
@@ -130,26 +121,17 @@ pub fn parse_status(text: &str, distroless: bool) -> (Vec<StatusEntry>, Vec<Stri
             }
         }
         if entry.name.is_empty() || entry.version.is_empty() {
-            problems.push(format!(
-                "stanza at line {line_number} has no Package or Version field; skipped"
-            ));
+            problems.push(format!("stanza at line {line_number} has no Package or Version field; skipped"));
             continue;
         }
-        if entry.name.chars().any(char::is_whitespace)
-            || entry.version.chars().any(char::is_whitespace)
-        {
-            problems.push(format!(
-                "stanza at line {line_number} has a malformed Package or Version field; skipped"
-            ));
+        if entry.name.chars().any(char::is_whitespace) || entry.version.chars().any(char::is_whitespace) {
+            problems.push(format!("stanza at line {line_number} has a malformed Package or Version field; skipped"));
             continue;
         }
         match status {
             None if distroless => {}
             None => {
-                problems.push(format!(
-                    "package {} (line {line_number}) has no Status field; skipped",
-                    entry.name
-                ));
+                problems.push(format!("package {} (line {line_number}) has no Status field; skipped", entry.name));
                 continue;
             }
             Some(status) => {
@@ -157,8 +139,7 @@ pub fn parse_status(text: &str, distroless: bool) -> (Vec<StatusEntry>, Vec<Stri
                 let state = status.split_whitespace().nth(2).unwrap_or("");
                 match state {
                     "installed" => {}
-                    "half-installed" | "unpacked" | "half-configured" | "triggers-awaiting"
-                    | "triggers-pending" => {
+                    "half-installed" | "unpacked" | "half-configured" | "triggers-awaiting" | "triggers-pending" => {
                         entry.state = Some(state.to_string());
                     }
                     "config-files" | "not-installed" => continue,
@@ -198,13 +179,10 @@ fn stanzas(text: &str) -> Vec<(usize, Vec<&str>)> {
 /// `Key: value` fields of a stanza; continuation lines (leading space or tab) belong to
 /// the field above and are not needed here.
 fn fields<'a>(stanza: Vec<&'a str>) -> impl Iterator<Item = (&'a str, &'a str)> {
-    stanza
-        .into_iter()
-        .filter(|line| !line.starts_with([' ', '\t']))
-        .filter_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            Some((key.trim(), value.trim()))
-        })
+    stanza.into_iter().filter(|line| !line.starts_with([' ', '\t'])).filter_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        Some((key.trim(), value.trim()))
+    })
 }
 
 /// `openssl (3.0.15-1~deb12u1)` → (`openssl`, `Some("3.0.15-1~deb12u1")`).
@@ -221,16 +199,11 @@ fn parse_source(value: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::testing::MemoryFilesystem;
     use crate::fs::{FileType, Filesystem};
+    use crate::fs::testing::MemoryFilesystem;
 
     fn candidate(path: &str) -> Candidate<'_> {
-        Candidate {
-            path: path.as_bytes(),
-            file_type: FileType::Regular,
-            size: 10,
-            mode: 0o644,
-        }
+        Candidate { path: path.as_bytes(), file_type: FileType::Regular, size: 10, mode: 0o644 }
     }
 
     #[test]
@@ -308,45 +281,21 @@ Version: 1
     fn purl_and_source_fallback() {
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file("/var/lib/dpkg/status", STATUS.as_bytes());
-        let distro = Distro {
-            id: "debian".into(),
-            version_id: Some("12".into()),
-            ..Distro::default()
-        };
-        let context = CatalogContext {
-            filesystem: &filesystem,
-            distro: Some(&distro),
-            volume: "disk.img",
-            partition: Some(1),
-        };
+        let distro = Distro { id: "debian".into(), version_id: Some("12".into()), ..Distro::default() };
+        let context = CatalogContext { filesystem: &filesystem, distro: Some(&distro), volume: "disk.img", partition: Some(1) };
         let mut reader = filesystem.open(STATUS_PATH).unwrap();
-        let mut file = WantedFile {
-            path: STATUS_PATH,
-            reader: reader.as_mut(),
-        };
+        let mut file = WantedFile { path: STATUS_PATH, reader: reader.as_mut() };
         let result = DpkgCataloger.catalog(&mut file, &context);
         let libssl = &result.packages[0];
-        assert_eq!(
-            libssl.purl,
-            "pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12"
-        );
+        assert_eq!(libssl.purl, "pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12");
         assert_eq!(libssl.source_version.as_deref(), Some("3.0.15-1~deb12u1"));
-        assert_eq!(
-            libssl.locations[0].to_string(),
-            "disk.img/p1:/var/lib/dpkg/status"
-        );
-        assert_eq!(
-            result.packages[2].purl,
-            "pkg:deb/debian/broken@2%3A1.0-1?arch=all&distro=debian-12"
-        );
+        assert_eq!(libssl.locations[0].to_string(), "disk.img/p1:/var/lib/dpkg/status");
+        assert_eq!(result.packages[2].purl, "pkg:deb/debian/broken@2%3A1.0-1?arch=all&distro=debian-12");
     }
 
     #[test]
     fn distroless_stanzas_need_no_status() {
-        let (entries, problems) = parse_status(
-            "Package: base-files\nVersion: 12.4\nArchitecture: amd64\n",
-            true,
-        );
+        let (entries, problems) = parse_status("Package: base-files\nVersion: 12.4\nArchitecture: amd64\n", true);
         assert_eq!(entries.len(), 1);
         assert!(problems.is_empty());
     }

@@ -39,22 +39,11 @@ fn read_features(source: &dyn ReadAt) -> std::io::Result<Option<Features>> {
     }
     let mut superblock = [0u8; 0x68];
     source.read_exact_at(SUPERBLOCK_OFFSET, &mut superblock)?;
-    let field = |offset: usize| {
-        u32::from_le_bytes([
-            superblock[offset],
-            superblock[offset + 1],
-            superblock[offset + 2],
-            superblock[offset + 3],
-        ])
-    };
+    let field = |offset: usize| u32::from_le_bytes([superblock[offset], superblock[offset + 1], superblock[offset + 2], superblock[offset + 3]]);
     if u16::from_le_bytes([superblock[0x38], superblock[0x39]]) != EXT_MAGIC {
         return Ok(None);
     }
-    Ok(Some(Features {
-        compat: field(0x5C),
-        incompat: field(0x60),
-        ro_compat: field(0x64),
-    }))
+    Ok(Some(Features { compat: field(0x5C), incompat: field(0x60), ro_compat: field(0x64) }))
 }
 
 /// True when the ext superblock magic is present.
@@ -64,11 +53,8 @@ pub fn looks_like_ext(source: &dyn ReadAt) -> std::io::Result<bool> {
 
 fn kind_of(features: &Features) -> &'static str {
     let ext4_incompat = INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_FLEX_BG;
-    let ext4_ro_compat = RO_COMPAT_HUGE_FILE
-        | RO_COMPAT_GDT_CSUM
-        | RO_COMPAT_DIR_NLINK
-        | RO_COMPAT_EXTRA_ISIZE
-        | RO_COMPAT_METADATA_CSUM;
+    let ext4_ro_compat =
+        RO_COMPAT_HUGE_FILE | RO_COMPAT_GDT_CSUM | RO_COMPAT_DIR_NLINK | RO_COMPAT_EXTRA_ISIZE | RO_COMPAT_METADATA_CSUM;
     if features.incompat & ext4_incompat != 0 || features.ro_compat & ext4_ro_compat != 0 {
         "ext4"
     } else if features.compat & COMPAT_HAS_JOURNAL != 0 {
@@ -82,11 +68,7 @@ fn kind_of(features: &Features) -> &'static str {
 struct Reader(Arc<dyn ReadAt>);
 
 impl Ext4Read for Reader {
-    fn read(
-        &mut self,
-        start_byte: u64,
-        dst: &mut [u8],
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
+    fn read(&mut self, start_byte: u64, dst: &mut [u8]) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
         self.0.read_exact_at(start_byte, dst).map_err(Into::into)
     }
 }
@@ -103,10 +85,7 @@ impl ExtFilesystem {
         let features = read_features(source.as_ref())?
             .ok_or_else(|| FsError::Corrupt("no ext superblock magic".to_string()))?;
         let inner = Ext4::load(Box::new(Reader(source))).map_err(convert)?;
-        Ok(Self {
-            inner,
-            kind: kind_of(&features),
-        })
+        Ok(Self { inner, kind: kind_of(&features) })
     }
 }
 
@@ -139,21 +118,8 @@ fn file_type(kind: ext4_view::FileType) -> FileType {
 
 fn metadata(metadata: &ext4_view::Metadata) -> Metadata {
     let mut hasher = std::hash::DefaultHasher::new();
-    (
-        metadata.mode(),
-        metadata.uid(),
-        metadata.gid(),
-        metadata.len(),
-    )
-        .hash(&mut hasher);
-    for time in [
-        Some(metadata.accessed()),
-        Some(metadata.modified()),
-        metadata.created(),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    (metadata.mode(), metadata.uid(), metadata.gid(), metadata.len()).hash(&mut hasher);
+    for time in [Some(metadata.accessed()), Some(metadata.modified()), metadata.created()].into_iter().flatten() {
         (time.seconds(), time.nanoseconds()).hash(&mut hasher);
     }
     Metadata {
@@ -167,8 +133,7 @@ fn metadata(metadata: &ext4_view::Metadata) -> Metadata {
 }
 
 fn path(bytes: &[u8]) -> Result<ext4_view::Path<'_>, FsError> {
-    ext4_view::Path::try_from(bytes)
-        .map_err(|_| FsError::Corrupt(format!("malformed path {}", super::path::display(bytes))))
+    ext4_view::Path::try_from(bytes).map_err(|_| FsError::Corrupt(format!("malformed path {}", super::path::display(bytes))))
 }
 
 impl Filesystem for ExtFilesystem {
@@ -186,15 +151,10 @@ impl Filesystem for ExtFilesystem {
     }
 
     fn symlink_metadata(&self, bytes: &[u8]) -> Result<Metadata, FsError> {
-        Ok(metadata(
-            &self.inner.symlink_metadata(path(bytes)?).map_err(convert)?,
-        ))
+        Ok(metadata(&self.inner.symlink_metadata(path(bytes)?).map_err(convert)?))
     }
 
-    fn read_dir_with_metadata(
-        &self,
-        bytes: &[u8],
-    ) -> Result<Vec<(DirEntry, Result<Metadata, FsError>)>, FsError> {
+    fn read_dir_with_metadata(&self, bytes: &[u8]) -> Result<Vec<(DirEntry, Result<Metadata, FsError>)>, FsError> {
         let mut entries = Vec::new();
         for entry in self.inner.read_dir(path(bytes)?).map_err(convert)? {
             let entry = entry.map_err(convert)?;
@@ -204,18 +164,9 @@ impl Filesystem for ExtFilesystem {
                 continue;
             }
             // Reads the entry's inode directly instead of resolving its path again.
-            let entry_metadata = entry
-                .metadata()
-                .map(|found| metadata(&found))
-                .map_err(convert);
+            let entry_metadata = entry.metadata().map(|found| metadata(&found)).map_err(convert);
             let file_type = entry.file_type().ok().map(file_type);
-            entries.push((
-                DirEntry {
-                    name: name.to_vec(),
-                    file_type,
-                },
-                entry_metadata,
-            ));
+            entries.push((DirEntry { name: name.to_vec(), file_type }, entry_metadata));
         }
         Ok(entries)
     }
@@ -229,10 +180,7 @@ impl Filesystem for ExtFilesystem {
             if name == b"." || name == b".." {
                 continue;
             }
-            entries.push(DirEntry {
-                name: name.to_vec(),
-                file_type: entry.file_type().ok().map(file_type),
-            });
+            entries.push(DirEntry { name: name.to_vec(), file_type: entry.file_type().ok().map(file_type) });
         }
         Ok(entries)
     }
@@ -248,10 +196,7 @@ impl Filesystem for ExtFilesystem {
             return Err(FsError::NotAFile);
         }
         let file = self.inner.open(path(bytes)?).map_err(convert)?;
-        Ok(Box::new(ExtFile {
-            size: metadata.len(),
-            file,
-        }))
+        Ok(Box::new(ExtFile { size: metadata.len(), file }))
     }
 }
 

@@ -8,7 +8,7 @@
 //! listing equal an ancestor's is taken as that ancestor. Depth is capped as a last guard.
 
 use super::{FileType, Filesystem, Metadata, path};
-use crate::catalog::{Candidate, CatalogContext, Cataloger, Package, WantedFile};
+use crate::catalog::{CatalogContext, Candidate, Cataloger, Package, WantedFile};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
@@ -47,77 +47,43 @@ struct Pending {
 }
 
 /// Walk `filesystem` from `/`, cataloging as it goes.
-pub fn walk(
-    filesystem: &dyn Filesystem,
-    catalogers: &[Box<dyn Cataloger>],
-    context: &CatalogContext<'_>,
-) -> WalkOutcome {
+pub fn walk(filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], context: &CatalogContext<'_>) -> WalkOutcome {
     let mut outcome = WalkOutcome::default();
     let root = match filesystem.symlink_metadata(b"/") {
         Ok(metadata) if metadata.file_type == FileType::Directory => metadata,
         Ok(_) => {
-            outcome
-                .problems
-                .push(("/".to_string(), "the root is not a directory".to_string()));
+            outcome.problems.push(("/".to_string(), "the root is not a directory".to_string()));
             return outcome;
         }
         Err(error) => {
-            outcome.problems.push((
-                "/".to_string(),
-                format!("cannot read the root directory: {error}"),
-            ));
+            outcome.problems.push(("/".to_string(), format!("cannot read the root directory: {error}")));
             return outcome;
         }
     };
     let mut seen_identities: HashSet<u64> = HashSet::new();
-    let mut stack = vec![Pending {
-        path: b"/".to_vec(),
-        depth: 0,
-        metadata: root,
-        parent: None,
-    }];
+    let mut stack = vec![Pending { path: b"/".to_vec(), depth: 0, metadata: root, parent: None }];
     while let Some(directory) = stack.pop() {
         if let Some(identity) = directory.metadata.identity {
             if !seen_identities.insert(identity) {
-                outcome.problems.push((
-                    path::display(&directory.path),
-                    "directory already walked (a directory cycle or hard link); skipped"
-                        .to_string(),
-                ));
+                outcome.problems.push((path::display(&directory.path), "directory already walked (a directory cycle or hard link); skipped".to_string()));
                 continue;
             }
         }
         let mut entries = match filesystem.read_dir_with_metadata(&directory.path) {
             Ok(entries) => entries,
             Err(error) => {
-                outcome.problems.push((
-                    path::display(&directory.path),
-                    format!("cannot list directory: {error}"),
-                ));
+                outcome.problems.push((path::display(&directory.path), format!("cannot list directory: {error}")));
                 continue;
             }
         };
         // Sorted so results and problems come out in the same order on every run.
         entries.sort_by(|left, right| left.0.name.cmp(&right.0.name));
         let listing = listing_hash(entries.iter().map(|(entry, _)| entry.name.as_slice()));
-        if directory.metadata.identity.is_none()
-            && repeats_ancestor(
-                directory.parent.as_deref(),
-                directory.metadata.fingerprint,
-                listing,
-            )
-        {
-            outcome.problems.push((
-                path::display(&directory.path),
-                "directory repeats an ancestor (a directory cycle); skipped".to_string(),
-            ));
+        if directory.metadata.identity.is_none() && repeats_ancestor(directory.parent.as_deref(), directory.metadata.fingerprint, listing) {
+            outcome.problems.push((path::display(&directory.path), "directory repeats an ancestor (a directory cycle); skipped".to_string()));
             continue;
         }
-        let here = Rc::new(Ancestor {
-            fingerprint: directory.metadata.fingerprint,
-            listing,
-            parent: directory.parent.clone(),
-        });
+        let here = Rc::new(Ancestor { fingerprint: directory.metadata.fingerprint, listing, parent: directory.parent.clone() });
         let mut subdirectories = Vec::new();
         for (entry, metadata) in entries {
             outcome.files_visited += 1;
@@ -125,10 +91,7 @@ pub fn walk(
             let metadata = match metadata {
                 Ok(metadata) => metadata,
                 Err(error) => {
-                    outcome.problems.push((
-                        path::display(&child),
-                        format!("cannot read metadata: {error}"),
-                    ));
+                    outcome.problems.push((path::display(&child), format!("cannot read metadata: {error}")));
                     continue;
                 }
             };
@@ -138,27 +101,12 @@ pub fn walk(
                         continue;
                     }
                     if directory.depth + 1 >= MAX_DEPTH {
-                        outcome.problems.push((
-                            path::display(&child),
-                            format!("deeper than {MAX_DEPTH} levels; not walked"),
-                        ));
+                        outcome.problems.push((path::display(&child), format!("deeper than {MAX_DEPTH} levels; not walked")));
                         continue;
                     }
-                    subdirectories.push(Pending {
-                        path: child,
-                        depth: directory.depth + 1,
-                        metadata,
-                        parent: Some(Rc::clone(&here)),
-                    });
+                    subdirectories.push(Pending { path: child, depth: directory.depth + 1, metadata, parent: Some(Rc::clone(&here)) });
                 }
-                FileType::Regular => offer(
-                    filesystem,
-                    catalogers,
-                    context,
-                    &child,
-                    &metadata,
-                    &mut outcome,
-                ),
+                FileType::Regular => offer(filesystem, catalogers, context, &child, &metadata, &mut outcome),
                 _ => {}
             }
         }
@@ -187,25 +135,9 @@ fn repeats_ancestor(mut ancestor: Option<&Ancestor>, fingerprint: u64, listing: 
 }
 
 /// Offer one regular file to every cataloger; open it once if any wants it.
-fn offer(
-    filesystem: &dyn Filesystem,
-    catalogers: &[Box<dyn Cataloger>],
-    context: &CatalogContext<'_>,
-    file_path: &[u8],
-    metadata: &Metadata,
-    outcome: &mut WalkOutcome,
-) {
-    let candidate = Candidate {
-        path: file_path,
-        file_type: metadata.file_type,
-        size: metadata.size,
-        mode: metadata.mode,
-    };
-    let wanting: Vec<&dyn Cataloger> = catalogers
-        .iter()
-        .map(Box::as_ref)
-        .filter(|cataloger| cataloger.wants(&candidate))
-        .collect();
+fn offer(filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], context: &CatalogContext<'_>, file_path: &[u8], metadata: &Metadata, outcome: &mut WalkOutcome) {
+    let candidate = Candidate { path: file_path, file_type: metadata.file_type, size: metadata.size, mode: metadata.mode };
+    let wanting: Vec<&dyn Cataloger> = catalogers.iter().map(Box::as_ref).filter(|cataloger| cataloger.wants(&candidate)).collect();
     if wanting.is_empty() {
         return;
     }
@@ -213,26 +145,18 @@ fn offer(
     let mut reader = match filesystem.open(file_path) {
         Ok(reader) => reader,
         Err(error) => {
-            outcome
-                .problems
-                .push((display, format!("cannot open: {error}")));
+            outcome.problems.push((display, format!("cannot open: {error}")));
             return;
         }
     };
     outcome.files_read += 1;
     for cataloger in wanting {
-        let mut file = WantedFile {
-            path: file_path,
-            reader: reader.as_mut(),
-        };
+        let mut file = WantedFile { path: file_path, reader: reader.as_mut() };
         let catalogued = cataloger.catalog(&mut file, context);
         outcome.packages.extend(catalogued.packages);
-        outcome.problems.extend(
-            catalogued
-                .problems
-                .into_iter()
-                .map(|problem| (display.clone(), format!("{}: {problem}", cataloger.name()))),
-        );
+        outcome
+            .problems
+            .extend(catalogued.problems.into_iter().map(|problem| (display.clone(), format!("{}: {problem}", cataloger.name()))));
     }
 }
 
@@ -251,13 +175,8 @@ pub fn list(filesystem: &dyn Filesystem) -> (Vec<(Vec<u8>, Metadata)>, Vec<(Stri
                     let child = path::join(&directory, &entry.name);
                     match metadata {
                         Ok(metadata) => {
-                            let fresh = metadata.identity.is_none_or(|identity| {
-                                metadata.file_type != FileType::Directory || seen.insert(identity)
-                            });
-                            if metadata.file_type == FileType::Directory
-                                && fresh
-                                && depth + 1 < MAX_DEPTH
-                            {
+                            let fresh = metadata.identity.is_none_or(|identity| metadata.file_type != FileType::Directory || seen.insert(identity));
+                            if metadata.file_type == FileType::Directory && fresh && depth + 1 < MAX_DEPTH {
                                 stack.push((child.clone(), depth + 1));
                             }
                             listed.push((child, metadata));
@@ -295,12 +214,7 @@ mod tests {
     }
 
     fn context(filesystem: &MemoryFilesystem) -> CatalogContext<'_> {
-        CatalogContext {
-            filesystem,
-            distro: None,
-            volume: "disk",
-            partition: None,
-        }
+        CatalogContext { filesystem, distro: None, volume: "disk", partition: None }
     }
 
     #[test]
@@ -355,10 +269,7 @@ mod tests {
         fn read_dir(&self, path: &[u8]) -> Result<Vec<crate::fs::DirEntry>, FsError> {
             let mut entries = self.0.read_dir(&strip_loops(path))?;
             if strip_loops(path) == b"/" {
-                entries.push(crate::fs::DirEntry {
-                    name: b"loop".to_vec(),
-                    file_type: Some(FileType::Directory),
-                });
+                entries.push(crate::fs::DirEntry { name: b"loop".to_vec(), file_type: Some(FileType::Directory) });
             }
             Ok(entries)
         }
@@ -371,10 +282,7 @@ mod tests {
     }
 
     fn strip_loops(path: &[u8]) -> Vec<u8> {
-        let parts: Vec<Vec<u8>> = path::components(path)
-            .filter(|part| *part != b"loop")
-            .map(<[u8]>::to_vec)
-            .collect();
+        let parts: Vec<Vec<u8>> = path::components(path).filter(|part| *part != b"loop").map(<[u8]>::to_vec).collect();
         path::join_components(&parts)
     }
 
@@ -384,21 +292,9 @@ mod tests {
         inner.file("/etc/wanted", b"1");
         let filesystem = Looping(inner);
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let context = CatalogContext {
-            filesystem: &filesystem,
-            distro: None,
-            volume: "disk",
-            partition: None,
-        };
+        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None };
         let outcome = walk(&filesystem, &catalogers, &context);
         assert_eq!(outcome.files_read, 1);
-        assert!(
-            outcome
-                .problems
-                .iter()
-                .any(|(path, message)| path == "/loop" && message.contains("cycle")),
-            "{:?}",
-            outcome.problems
-        );
+        assert!(outcome.problems.iter().any(|(path, message)| path == "/loop" && message.contains("cycle")), "{:?}", outcome.problems);
     }
 }
