@@ -7,7 +7,10 @@
 //! half-configured ones are kept and marked (their files may be on disk); packages that
 //! left only config files, or are not installed, are dropped.
 
-use super::{CatalogContext, Catalogued, Candidate, Cataloger, DEFAULT_READ_LIMIT, Ecosystem, Evidence, Package, WantedFile, purl_encode};
+use super::{
+    Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, Package, WantedFile,
+    purl_encode,
+};
 use crate::distro::Distro;
 
 const STATUS_PATH: &[u8] = b"/var/lib/dpkg/status";
@@ -38,10 +41,7 @@ impl Cataloger for DpkgCataloger {
         let distroless = file.path != STATUS_PATH;
         let (entries, problems) = parse_status(&text, distroless);
         let location = context.location(&file.display_path());
-        let packages = entries
-            .into_iter()
-            .map(|entry| entry.into_package(context.distro, location.clone()))
-            .collect();
+        let packages = entries.into_iter().map(|entry| entry.into_package(context.distro, location.clone())).collect();
         Catalogued { packages, problems }
     }
 }
@@ -73,7 +73,8 @@ impl StatusEntry {
         if let Some(distro) = distro {
             qualifiers.push(format!("distro={}", purl_encode(&distro.purl_qualifier())));
         }
-        let mut purl = format!("pkg:deb/{}/{}@{}", purl_encode(namespace), purl_encode(&self.name), purl_encode(&self.version));
+        let mut purl =
+            format!("pkg:deb/{}/{}@{}", purl_encode(namespace), purl_encode(&self.name), purl_encode(&self.version));
         if !qualifiers.is_empty() {
             purl.push('?');
             purl.push_str(&qualifiers.join("&"));
@@ -144,7 +145,10 @@ pub fn parse_status(text: &str, distroless: bool) -> (Vec<StatusEntry>, Vec<Stri
                     }
                     "config-files" | "not-installed" => continue,
                     _ => {
-                        problems.push(format!("package {} (line {line_number}) has an unknown Status {status:?}; skipped", entry.name));
+                        problems.push(format!(
+                            "package {} (line {line_number}) has an unknown Status {status:?}; skipped",
+                            entry.name
+                        ));
                         continue;
                     }
                 }
@@ -178,7 +182,7 @@ fn stanzas(text: &str) -> Vec<(usize, Vec<&str>)> {
 
 /// `Key: value` fields of a stanza; continuation lines (leading space or tab) belong to
 /// the field above and are not needed here.
-fn fields<'a>(stanza: Vec<&'a str>) -> impl Iterator<Item = (&'a str, &'a str)> {
+fn fields(stanza: Vec<&str>) -> impl Iterator<Item = (&str, &str)> {
     stanza.into_iter().filter(|line| !line.starts_with([' ', '\t'])).filter_map(|line| {
         let (key, value) = line.split_once(':')?;
         Some((key.trim(), value.trim()))
@@ -199,8 +203,8 @@ fn parse_source(value: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::{FileType, Filesystem};
     use crate::fs::testing::MemoryFilesystem;
+    use crate::fs::{FileType, Filesystem};
 
     fn candidate(path: &str) -> Candidate<'_> {
         Candidate { path: path.as_bytes(), file_type: FileType::Regular, size: 10, mode: 0o644 }
@@ -282,7 +286,8 @@ Version: 1
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file("/var/lib/dpkg/status", STATUS.as_bytes());
         let distro = Distro { id: "debian".into(), version_id: Some("12".into()), ..Distro::default() };
-        let context = CatalogContext { filesystem: &filesystem, distro: Some(&distro), volume: "disk.img", partition: Some(1) };
+        let context =
+            CatalogContext { filesystem: &filesystem, distro: Some(&distro), volume: "disk.img", partition: Some(1) };
         let mut reader = filesystem.open(STATUS_PATH).unwrap();
         let mut file = WantedFile { path: STATUS_PATH, reader: reader.as_mut() };
         let result = DpkgCataloger.catalog(&mut file, &context);

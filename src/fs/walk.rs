@@ -8,7 +8,7 @@
 //! listing equal an ancestor's is taken as that ancestor. Depth is capped as a last guard.
 
 use super::{FileType, Filesystem, Metadata, path};
-use crate::catalog::{CatalogContext, Candidate, Cataloger, Package, WantedFile};
+use crate::catalog::{Candidate, CatalogContext, Cataloger, Package, WantedFile};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
@@ -18,6 +18,9 @@ pub const MAX_DEPTH: usize = 512;
 
 /// Top-level directories holding kernel pseudo-filesystems on a live system.
 const PSEUDO_FILESYSTEMS: [&[u8]; 3] = [b"/proc", b"/sys", b"/dev"];
+
+/// A problem and the path it concerns.
+pub type Problem = (String, String);
 
 /// What the walk found on one filesystem.
 #[derive(Debug, Default)]
@@ -47,7 +50,11 @@ struct Pending {
 }
 
 /// Walk `filesystem` from `/`, cataloging as it goes.
-pub fn walk(filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], context: &CatalogContext<'_>) -> WalkOutcome {
+pub fn walk(
+    filesystem: &dyn Filesystem,
+    catalogers: &[Box<dyn Cataloger>],
+    context: &CatalogContext<'_>,
+) -> WalkOutcome {
     let mut outcome = WalkOutcome::default();
     let root = match filesystem.symlink_metadata(b"/") {
         Ok(metadata) if metadata.file_type == FileType::Directory => metadata,
@@ -65,7 +72,10 @@ pub fn walk(filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], cont
     while let Some(directory) = stack.pop() {
         if let Some(identity) = directory.metadata.identity {
             if !seen_identities.insert(identity) {
-                outcome.problems.push((path::display(&directory.path), "directory already walked (a directory cycle or hard link); skipped".to_string()));
+                outcome.problems.push((
+                    path::display(&directory.path),
+                    "directory already walked (a directory cycle or hard link); skipped".to_string(),
+                ));
                 continue;
             }
         }
@@ -79,11 +89,20 @@ pub fn walk(filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], cont
         // Sorted so results and problems come out in the same order on every run.
         entries.sort_by(|left, right| left.0.name.cmp(&right.0.name));
         let listing = listing_hash(entries.iter().map(|(entry, _)| entry.name.as_slice()));
-        if directory.metadata.identity.is_none() && repeats_ancestor(directory.parent.as_deref(), directory.metadata.fingerprint, listing) {
-            outcome.problems.push((path::display(&directory.path), "directory repeats an ancestor (a directory cycle); skipped".to_string()));
+        if directory.metadata.identity.is_none()
+            && repeats_ancestor(directory.parent.as_deref(), directory.metadata.fingerprint, listing)
+        {
+            outcome.problems.push((
+                path::display(&directory.path),
+                "directory repeats an ancestor (a directory cycle); skipped".to_string(),
+            ));
             continue;
         }
-        let here = Rc::new(Ancestor { fingerprint: directory.metadata.fingerprint, listing, parent: directory.parent.clone() });
+        let here = Rc::new(Ancestor {
+            fingerprint: directory.metadata.fingerprint,
+            listing,
+            parent: directory.parent.clone(),
+        });
         let mut subdirectories = Vec::new();
         for (entry, metadata) in entries {
             outcome.files_visited += 1;
@@ -101,10 +120,17 @@ pub fn walk(filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], cont
                         continue;
                     }
                     if directory.depth + 1 >= MAX_DEPTH {
-                        outcome.problems.push((path::display(&child), format!("deeper than {MAX_DEPTH} levels; not walked")));
+                        outcome
+                            .problems
+                            .push((path::display(&child), format!("deeper than {MAX_DEPTH} levels; not walked")));
                         continue;
                     }
-                    subdirectories.push(Pending { path: child, depth: directory.depth + 1, metadata, parent: Some(Rc::clone(&here)) });
+                    subdirectories.push(Pending {
+                        path: child,
+                        depth: directory.depth + 1,
+                        metadata,
+                        parent: Some(Rc::clone(&here)),
+                    });
                 }
                 FileType::Regular => offer(filesystem, catalogers, context, &child, &metadata, &mut outcome),
                 _ => {}
@@ -135,9 +161,18 @@ fn repeats_ancestor(mut ancestor: Option<&Ancestor>, fingerprint: u64, listing: 
 }
 
 /// Offer one regular file to every cataloger; open it once if any wants it.
-fn offer(filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], context: &CatalogContext<'_>, file_path: &[u8], metadata: &Metadata, outcome: &mut WalkOutcome) {
-    let candidate = Candidate { path: file_path, file_type: metadata.file_type, size: metadata.size, mode: metadata.mode };
-    let wanting: Vec<&dyn Cataloger> = catalogers.iter().map(Box::as_ref).filter(|cataloger| cataloger.wants(&candidate)).collect();
+fn offer(
+    filesystem: &dyn Filesystem,
+    catalogers: &[Box<dyn Cataloger>],
+    context: &CatalogContext<'_>,
+    file_path: &[u8],
+    metadata: &Metadata,
+    outcome: &mut WalkOutcome,
+) {
+    let candidate =
+        Candidate { path: file_path, file_type: metadata.file_type, size: metadata.size, mode: metadata.mode };
+    let wanting: Vec<&dyn Cataloger> =
+        catalogers.iter().map(Box::as_ref).filter(|cataloger| cataloger.wants(&candidate)).collect();
     if wanting.is_empty() {
         return;
     }
@@ -154,15 +189,18 @@ fn offer(filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], context
         let mut file = WantedFile { path: file_path, reader: reader.as_mut() };
         let catalogued = cataloger.catalog(&mut file, context);
         outcome.packages.extend(catalogued.packages);
-        outcome
-            .problems
-            .extend(catalogued.problems.into_iter().map(|problem| (display.clone(), format!("{}: {problem}", cataloger.name()))));
+        outcome.problems.extend(
+            catalogued
+                .problems
+                .into_iter()
+                .map(|problem| (display.clone(), format!("{}: {problem}", cataloger.name()))),
+        );
     }
 }
 
 /// Every path below `/` with its metadata, depth-first in name order; for tests and
 /// manifests. Problems are returned beside the listing, as in [`walk`].
-pub fn list(filesystem: &dyn Filesystem) -> (Vec<(Vec<u8>, Metadata)>, Vec<(String, String)>) {
+pub fn list(filesystem: &dyn Filesystem) -> (Vec<(Vec<u8>, Metadata)>, Vec<Problem>) {
     let mut listed = Vec::new();
     let mut problems = Vec::new();
     let mut stack = vec![(b"/".to_vec(), 0usize)];
@@ -175,7 +213,9 @@ pub fn list(filesystem: &dyn Filesystem) -> (Vec<(Vec<u8>, Metadata)>, Vec<(Stri
                     let child = path::join(&directory, &entry.name);
                     match metadata {
                         Ok(metadata) => {
-                            let fresh = metadata.identity.is_none_or(|identity| metadata.file_type != FileType::Directory || seen.insert(identity));
+                            let fresh = metadata.identity.is_none_or(|identity| {
+                                metadata.file_type != FileType::Directory || seen.insert(identity)
+                            });
                             if metadata.file_type == FileType::Directory && fresh && depth + 1 < MAX_DEPTH {
                                 stack.push((child.clone(), depth + 1));
                             }
@@ -295,6 +335,10 @@ mod tests {
         let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None };
         let outcome = walk(&filesystem, &catalogers, &context);
         assert_eq!(outcome.files_read, 1);
-        assert!(outcome.problems.iter().any(|(path, message)| path == "/loop" && message.contains("cycle")), "{:?}", outcome.problems);
+        assert!(
+            outcome.problems.iter().any(|(path, message)| path == "/loop" && message.contains("cycle")),
+            "{:?}",
+            outcome.problems
+        );
     }
 }
