@@ -61,9 +61,7 @@ pub fn is_berkeley_hash(start: &[u8]) -> bool {
 }
 
 fn byte_order(start: &[u8]) -> Option<ByteOrder> {
-    [ByteOrder::Little, ByteOrder::Big]
-        .into_iter()
-        .find(|order| order.u32(start, 12) == Some(HASH_MAGIC))
+    [ByteOrder::Little, ByteOrder::Big].into_iter().find(|order| order.u32(start, 12) == Some(HASH_MAGIC))
 }
 
 /// The fields of the metadata page that reading needs.
@@ -81,29 +79,18 @@ fn corrupt(message: String) -> DatabaseError {
 fn read_metadata(reader: &mut dyn FileReader) -> Result<Metadata, DatabaseError> {
     let mut first = [0u8; 512];
     read_exact_at(reader, 0, &mut first)?;
-    let order =
-        byte_order(&first).ok_or_else(|| corrupt("no BerkeleyDB hash magic".to_string()))?;
-    let field = |at| {
-        order
-            .u32(&first, at)
-            .ok_or_else(|| corrupt("metadata page too short".to_string()))
-    };
+    let order = byte_order(&first).ok_or_else(|| corrupt("no BerkeleyDB hash magic".to_string()))?;
+    let field = |at| order.u32(&first, at).ok_or_else(|| corrupt("metadata page too short".to_string()));
     let page_size = field(20)?;
     if !(512..=65536).contains(&page_size) || !page_size.is_power_of_two() {
-        return Err(corrupt(format!(
-            "page size {page_size} is not a power of two from 512 to 65536"
-        )));
+        return Err(corrupt(format!("page size {page_size} is not a power of two from 512 to 65536")));
     }
     if first.get(24).copied().unwrap_or(0) != 0 {
-        return Err(DatabaseError::Unsupported(
-            "encrypted BerkeleyDB database".to_string(),
-        ));
+        return Err(DatabaseError::Unsupported("encrypted BerkeleyDB database".to_string()));
     }
     let page_type = first.get(25).copied().unwrap_or(0);
     if page_type != PAGE_TYPE_HASH_METADATA {
-        return Err(corrupt(format!(
-            "metadata page has type {page_type}, not a hash metadata page"
-        )));
+        return Err(corrupt(format!("metadata page has type {page_type}, not a hash metadata page")));
     }
     let last_page = field(32)?;
     let pages_in_file = reader.size() / u64::from(page_size);
@@ -112,11 +99,7 @@ fn read_metadata(reader: &mut dyn FileReader) -> Result<Metadata, DatabaseError>
             "last page number {last_page} is past the end of the file ({pages_in_file} pages of {page_size} bytes)"
         )));
     }
-    Ok(Metadata {
-        order,
-        page_size: page_size as usize,
-        last_page,
-    })
+    Ok(Metadata { order, page_size: page_size as usize, last_page })
 }
 
 fn read_page(
@@ -135,8 +118,7 @@ fn read_page(
 /// downwards, so each one ends where the previous one starts.
 fn hash_item<'a>(page: &'a [u8], metadata: &Metadata, index: usize) -> Option<&'a [u8]> {
     let order = metadata.order;
-    let start =
-        usize::from(order.u16(page, PAGE_HEADER_LENGTH.checked_add(index.checked_mul(2)?)?)?);
+    let start = usize::from(order.u16(page, PAGE_HEADER_LENGTH.checked_add(index.checked_mul(2)?)?)?);
     let end = match index.checked_sub(1) {
         None => metadata.page_size,
         Some(previous) => usize::from(order.u16(page, PAGE_HEADER_LENGTH + previous * 2)?),
@@ -155,9 +137,7 @@ fn read_overflow(
     total_length: usize,
 ) -> Result<Vec<u8>, String> {
     if total_length > MAXIMUM_BLOB_LENGTH {
-        return Err(format!(
-            "value of {total_length} bytes is over the header size limit"
-        ));
+        return Err(format!("value of {total_length} bytes is over the header size limit"));
     }
     let mut value = Vec::with_capacity(total_length);
     let mut page = vec![0u8; metadata.page_size];
@@ -165,16 +145,12 @@ fn read_overflow(
     // Each page is visited at most once, so a looping chain ends.
     for _ in 0..=metadata.last_page {
         if number == 0 || number > metadata.last_page {
-            return Err(format!(
-                "overflow chain points to page {number}, outside the database"
-            ));
+            return Err(format!("overflow chain points to page {number}, outside the database"));
         }
         read_page(reader, metadata, number, &mut page).map_err(|error| error.to_string())?;
         let page_type = page.get(25).copied().unwrap_or(0);
         if page_type != PAGE_TYPE_OVERFLOW {
-            return Err(format!(
-                "overflow chain reaches page {number} of type {page_type}"
-            ));
+            return Err(format!("overflow chain reaches page {number} of type {page_type}"));
         }
         let order = metadata.order;
         let length = usize::from(order.u16(&page, 22).unwrap_or(0));
@@ -182,9 +158,7 @@ fn read_overflow(
             .get(PAGE_HEADER_LENGTH..PAGE_HEADER_LENGTH.saturating_add(length))
             .ok_or_else(|| format!("overflow page {number} claims {length} bytes"))?;
         if value.len().saturating_add(bytes.len()) > total_length {
-            return Err(format!(
-                "overflow chain holds more than the {total_length} bytes its item says"
-            ));
+            return Err(format!("overflow chain holds more than the {total_length} bytes its item says"));
         }
         value.extend_from_slice(bytes);
         if value.len() == total_length {
@@ -212,12 +186,8 @@ pub fn read(
             continue;
         }
         let entries = usize::from(order.u16(&page, 20).unwrap_or(0));
-        if PAGE_HEADER_LENGTH.saturating_add(entries.saturating_mul(2)) > metadata.page_size
-            || entries % 2 != 0
-        {
-            problems.push(format!(
-                "hash page {number}: {entries} entries do not fit the page"
-            ));
+        if PAGE_HEADER_LENGTH.saturating_add(entries.saturating_mul(2)) > metadata.page_size || entries % 2 != 0 {
+            problems.push(format!("hash page {number}: {entries} entries do not fit the page"));
             continue;
         }
         for pair in (0..entries).step_by(2) {
@@ -231,9 +201,7 @@ pub fn read(
             let record = match (key.first(), order.u32(key, 1)) {
                 (Some(&ITEM_KEY_DATA), Some(record)) if key.len() == 5 => record,
                 _ => {
-                    problems.push(format!(
-                        "hash page {number}: item {pair} is not a 4-byte key"
-                    ));
+                    problems.push(format!("hash page {number}: item {pair} is not a 4-byte key"));
                     continue;
                 }
             };
@@ -251,9 +219,9 @@ pub fn read(
                         Err(message) => problems.push(format!("header {record}: {message}")),
                     }
                 }
-                other => problems.push(format!(
-                    "header {record}: unsupported item type {other:?} on hash page {number}"
-                )),
+                other => {
+                    problems.push(format!("header {record}: unsupported item type {other:?} on hash page {number}"))
+                }
             }
         }
     }
@@ -267,25 +235,12 @@ pub mod testing {
 
     /// Build a database with the given `(header number, blob)` records in one hash page;
     /// blobs longer than `inline_limit` go to overflow chains.
-    pub fn database(
-        records: &[(u32, Vec<u8>)],
-        big_endian: bool,
-        page_size: usize,
-        inline_limit: usize,
-    ) -> Vec<u8> {
+    pub fn database(records: &[(u32, Vec<u8>)], big_endian: bool, page_size: usize, inline_limit: usize) -> Vec<u8> {
         let u16_bytes = |value: u16| {
-            if big_endian {
-                value.to_be_bytes()
-            } else {
-                value.to_le_bytes()
-            }
+            if big_endian { value.to_be_bytes() } else { value.to_le_bytes() }
         };
         let u32_bytes = |value: u32| {
-            if big_endian {
-                value.to_be_bytes()
-            } else {
-                value.to_le_bytes()
-            }
+            if big_endian { value.to_be_bytes() } else { value.to_le_bytes() }
         };
         let mut pages: Vec<Vec<u8>> = vec![vec![0u8; page_size], vec![0u8; page_size]];
         let mut items: Vec<Vec<u8>> = Vec::new();
@@ -302,11 +257,7 @@ pub mod testing {
                 let number = pages.len() as u32;
                 let mut page = vec![0u8; page_size];
                 page[8..12].copy_from_slice(&u32_bytes(number));
-                let next = if index + 1 < chunks.len() {
-                    number + 1
-                } else {
-                    0
-                };
+                let next = if index + 1 < chunks.len() { number + 1 } else { 0 };
                 page[16..20].copy_from_slice(&u32_bytes(next));
                 page[22..24].copy_from_slice(&u16_bytes(chunk.len() as u16));
                 page[25] = super::PAGE_TYPE_OVERFLOW;
@@ -350,11 +301,7 @@ mod tests {
         let mut reader = BytesReader(bytes);
         let mut records = Vec::new();
         let mut problems = Vec::new();
-        let result = read(
-            &mut reader,
-            &mut |record, blob| records.push((record, blob.to_vec())),
-            &mut problems,
-        );
+        let result = read(&mut reader, &mut |record, blob| records.push((record, blob.to_vec())), &mut problems);
         (result, records, problems)
     }
 
@@ -379,32 +326,20 @@ mod tests {
         ));
         for big_endian in [false, true] {
             for inline_limit in [0, 400] {
-                let (result, found, problems) =
-                    read_all(testing::database(&records, big_endian, 512, inline_limit));
+                let (result, found, problems) = read_all(testing::database(&records, big_endian, 512, inline_limit));
                 result.unwrap();
                 assert!(problems.is_empty(), "{problems:?}");
-                let expected: Vec<(u64, Vec<u8>)> = records[1..]
-                    .iter()
-                    .map(|(number, blob)| (u64::from(*number), blob.clone()))
-                    .collect();
-                assert_eq!(
-                    found, expected,
-                    "big endian {big_endian}, inline limit {inline_limit}"
-                );
+                let expected: Vec<(u64, Vec<u8>)> =
+                    records[1..].iter().map(|(number, blob)| (u64::from(*number), blob.clone())).collect();
+                assert_eq!(found, expected, "big endian {big_endian}, inline limit {inline_limit}");
             }
         }
     }
 
     #[test]
     fn empty_and_garbage_are_errors() {
-        assert!(matches!(
-            read_all(Vec::new()).0,
-            Err(DatabaseError::Truncated { .. })
-        ));
-        assert!(matches!(
-            read_all(vec![0x55; 4096]).0,
-            Err(DatabaseError::Corrupt(_))
-        ));
+        assert!(matches!(read_all(Vec::new()).0, Err(DatabaseError::Truncated { .. })));
+        assert!(matches!(read_all(vec![0x55; 4096]).0, Err(DatabaseError::Corrupt(_))));
         let mut bad_page_size = testing::database(&sample(), false, 512, 0);
         bad_page_size[20..24].copy_from_slice(&1000u32.to_le_bytes());
         assert!(

@@ -136,10 +136,7 @@ fn alignment(value_type: u32) -> usize {
 impl<'a> Header<'a> {
     /// Check a blob (exactly one header, nothing after it) and index it.
     pub fn parse(blob: &'a [u8]) -> Result<Self, HeaderError> {
-        let truncated = |needed: usize| HeaderError::Truncated {
-            length: blob.len(),
-            needed,
-        };
+        let truncated = |needed: usize| HeaderError::Truncated { length: blob.len(), needed };
         let tag_count = be_u32(blob, 0).ok_or_else(|| truncated(PREAMBLE_LENGTH))?;
         let data_length = be_u32(blob, 4).ok_or_else(|| truncated(PREAMBLE_LENGTH))?;
         if tag_count == 0 || tag_count > MAXIMUM_TAG_COUNT {
@@ -155,20 +152,13 @@ impl<'a> Header<'a> {
             return Err(truncated(expected));
         }
         if blob.len() > expected {
-            return Err(HeaderError::TrailingBytes {
-                length: blob.len(),
-                expected,
-            });
+            return Err(HeaderError::TrailingBytes { length: blob.len(), expected });
         }
-        let data = blob
-            .get(index_end..expected)
-            .ok_or_else(|| truncated(expected))?;
+        let data = blob.get(index_end..expected).ok_or_else(|| truncated(expected))?;
         let mut entries = Vec::with_capacity(tag_count as usize);
         for index in 0..tag_count as usize {
             let at = PREAMBLE_LENGTH + ENTRY_LENGTH * index;
-            let field = |position: usize| {
-                be_u32(blob, at + 4 * position).ok_or_else(|| truncated(expected))
-            };
+            let field = |position: usize| be_u32(blob, at + 4 * position).ok_or_else(|| truncated(expected));
             let (tag, value_type, offset, count) = (field(0)?, field(1)?, field(2)?, field(3)?);
             let bad = |reason| HeaderError::BadEntry { index, tag, reason };
             if value_type > value_type::MAXIMUM {
@@ -185,12 +175,7 @@ impl<'a> Header<'a> {
             if count == 0 || count > data_length.max(1) {
                 return Err(bad("count out of range"));
             }
-            entries.push(Entry {
-                tag,
-                value_type,
-                offset,
-                count,
-            });
+            entries.push(Entry { tag, value_type, offset, count });
         }
         Ok(Self { entries, data })
     }
@@ -205,23 +190,12 @@ impl<'a> Header<'a> {
             return Ok(None);
         };
         let bad = |reason| HeaderError::BadValue { tag, reason };
-        if !matches!(
-            entry.value_type,
-            value_type::STRING | value_type::STRING_ARRAY | value_type::I18N_STRING
-        ) {
+        if !matches!(entry.value_type, value_type::STRING | value_type::STRING_ARRAY | value_type::I18N_STRING) {
             return Err(bad("not a string"));
         }
-        let rest = self
-            .data
-            .get(entry.offset..)
-            .ok_or_else(|| bad("offset out of range"))?;
-        let end = rest
-            .iter()
-            .position(|&byte| byte == 0)
-            .ok_or_else(|| bad("string runs past the data"))?;
-        let bytes = rest
-            .get(..end)
-            .ok_or_else(|| bad("string runs past the data"))?;
+        let rest = self.data.get(entry.offset..).ok_or_else(|| bad("offset out of range"))?;
+        let end = rest.iter().position(|&byte| byte == 0).ok_or_else(|| bad("string runs past the data"))?;
+        let bytes = rest.get(..end).ok_or_else(|| bad("string runs past the data"))?;
         Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
     }
 
@@ -231,17 +205,11 @@ impl<'a> Header<'a> {
             return Ok(None);
         };
         if entry.value_type != value_type::INT32 {
-            return Err(HeaderError::BadValue {
-                tag,
-                reason: "not a 32-bit integer",
-            });
+            return Err(HeaderError::BadValue { tag, reason: "not a 32-bit integer" });
         }
         be_u32(self.data, entry.offset)
             .map(Some)
-            .ok_or(HeaderError::BadValue {
-                tag,
-                reason: "integer runs past the data",
-            })
+            .ok_or(HeaderError::BadValue { tag, reason: "integer runs past the data" })
     }
 
     /// The number of values an entry holds (0 when absent).
@@ -277,12 +245,8 @@ impl HeaderPackage {
     /// Read the package fields of a checked blob.
     pub fn from_blob(blob: &[u8]) -> Result<Self, HeaderError> {
         let header = Header::parse(blob)?;
-        let required = |tag, name| {
-            header
-                .string(tag)?
-                .filter(|value| !value.is_empty())
-                .ok_or(HeaderError::Missing(name))
-        };
+        let required =
+            |tag, name| header.string(tag)?.filter(|value| !value.is_empty()).ok_or(HeaderError::Missing(name));
         Ok(Self {
             name: required(tag::NAME, "NAME")?,
             version: required(tag::VERSION, "VERSION")?,
@@ -345,13 +309,7 @@ pub mod testing {
     }
 
     /// A blob for a package `name-version-release.arch`, with an optional epoch.
-    pub fn package(
-        name: &str,
-        epoch: Option<u32>,
-        version: &str,
-        release: &str,
-        arch: &str,
-    ) -> Vec<u8> {
+    pub fn package(name: &str, epoch: Option<u32>, version: &str, release: &str, arch: &str) -> Vec<u8> {
         let source = format!("{name}-{version}-{release}.src.rpm");
         let mut values = vec![
             (super::tag::NAME, Value::String(name)),
@@ -374,69 +332,40 @@ mod tests {
 
     #[test]
     fn reads_a_package_header() {
-        let header = HeaderPackage::from_blob(&package(
-            "openssl-libs",
-            Some(1),
-            "3.0.8",
-            "1.amzn2023.0.3",
-            "x86_64",
-        ))
-        .unwrap();
+        let header =
+            HeaderPackage::from_blob(&package("openssl-libs", Some(1), "3.0.8", "1.amzn2023.0.3", "x86_64")).unwrap();
         assert_eq!(header.name, "openssl-libs");
         assert_eq!(header.epoch, Some(1));
         assert_eq!(header.evr(), "1:3.0.8-1.amzn2023.0.3");
         assert_eq!(header.arch.as_deref(), Some("x86_64"));
-        assert_eq!(
-            header.source_rpm.as_deref(),
-            Some("openssl-libs-3.0.8-1.amzn2023.0.3.src.rpm")
-        );
-        let plain =
-            HeaderPackage::from_blob(&package("bash", None, "5.2.15", "1.amzn2023", "x86_64"))
-                .unwrap();
+        assert_eq!(header.source_rpm.as_deref(), Some("openssl-libs-3.0.8-1.amzn2023.0.3.src.rpm"));
+        let plain = HeaderPackage::from_blob(&package("bash", None, "5.2.15", "1.amzn2023", "x86_64")).unwrap();
         assert_eq!(plain.evr(), "5.2.15-1.amzn2023");
         assert_eq!(plain.license, None);
     }
 
     #[test]
     fn refuses_empty_truncated_and_padded_blobs() {
-        assert!(matches!(
-            Header::parse(&[]),
-            Err(HeaderError::Truncated { .. })
-        ));
+        assert!(matches!(Header::parse(&[]), Err(HeaderError::Truncated { .. })));
         let whole = package("bash", None, "5.2", "1", "x86_64");
         for cut in [1, 8, 20, whole.len() - 1] {
-            assert!(
-                matches!(
-                    Header::parse(&whole[..cut]),
-                    Err(HeaderError::Truncated { .. })
-                ),
-                "cut at {cut}"
-            );
+            assert!(matches!(Header::parse(&whole[..cut]), Err(HeaderError::Truncated { .. })), "cut at {cut}");
         }
         let mut padded = whole.clone();
         padded.push(0);
-        assert!(matches!(
-            Header::parse(&padded),
-            Err(HeaderError::TrailingBytes { .. })
-        ));
+        assert!(matches!(Header::parse(&padded), Err(HeaderError::TrailingBytes { .. })));
     }
 
     #[test]
     fn refuses_absurd_counts() {
         let mut blob = package("bash", None, "5.2", "1", "x86_64");
         blob[0..4].copy_from_slice(&0x0100_0000u32.to_be_bytes());
-        assert_eq!(
-            Header::parse(&blob).unwrap_err(),
-            HeaderError::TagCount(0x0100_0000)
-        );
+        assert_eq!(Header::parse(&blob).unwrap_err(), HeaderError::TagCount(0x0100_0000));
         blob[0..4].copy_from_slice(&0u32.to_be_bytes());
         assert_eq!(Header::parse(&blob).unwrap_err(), HeaderError::TagCount(0));
         blob[0..4].copy_from_slice(&5u32.to_be_bytes());
         blob[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
-        assert_eq!(
-            Header::parse(&blob).unwrap_err(),
-            HeaderError::DataLength(u32::MAX)
-        );
+        assert_eq!(Header::parse(&blob).unwrap_err(), HeaderError::DataLength(u32::MAX));
     }
 
     #[test]
@@ -447,35 +376,22 @@ mod tests {
         outside[16..20].copy_from_slice(&0x7fff_0000u32.to_be_bytes());
         assert!(matches!(
             Header::parse(&outside),
-            Err(HeaderError::BadEntry {
-                index: 0,
-                reason: "offset out of range",
-                ..
-            })
+            Err(HeaderError::BadEntry { index: 0, reason: "offset out of range", .. })
         ));
         let mut negative = good.clone();
         negative[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
-        assert!(matches!(
-            Header::parse(&negative),
-            Err(HeaderError::BadEntry { .. })
-        ));
+        assert!(matches!(Header::parse(&negative), Err(HeaderError::BadEntry { .. })));
         let mut unknown_type = good.clone();
         unknown_type[12..16].copy_from_slice(&42u32.to_be_bytes());
         assert!(matches!(
             Header::parse(&unknown_type),
-            Err(HeaderError::BadEntry {
-                reason: "unknown value type",
-                ..
-            })
+            Err(HeaderError::BadEntry { reason: "unknown value type", .. })
         ));
         // The epoch (entry 5, an INT32) moved to an odd offset.
         let mut misaligned = good.clone();
         let epoch_offset_field = 8 + 16 * 5 + 8;
         misaligned[epoch_offset_field..epoch_offset_field + 4].copy_from_slice(&1u32.to_be_bytes());
-        assert!(matches!(
-            Header::parse(&misaligned),
-            Err(HeaderError::BadEntry { index: 5, .. })
-        ));
+        assert!(matches!(Header::parse(&misaligned), Err(HeaderError::BadEntry { index: 5, .. })));
     }
 
     #[test]
@@ -486,19 +402,13 @@ mod tests {
         let length = unterminated.len() as u32 - 24;
         unterminated[4..8].copy_from_slice(&length.to_be_bytes());
         let header = Header::parse(&unterminated).unwrap();
-        assert!(matches!(
-            header.string(tag::NAME),
-            Err(HeaderError::BadValue { .. })
-        ));
+        assert!(matches!(header.string(tag::NAME), Err(HeaderError::BadValue { .. })));
         // An epoch stored as a string.
         let wrong = blob(&[(tag::EPOCH, Value::String("1"))]);
         assert!(Header::parse(&wrong).unwrap().int32(tag::EPOCH).is_err());
         // No name at all.
         let nameless = blob(&[(tag::VERSION, Value::String("1"))]);
-        assert_eq!(
-            HeaderPackage::from_blob(&nameless).unwrap_err(),
-            HeaderError::Missing("NAME")
-        );
+        assert_eq!(HeaderPackage::from_blob(&nameless).unwrap_err(), HeaderError::Missing("NAME"));
     }
 
     #[test]

@@ -18,16 +18,14 @@ pub mod ndb;
 pub mod sqlite;
 
 use super::{
-    Candidate, CatalogContext, Cataloger, Catalogued, Ecosystem, Evidence, Location, Package,
-    WantedFile, purl_encode,
+    Candidate, CatalogContext, Cataloger, Catalogued, Ecosystem, Evidence, Location, Package, WantedFile, purl_encode,
 };
 use crate::distro::Distro;
 use crate::fs::{FileReader, FileType, FsError};
 use header::HeaderPackage;
 
 /// Directories rpm keeps its database in (`/var/lib/rpm` is often a link to the second).
-const DATABASE_DIRECTORIES: [&[u8]; 3] =
-    [b"/var/lib/rpm", b"/usr/lib/sysimage/rpm", b"/usr/share/rpm"];
+const DATABASE_DIRECTORIES: [&[u8]; 3] = [b"/var/lib/rpm", b"/usr/lib/sysimage/rpm", b"/usr/share/rpm"];
 /// Database file names: BerkeleyDB, SQLite, NDB.
 const DATABASE_FILES: [&[u8]; 3] = [b"Packages", b"rpmdb.sqlite", b"Packages.db"];
 /// Most packages read from one database; real systems have a few thousand.
@@ -63,17 +61,9 @@ pub enum DatabaseError {
 }
 
 /// Fill `buffer` from `offset`, or fail naming what was missing.
-pub fn read_exact_at(
-    reader: &mut dyn FileReader,
-    offset: u64,
-    buffer: &mut [u8],
-) -> Result<(), DatabaseError> {
+pub fn read_exact_at(reader: &mut dyn FileReader, offset: u64, buffer: &mut [u8]) -> Result<(), DatabaseError> {
     let (length, size) = (buffer.len(), reader.size());
-    let truncated = DatabaseError::Truncated {
-        offset,
-        length,
-        size,
-    };
+    let truncated = DatabaseError::Truncated { offset, length, size };
     let mut filled = 0usize;
     while filled < length {
         let Some(position) = offset.checked_add(filled as u64) else {
@@ -152,9 +142,7 @@ pub fn read_database(reader: &mut dyn FileReader) -> (Vec<HeaderPackage>, Vec<St
     }
     problems.extend(header_problems);
     if dropped > 0 {
-        problems.push(format!(
-            "{dropped} packages past the first {MAXIMUM_PACKAGES} were not read"
-        ));
+        problems.push(format!("{dropped} packages past the first {MAXIMUM_PACKAGES} were not read"));
     }
     (packages, problems)
 }
@@ -191,11 +179,7 @@ pub fn package_url(
     purl.push_str(&purl_encode(version));
     let present: Vec<String> = qualifiers
         .iter()
-        .filter_map(|(key, value)| {
-            value
-                .as_ref()
-                .map(|value| format!("{key}={}", purl_encode(value)))
-        })
+        .filter_map(|(key, value)| value.as_ref().map(|value| format!("{key}={}", purl_encode(value))))
         .collect();
     if !present.is_empty() {
         purl.push('?');
@@ -205,11 +189,7 @@ pub fn package_url(
 }
 
 /// Turn one header into a package; `None` for signing keys.
-pub fn to_package(
-    header: HeaderPackage,
-    distro: Option<&Distro>,
-    location: Location,
-) -> Option<Package> {
+pub fn to_package(header: HeaderPackage, distro: Option<&Distro>, location: Location) -> Option<Package> {
     if header.name == SIGNING_KEY_PACKAGE {
         return None;
     }
@@ -267,10 +247,8 @@ impl Cataloger for RpmCataloger {
     fn catalog(&self, file: &mut WantedFile<'_>, context: &CatalogContext<'_>) -> Catalogued {
         let (headers, problems) = read_database(file.reader);
         let location = context.location(&file.display_path());
-        let packages = headers
-            .into_iter()
-            .filter_map(|header| to_package(header, context.distro, location.clone()))
-            .collect();
+        let packages =
+            headers.into_iter().filter_map(|header| to_package(header, context.distro, location.clone())).collect();
         Catalogued { packages, problems }
     }
 }
@@ -288,9 +266,7 @@ pub mod testing {
             self.0.len() as u64
         }
         fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
-            let start = usize::try_from(offset)
-                .unwrap_or(usize::MAX)
-                .min(self.0.len());
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.0.len());
             let count = buffer.len().min(self.0.len() - start);
             buffer[..count].copy_from_slice(&self.0[start..start + count]);
             Ok(count)
@@ -306,12 +282,7 @@ mod tests {
     use crate::fs::testing::MemoryFilesystem;
 
     fn candidate(path: &str, file_type: FileType) -> Candidate<'_> {
-        Candidate {
-            path: path.as_bytes(),
-            file_type,
-            size: 4096,
-            mode: 0o644,
-        }
+        Candidate { path: path.as_bytes(), file_type, size: 4096, mode: 0o644 }
     }
 
     #[test]
@@ -320,11 +291,7 @@ mod tests {
             ("/var/lib/rpm/Packages", FileType::Regular, true),
             ("/var/lib/rpm/rpmdb.sqlite", FileType::Regular, true),
             ("/usr/lib/sysimage/rpm/Packages.db", FileType::Regular, true),
-            (
-                "/usr/lib/sysimage/rpm/rpmdb.sqlite",
-                FileType::Regular,
-                true,
-            ),
+            ("/usr/lib/sysimage/rpm/rpmdb.sqlite", FileType::Regular, true),
             ("/usr/share/rpm/Packages", FileType::Regular, true),
             ("/var/lib/rpm/Packages", FileType::Symlink, false),
             ("/var/lib/rpm/rpmdb.sqlite-wal", FileType::Regular, false),
@@ -337,11 +304,7 @@ mod tests {
             ("/Packages", FileType::Regular, false),
         ];
         for (path, file_type, wanted) in table {
-            assert_eq!(
-                RpmCataloger.wants(&candidate(path, file_type)),
-                wanted,
-                "{path}"
-            );
+            assert_eq!(RpmCataloger.wants(&candidate(path, file_type)), wanted, "{path}");
         }
     }
 
@@ -355,28 +318,14 @@ mod tests {
             parse_source_rpm("system-release-2023.1.20230825-0.amzn2023.src.rpm"),
             Some(("system-release", "2023.1.20230825", "0.amzn2023"))
         );
-        assert_eq!(
-            parse_source_rpm("firefox-115.0-1.nosrc.rpm"),
-            Some(("firefox", "115.0", "1"))
-        );
-        for bad in [
-            "",
-            "openssl.src.rpm",
-            "openssl-3.0.8.src.rpm",
-            "-1-2.src.rpm",
-            "openssl-3.0.8-1.src",
-            "(none)",
-        ] {
+        assert_eq!(parse_source_rpm("firefox-115.0-1.nosrc.rpm"), Some(("firefox", "115.0", "1")));
+        for bad in ["", "openssl.src.rpm", "openssl-3.0.8.src.rpm", "-1-2.src.rpm", "openssl-3.0.8-1.src", "(none)"] {
             assert_eq!(parse_source_rpm(bad), None, "{bad}");
         }
     }
 
     fn amazon_linux() -> Distro {
-        Distro {
-            id: "amzn".to_string(),
-            version_id: Some("2023".to_string()),
-            ..Distro::default()
-        }
+        Distro { id: "amzn".to_string(), version_id: Some("2023".to_string()), ..Distro::default() }
     }
 
     #[test]
@@ -386,45 +335,24 @@ mod tests {
             partition: Some(1),
             path: "/var/lib/rpm/rpmdb.sqlite".to_string(),
         };
-        let mut header = HeaderPackage::from_blob(&package(
-            "openssl-libs",
-            Some(1),
-            "3.0.8",
-            "1.amzn2023.0.3",
-            "x86_64",
-        ))
-        .unwrap();
+        let mut header =
+            HeaderPackage::from_blob(&package("openssl-libs", Some(1), "3.0.8", "1.amzn2023.0.3", "x86_64")).unwrap();
         header.source_rpm = Some("openssl-3.0.8-1.amzn2023.0.3.src.rpm".to_string());
         let distro = amazon_linux();
         let openssl = to_package(header, Some(&distro), location.clone()).unwrap();
         assert_eq!(openssl.version, "1:3.0.8-1.amzn2023.0.3");
-        assert_eq!(
-            openssl.purl,
-            "pkg:rpm/amzn/openssl-libs@3.0.8-1.amzn2023.0.3?arch=x86_64&epoch=1&distro=amzn-2023"
-        );
+        assert_eq!(openssl.purl, "pkg:rpm/amzn/openssl-libs@3.0.8-1.amzn2023.0.3?arch=x86_64&epoch=1&distro=amzn-2023");
         assert_eq!(openssl.source_name.as_deref(), Some("openssl"));
-        assert_eq!(
-            openssl.source_version.as_deref(),
-            Some("1:3.0.8-1.amzn2023.0.3")
-        );
+        assert_eq!(openssl.source_version.as_deref(), Some("1:3.0.8-1.amzn2023.0.3"));
         assert_eq!(openssl.distro.as_deref(), Some("amzn-2023"));
         assert_eq!(openssl.ecosystem, Ecosystem::Rpm);
 
-        let zero_epoch =
-            HeaderPackage::from_blob(&package("bash", Some(0), "5.2.15", "1.amzn2023", "x86_64"))
-                .unwrap();
+        let zero_epoch = HeaderPackage::from_blob(&package("bash", Some(0), "5.2.15", "1.amzn2023", "x86_64")).unwrap();
         let bash = to_package(zero_epoch, None, location.clone()).unwrap();
         assert_eq!(bash.version, "5.2.15-1.amzn2023");
         assert_eq!(bash.purl, "pkg:rpm/bash@5.2.15-1.amzn2023?arch=x86_64");
 
-        let key = HeaderPackage::from_blob(&package(
-            "gpg-pubkey",
-            None,
-            "d832c631",
-            "5c2a7e5d",
-            "x86_64",
-        ))
-        .unwrap();
+        let key = HeaderPackage::from_blob(&package("gpg-pubkey", None, "d832c631", "5c2a7e5d", "x86_64")).unwrap();
         assert!(to_package(key, Some(&distro), location).is_none());
     }
 
@@ -433,18 +361,9 @@ mod tests {
         for (bytes, expected) in [
             (b"SQLite format 3\0rest".to_vec(), Some(Format::Sqlite)),
             (b"RpmP\0\0\0\0".to_vec(), Some(Format::Ndb)),
-            (
-                [vec![0u8; 12], 0x0006_1561u32.to_le_bytes().to_vec()].concat(),
-                Some(Format::BerkeleyHash),
-            ),
-            (
-                [vec![0u8; 12], 0x0006_1561u32.to_be_bytes().to_vec()].concat(),
-                Some(Format::BerkeleyHash),
-            ),
-            (
-                [vec![0u8; 12], 0x0005_3162u32.to_le_bytes().to_vec()].concat(),
-                None,
-            ),
+            ([vec![0u8; 12], 0x0006_1561u32.to_le_bytes().to_vec()].concat(), Some(Format::BerkeleyHash)),
+            ([vec![0u8; 12], 0x0006_1561u32.to_be_bytes().to_vec()].concat(), Some(Format::BerkeleyHash)),
+            ([vec![0u8; 12], 0x0005_3162u32.to_le_bytes().to_vec()].concat(), None),
             (Vec::new(), None),
         ] {
             assert_eq!(sniff(&bytes), expected);
@@ -459,63 +378,24 @@ mod tests {
     #[test]
     fn catalogs_a_berkeley_database_with_a_bad_header() {
         let records = vec![
-            (
-                1,
-                package("kernel", None, "5.10.210", "201.852.amzn2", "x86_64"),
-            ),
-            (
-                2,
-                package("kernel", None, "5.10.215", "203.850.amzn2", "x86_64"),
-            ),
+            (1, package("kernel", None, "5.10.210", "201.852.amzn2", "x86_64")),
+            (2, package("kernel", None, "5.10.215", "203.850.amzn2", "x86_64")),
             (3, vec![0xFF; 40]),
-            (
-                4,
-                package("gpg-pubkey", None, "c87f5b1a", "593863f8", "x86_64"),
-            ),
+            (4, package("gpg-pubkey", None, "c87f5b1a", "593863f8", "x86_64")),
         ];
         let mut filesystem = MemoryFilesystem::new();
-        filesystem.file(
-            "/var/lib/rpm/Packages",
-            &bdb::testing::database(&records, false, 4096, 0),
-        );
-        let distro = Distro {
-            id: "amzn".to_string(),
-            version_id: Some("2".to_string()),
-            ..Distro::default()
-        };
-        let context = CatalogContext {
-            filesystem: &filesystem,
-            distro: Some(&distro),
-            volume: "disk.img",
-            partition: Some(1),
-        };
+        filesystem.file("/var/lib/rpm/Packages", &bdb::testing::database(&records, false, 4096, 0));
+        let distro = Distro { id: "amzn".to_string(), version_id: Some("2".to_string()), ..Distro::default() };
+        let context =
+            CatalogContext { filesystem: &filesystem, distro: Some(&distro), volume: "disk.img", partition: Some(1) };
         let mut reader = BytesReader(bdb::testing::database(&records, false, 4096, 0));
-        let mut file = WantedFile {
-            path: b"/var/lib/rpm/Packages",
-            reader: &mut reader,
-        };
+        let mut file = WantedFile { path: b"/var/lib/rpm/Packages", reader: &mut reader };
         let catalogued = RpmCataloger.catalog(&mut file, &context);
-        let versions: Vec<(&str, &str)> = catalogued
-            .packages
-            .iter()
-            .map(|package| (package.name.as_str(), package.version.as_str()))
-            .collect();
-        assert_eq!(
-            versions,
-            vec![
-                ("kernel", "5.10.210-201.852.amzn2"),
-                ("kernel", "5.10.215-203.850.amzn2")
-            ]
-        );
-        assert_eq!(
-            catalogued.packages[0].locations[0].to_string(),
-            "disk.img/p1:/var/lib/rpm/Packages"
-        );
+        let versions: Vec<(&str, &str)> =
+            catalogued.packages.iter().map(|package| (package.name.as_str(), package.version.as_str())).collect();
+        assert_eq!(versions, vec![("kernel", "5.10.210-201.852.amzn2"), ("kernel", "5.10.215-203.850.amzn2")]);
+        assert_eq!(catalogued.packages[0].locations[0].to_string(), "disk.img/p1:/var/lib/rpm/Packages");
         assert_eq!(catalogued.problems.len(), 1);
-        assert!(
-            catalogued.problems[0].starts_with("header 3:"),
-            "{:?}",
-            catalogued.problems
-        );
+        assert!(catalogued.problems[0].starts_with("header 3:"), "{:?}", catalogued.problems);
     }
 }

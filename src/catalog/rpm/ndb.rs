@@ -32,10 +32,7 @@ pub fn is_ndb(start: &[u8]) -> bool {
 }
 
 fn le_u32(bytes: &[u8], at: usize) -> u32 {
-    bytes
-        .get(at..at.saturating_add(4))
-        .and_then(|field| field.try_into().ok())
-        .map_or(0, u32::from_le_bytes)
+    bytes.get(at..at.saturating_add(4)).and_then(|field| field.try_into().ok()).map_or(0, u32::from_le_bytes)
 }
 
 /// Read every header blob: `visit(package index, blob)` for each, problems for slots that
@@ -57,9 +54,7 @@ pub fn read(
     let slot_pages = u64::from(le_u32(&header, 12));
     let file_size = reader.size();
     if slot_pages == 0 || slot_pages.saturating_mul(PAGE_LENGTH) > file_size {
-        return Err(DatabaseError::Corrupt(format!(
-            "{slot_pages} slot pages do not fit a file of {file_size} bytes"
-        )));
+        return Err(DatabaseError::Corrupt(format!("{slot_pages} slot pages do not fit a file of {file_size} bytes")));
     }
     let mut page = vec![0u8; PAGE_LENGTH as usize];
     for page_number in 0..slot_pages {
@@ -94,26 +89,19 @@ fn read_blob(
     let offset = block_offset * BLOCK_LENGTH;
     let extent = block_count * BLOCK_LENGTH;
     if block_offset == 0 || offset.saturating_add(extent) > reader.size() {
-        return Err(format!(
-            "blocks {block_offset}+{block_count} are outside the file"
-        ));
+        return Err(format!("blocks {block_offset}+{block_count} are outside the file"));
     }
     let mut blob_header = [0u8; BLOB_HEADER_LENGTH];
     read_exact_at(reader, offset, &mut blob_header).map_err(|error| error.to_string())?;
-    if blob_header.get(0..4) != Some(BLOB_MAGIC.as_slice())
-        || le_u32(&blob_header, 4) != package_index
-    {
+    if blob_header.get(0..4) != Some(BLOB_MAGIC.as_slice()) || le_u32(&blob_header, 4) != package_index {
         return Err(format!("no blob for it at block {block_offset}"));
     }
     let length = le_u32(&blob_header, 12) as usize;
     if length > MAXIMUM_BLOB_LENGTH || (BLOB_HEADER_LENGTH + length) as u64 > extent {
-        return Err(format!(
-            "blob of {length} bytes does not fit its {block_count} blocks"
-        ));
+        return Err(format!("blob of {length} bytes does not fit its {block_count} blocks"));
     }
     let mut blob = vec![0u8; length];
-    read_exact_at(reader, offset + BLOB_HEADER_LENGTH as u64, &mut blob)
-        .map_err(|error| error.to_string())?;
+    read_exact_at(reader, offset + BLOB_HEADER_LENGTH as u64, &mut blob).map_err(|error| error.to_string())?;
     visit(u64::from(package_index), &blob);
     Ok(())
 }
@@ -148,10 +136,8 @@ mod tests {
             }
             let slot = (FIRST_SLOT + index) * SLOT_LENGTH;
             file[slot + 4..slot + 8].copy_from_slice(&package_index.to_le_bytes());
-            file[slot + 8..slot + 12]
-                .copy_from_slice(&((offset as u64 / BLOCK_LENGTH) as u32).to_le_bytes());
-            file[slot + 12..slot + 16]
-                .copy_from_slice(&((record.len() as u64 / BLOCK_LENGTH) as u32).to_le_bytes());
+            file[slot + 8..slot + 12].copy_from_slice(&((offset as u64 / BLOCK_LENGTH) as u32).to_le_bytes());
+            file[slot + 12..slot + 16].copy_from_slice(&((record.len() as u64 / BLOCK_LENGTH) as u32).to_le_bytes());
             file.extend_from_slice(&record);
         }
         file
@@ -161,11 +147,7 @@ mod tests {
         let mut reader = BytesReader(bytes);
         let mut records = Vec::new();
         let mut problems = Vec::new();
-        let result = read(
-            &mut reader,
-            &mut |record, blob| records.push((record, blob.to_vec())),
-            &mut problems,
-        );
+        let result = read(&mut reader, &mut |record, blob| records.push((record, blob.to_vec())), &mut problems);
         (result, records, problems)
     }
 
@@ -184,10 +166,7 @@ mod tests {
     #[test]
     fn empty_truncated_and_garbage() {
         assert!(read_all(Vec::new()).0.is_err());
-        assert!(matches!(
-            read_all(vec![0x41; 8192]).0,
-            Err(DatabaseError::Corrupt(_))
-        ));
+        assert!(matches!(read_all(vec![0x41; 8192]).0, Err(DatabaseError::Corrupt(_))));
         let whole = database(&[package("bash", None, "4.4", "9", "x86_64")]);
         let (result, records, problems) = read_all(whole[..whole.len() - 40].to_vec());
         result.unwrap();
@@ -206,10 +185,8 @@ mod tests {
 
     #[test]
     fn seeded_corruption_never_panics() {
-        let whole = database(&[
-            package("bash", None, "4.4", "9", "x86_64"),
-            package("zlib", None, "1.2.13", "1", "x86_64"),
-        ]);
+        let whole =
+            database(&[package("bash", None, "4.4", "9", "x86_64"), package("zlib", None, "1.2.13", "1", "x86_64")]);
         let mut state = 0x1234_5678_9abc_def1u64;
         for _ in 0..3000 {
             let mut bytes = whole.clone();

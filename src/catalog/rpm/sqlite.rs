@@ -41,11 +41,7 @@ impl TemporaryCopy {
                 "{size} bytes is over the {MAXIMUM_DATABASE_LENGTH}-byte limit"
             )));
         }
-        let name = format!(
-            "snapscan-rpmdb-{}-{}.sqlite",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("snapscan-rpmdb-{}-{}.sqlite", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         let path = std::env::temp_dir().join(name);
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -56,8 +52,7 @@ impl TemporaryCopy {
         let mut buffer = vec![0u8; COPY_CHUNK];
         let mut offset = 0u64;
         while offset < size {
-            let length =
-                usize::try_from((size - offset).min(COPY_CHUNK as u64)).unwrap_or(COPY_CHUNK);
+            let length = usize::try_from((size - offset).min(COPY_CHUNK as u64)).unwrap_or(COPY_CHUNK);
             let chunk = buffer.get_mut(..length).unwrap_or_default();
             read_exact_at(reader, offset, chunk)?;
             file.write_all(chunk)?;
@@ -72,9 +67,7 @@ impl TemporaryCopy {
         let mut uri = String::from("file:");
         for byte in self.path.as_os_str().as_encoded_bytes() {
             match byte {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'.' | b'_' => {
-                    uri.push(char::from(*byte))
-                }
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'.' | b'_' => uri.push(char::from(*byte)),
                 _ => uri.push_str(&format!("%{byte:02X}")),
             }
         }
@@ -102,14 +95,9 @@ pub fn read(
     problems: &mut Vec<String>,
 ) -> Result<(), DatabaseError> {
     let copy = TemporaryCopy::create(reader)?;
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-        | OpenFlags::SQLITE_OPEN_URI
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(copy.uri(), flags)?;
-    connection.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA,
-        false,
-    )?;
+    connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
     connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     let length_limit = i32::try_from(MAXIMUM_BLOB_LENGTH).unwrap_or(i32::MAX);
     connection.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH, length_limit)?;
@@ -141,9 +129,7 @@ pub fn read(
             }
         };
         match row.get_ref(1) {
-            Ok(rusqlite::types::ValueRef::Blob(blob)) => {
-                visit(u64::try_from(record).unwrap_or(0), blob)
-            }
+            Ok(rusqlite::types::ValueRef::Blob(blob)) => visit(u64::try_from(record).unwrap_or(0), blob),
             Ok(_) => problems.push(format!("header {record}: not a blob")),
             Err(error) => problems.push(format!("header {record}: {error}")),
         }
@@ -168,9 +154,7 @@ mod tests {
         let connection = Connection::open(&path).unwrap();
         connection.execute_batch(statements).unwrap();
         for blob in blobs {
-            connection
-                .execute("INSERT INTO Packages (blob) VALUES (?1)", [blob])
-                .unwrap();
+            connection.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob]).unwrap();
         }
         drop(connection);
         let bytes = std::fs::read(&path).unwrap();
@@ -178,18 +162,13 @@ mod tests {
         bytes
     }
 
-    const RPM_SCHEMA: &str =
-        "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);";
+    const RPM_SCHEMA: &str = "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);";
 
     fn read_all(bytes: Vec<u8>) -> (Result<(), DatabaseError>, Vec<(u64, Vec<u8>)>, Vec<String>) {
         let mut reader = BytesReader(bytes);
         let mut records = Vec::new();
         let mut problems = Vec::new();
-        let result = read(
-            &mut reader,
-            &mut |record, blob| records.push((record, blob.to_vec())),
-            &mut problems,
-        );
+        let result = read(&mut reader, &mut |record, blob| records.push((record, blob.to_vec())), &mut problems);
         (result, records, problems)
     }
 
@@ -197,14 +176,7 @@ mod tests {
         let prefix = format!("snapscan-rpmdb-{}-", std::process::id());
         std::fs::read_dir(std::env::temp_dir())
             .unwrap()
-            .filter(|entry| {
-                entry
-                    .as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with(&prefix)
-            })
+            .filter(|entry| entry.as_ref().unwrap().file_name().to_string_lossy().starts_with(&prefix))
             .count()
     }
 
@@ -223,10 +195,7 @@ mod tests {
 
     #[test]
     fn missing_table_empty_and_garbage_are_errors() {
-        let other = database(
-            "CREATE TABLE Packages2 (hnum INTEGER, blob BLOB); CREATE TABLE Packages_ (x);",
-            &[],
-        );
+        let other = database("CREATE TABLE Packages2 (hnum INTEGER, blob BLOB); CREATE TABLE Packages_ (x);", &[]);
         assert!(
             matches!(read_all(other).0, Err(DatabaseError::Corrupt(message)) if message.contains("no Packages table"))
         );
@@ -239,15 +208,10 @@ mod tests {
 
     #[test]
     fn truncated_database_is_an_error_or_a_problem() {
-        let blobs: Vec<Vec<u8>> = (0..200)
-            .map(|index| package(&format!("package{index}"), None, "1", "1", "x86_64"))
-            .collect();
+        let blobs: Vec<Vec<u8>> =
+            (0..200).map(|index| package(&format!("package{index}"), None, "1", "1", "x86_64")).collect();
         let whole = database(RPM_SCHEMA, &blobs);
         let (result, records, problems) = read_all(whole[..whole.len() / 2].to_vec());
-        assert!(
-            result.is_err() || !problems.is_empty(),
-            "{} records",
-            records.len()
-        );
+        assert!(result.is_err() || !problems.is_empty(), "{} records", records.len());
     }
 }
