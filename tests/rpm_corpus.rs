@@ -1,0 +1,166 @@
+//! The rpm database readers over real databases in `../shared/data/pkgdb/rpm` (BerkeleyDB
+//! from CentOS/RHEL images, SQLite from Amazon Linux 2023 and CBL-Mariner, NDB from SLES
+//! 15), compared with what rpm itself lists for the same file where this machine's rpm
+//! can read it, and with the `rpm -qa` list recorded beside the Amazon Linux database.
+
+#[allow(dead_code)]
+#[path = "../src/test_fixtures.rs"]
+mod test_fixtures;
+
+use snapscan::catalog::rpm::{self, header::HeaderPackage};
+use snapscan::fs::{FileReader, FsError};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A file on this machine, read positionally like a file inside an image.
+struct HostFile(std::fs::File, u64);
+
+impl FileReader for HostFile {
+    fn size(&self) -> u64 {
+        self.1
+    }
+    fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
+        Ok(self.0.read_at(buffer, offset)?)
+    }
+}
+
+/// `../shared/data`, or where `SNAPSCAN_SHARED_DATA` points (a worktree outside the
+/// repository's usual parent has no `../shared`).
+pub fn shared_data() -> PathBuf {
+    std::env::var_os("SNAPSCAN_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| test_fixtures::repository_root().join("../shared/data"))
+}
+
+fn corpus() -> Option<PathBuf> {
+    let root = shared_data().join("pkgdb/rpm");
+    if root.is_dir() {
+        Some(root)
+    } else {
+        println!("skipped: ../shared/data not present");
+        None
+    }
+}
+
+fn read(path: &Path) -> (Vec<HeaderPackage>, Vec<String>) {
+    let file = std::fs::File::open(path).unwrap();
+    let size = file.metadata().unwrap().len();
+    rpm::read_database(&mut HostFile(file, size))
+}
+
+/// `name evr arch` lines, sorted, as both sides print them.
+fn lines(headers: &[HeaderPackage]) -> Vec<String> {
+    let mut lines: Vec<String> = headers
+        .iter()
+        .map(|header| format!("{} {} {}", header.name, header.evr(), header.arch.as_deref().unwrap_or("(none)")))
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// What this machine's rpm lists for a database file, or `None` when it cannot say
+/// (no rpm here, or a backend it was built without). rpm wants a writable directory, so
+/// it reads a copy, named as rpm names it (`Packages`, `rpmdb.sqlite`), in a temporary directory.
+fn rpm_lists(database: &Path, rpm_name: &str) -> Option<Vec<String>> {
+    let directory = std::env::temp_dir().join(format!(
+        "snapscan-rpm-corpus-{}-{}",
+        std::process::id(),
+        database.to_string_lossy().bytes().fold(0u32, |hash, byte| hash.wrapping_mul(31).wrapping_add(u32::from(byte)))
+    ));
+    std::fs::create_dir_all(&directory).unwrap();
+    let copy = directory.join(rpm_name);
+    std::fs::copy(database, &copy).unwrap();
+    let output = Command::new("rpm")
+        .arg("-qa")
+        .arg("--dbpath")
+        .arg(&directory)
+        .arg("--qf")
+        .arg("%{NAME} %|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE} %{ARCH}\\n")
+        .output();
+    std::fs::remove_dir_all(&directory).unwrap();
+    let output = output.ok().filter(|output| output.status.success())?;
+    let mut lines: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect();
+    lines.sort();
+    Some(lines).filter(|lines| !lines.is_empty())
+}
+
+fn check_against_rpm(relative: &str, rpm_name: &str, expected_count: usize) {
+    let Some(root) = corpus() else { return };
+    let database = root.join(relative);
+    let (headers, problems) = read(&database);
+    assert!(problems.is_empty(), "{relative}: {problems:?}");
+    assert_eq!(headers.len(), expected_count, "{relative}");
+    match rpm_lists(&database, rpm_name) {
+        Some(expected) => assert_eq!(lines(&headers), expected, "{relative}"),
+        None => println!("rpm on this machine cannot read {relative}; compared the count only"),
+    }
+}
+
+#[test]
+fn berkeley_databases_match_rpm() {
+    check_against_rpm("knqyf263__go-rpmdb/pkg/testdata/libuuid/Packages", "Packages", 1);
+    check_against_rpm("anchore__syft/syft/pkg/cataloger/redhat/testdata/Packages", "Packages", 1);
+    check_against_rpm("google__osv-scalibr/extractor/filesystem/os/rpm/testdata/Packages_epoch", "Packages", 1);
+}
+
+#[test]
+fn sqlite_databases_match_rpm() {
+    check_against_rpm("knqyf263__go-rpmdb/pkg/testdata/amazonlinux2023-plain/rpmdb.sqlite", "rpmdb.sqlite", 103);
+    check_against_rpm("knqyf263__go-rpmdb/pkg/testdata/cbl-mariner-2.0/rpmdb.sqlite", "rpmdb.sqlite", 129);
+}
+
+#[test]
+fn amazon_linux_2023_matches_its_recorded_rpm_list() {
+    let Some(root) = corpus() else { return };
+    let directory = root.join("knqyf263__go-rpmdb/pkg/testdata/amazonlinux2023-plain");
+    let (headers, problems) = read(&directory.join("rpmdb.sqlite"));
+    assert!(problems.is_empty(), "{problems:?}");
+    // packages.csv is `rpm -qa --queryformat` output: epoch¶name¶version¶release¶arch¶sourcerpm¶size¶license¶vendor¶…
+    let recorded = std::fs::read_to_string(directory.join("packages.csv")).unwrap();
+    let mut expected: Vec<String> = recorded
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('¶').collect();
+            let epoch = if fields[0].is_empty() { String::new() } else { format!("{}:", fields[0]) };
+            let arch = if fields[4].is_empty() { "(none)" } else { fields[4] };
+            format!("{} {epoch}{}-{} {arch} {} {} {}", fields[1], fields[2], fields[3], fields[5], fields[7], fields[8])
+        })
+        .collect();
+    expected.sort();
+    let mut found: Vec<String> = headers
+        .iter()
+        .map(|header| {
+            format!(
+                "{} {} {} {} {} {}",
+                header.name,
+                header.evr(),
+                header.arch.as_deref().unwrap_or("(none)"),
+                header.source_rpm.as_deref().unwrap_or(""),
+                header.license.as_deref().unwrap_or(""),
+                header.vendor.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn sles_ndb_database_reads_whole() {
+    let Some(root) = corpus() else { return };
+    let (headers, problems) = read(&root.join("knqyf263__go-rpmdb/pkg/testdata/sle15-bci/Packages.db"));
+    assert!(problems.is_empty(), "{problems:?}");
+    // This machine's rpm has no NDB backend to compare with: check that every header of
+    // this SLES 15 SP3 base image is read, and a few of its base packages exactly.
+    let lines = lines(&headers);
+    assert_eq!(lines.len(), 35, "{lines:?}");
+    for expected in [
+        "bash 4.4-19.6.1 x86_64",
+        "glibc 2.31-9.3.2 x86_64",
+        "sles-release 15.3-55.4.1 x86_64",
+        "rpm-ndb 4.14.3-40.1 x86_64",
+    ] {
+        assert!(lines.iter().any(|line| line == expected), "{expected} not in {lines:?}");
+    }
+}
