@@ -6,6 +6,7 @@
 //! they may read a named sibling through [`CatalogContext`]. A parser may return packages
 //! *and* problems: problems become `Issue`s at the file's location and the scan goes on.
 
+pub mod apk;
 pub mod dpkg;
 pub mod rpm;
 
@@ -227,7 +228,7 @@ pub trait Cataloger: Send + Sync {
 
 /// Every cataloger snapscan runs, in a fixed order.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::DpkgCataloger)]
+    vec![Box::new(dpkg::DpkgCataloger), Box::new(rpm::RpmCataloger), Box::new(apk::ApkCataloger)]
 }
 
 /// Percent-encode a purl name or version component (RFC 3986 unreserved kept as is).

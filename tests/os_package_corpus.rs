@@ -1,12 +1,14 @@
-//! The rpm database readers over real databases in `../shared/data/pkgdb/rpm` (BerkeleyDB
-//! from CentOS/RHEL images, SQLite from Amazon Linux 2023 and CBL-Mariner, NDB from SLES
-//! 15), compared with what rpm itself lists for the same file where this machine's rpm
-//! can read it, and with the `rpm -qa` list recorded beside the Amazon Linux database.
+//! The OS package database readers over real databases in `../shared/data/pkgdb`: rpm
+//! (BerkeleyDB from CentOS/RHEL images, SQLite from Amazon Linux 2023 and CBL-Mariner, NDB
+//! from SLES 15), compared with what rpm itself lists for the same file where this
+//! machine's rpm can read it and with the `rpm -qa` list recorded beside the Amazon Linux
+//! database; and apk `installed` databases from Alpine images, including broken ones.
 
 #[allow(dead_code)]
 #[path = "../src/test_fixtures.rs"]
 mod test_fixtures;
 
+use snapscan::catalog::apk::parse_installed;
 use snapscan::catalog::rpm::{self, header::HeaderPackage};
 use snapscan::fs::{FileReader, FsError};
 use std::os::unix::fs::FileExt;
@@ -33,8 +35,8 @@ pub fn shared_data() -> PathBuf {
         .unwrap_or_else(|| test_fixtures::repository_root().join("../shared/data"))
 }
 
-fn corpus() -> Option<PathBuf> {
-    let root = shared_data().join("pkgdb/rpm");
+fn corpus(ecosystem: &str) -> Option<PathBuf> {
+    let root = shared_data().join("pkgdb").join(ecosystem);
     if root.is_dir() {
         Some(root)
     } else {
@@ -86,7 +88,7 @@ fn rpm_lists(database: &Path, rpm_name: &str) -> Option<Vec<String>> {
 }
 
 fn check_against_rpm(relative: &str, rpm_name: &str, expected_count: usize) {
-    let Some(root) = corpus() else { return };
+    let Some(root) = corpus("rpm") else { return };
     let database = root.join(relative);
     let (headers, problems) = read(&database);
     assert!(problems.is_empty(), "{relative}: {problems:?}");
@@ -112,7 +114,7 @@ fn sqlite_databases_match_rpm() {
 
 #[test]
 fn amazon_linux_2023_matches_its_recorded_rpm_list() {
-    let Some(root) = corpus() else { return };
+    let Some(root) = corpus("rpm") else { return };
     let directory = root.join("knqyf263__go-rpmdb/pkg/testdata/amazonlinux2023-plain");
     let (headers, problems) = read(&directory.join("rpmdb.sqlite"));
     assert!(problems.is_empty(), "{problems:?}");
@@ -148,7 +150,7 @@ fn amazon_linux_2023_matches_its_recorded_rpm_list() {
 
 #[test]
 fn sles_ndb_database_reads_whole() {
-    let Some(root) = corpus() else { return };
+    let Some(root) = corpus("rpm") else { return };
     let (headers, problems) = read(&root.join("knqyf263__go-rpmdb/pkg/testdata/sle15-bci/Packages.db"));
     assert!(problems.is_empty(), "{problems:?}");
     // This machine's rpm has no NDB backend to compare with: check that every header of
@@ -163,4 +165,51 @@ fn sles_ndb_database_reads_whole() {
     ] {
         assert!(lines.iter().any(|line| line == expected), "{expected} not in {lines:?}");
     }
+}
+
+/// Stanzas with both a `P:` and a `V:` line, counted by splitting on blank lines.
+fn complete_stanzas(text: &str) -> usize {
+    text.split("\n\n")
+        .filter(|stanza| {
+            let has = |key: &str| stanza.lines().any(|line| line.starts_with(key));
+            has("P:") && has("V:")
+        })
+        .count()
+}
+
+#[test]
+fn apk_databases_read_every_complete_stanza() {
+    let Some(root) = corpus("apk") else { return };
+    let files = [
+        "google__osv-scalibr/extractor/filesystem/os/apk/testdata/installed",
+        "google__osv-scalibr/extractor/filesystem/os/apk/testdata/single",
+        "google__osv-scalibr/extractor/filesystem/os/apk/testdata/different-arch",
+        "anchore__syft/syft/pkg/cataloger/alpine/testdata/multiple-2/lib/apk/db/installed",
+        "anchore__syft/syft/pkg/cataloger/alpine/testdata/base",
+        "anchore__syft/syft/pkg/cataloger/alpine/testdata/extra-file-attributes",
+        "aquasecurity__trivy/pkg/fanal/analyzer/pkg/apk/testdata/apk",
+    ];
+    for relative in files {
+        let text = std::fs::read_to_string(root.join(relative)).unwrap();
+        let (entries, _) = parse_installed(&text);
+        assert_eq!(entries.len(), complete_stanzas(&text), "{relative}");
+        assert!(entries.iter().all(|entry| entry.architecture.is_some()), "{relative}");
+    }
+}
+
+#[test]
+fn apk_broken_databases_are_problems() {
+    let Some(root) = corpus("apk") else { return };
+    let read = |relative: &str| parse_installed(&std::fs::read_to_string(root.join(relative)).unwrap());
+    let (entries, problems) = read("aquasecurity__trivy/pkg/fanal/analyzer/pkg/apk/testdata/apk");
+    assert_eq!(entries.len(), 15);
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].starts_with("package invalidPackageWithoutAVersion "), "{problems:?}");
+    let (entries, problems) = read("google__osv-scalibr/extractor/filesystem/os/apk/testdata/invalid");
+    assert!(entries.is_empty());
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_eq!(read("google__osv-scalibr/extractor/filesystem/os/apk/testdata/empty"), (Vec::new(), Vec::new()));
+    let (entries, problems) = read("google__osv-scalibr/extractor/filesystem/os/apk/testdata/no-origin");
+    assert!(problems.is_empty());
+    assert_eq!((entries[0].name.as_str(), entries[0].origin.as_deref()), ("pkgname", None));
 }
