@@ -78,7 +78,6 @@ pub fn parse_installed(text: &str) -> (Vec<InstalledEntry>, Vec<String>) {
     if in_stanza {
         finish(&mut entry, start_line, &mut problems);
     }
-    drop(finish);
     (entries, problems)
 }
 

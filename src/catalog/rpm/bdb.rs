@@ -294,15 +294,11 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::super::header::testing::package;
-    use super::super::testing::BytesReader;
+    use super::super::testing::{Outcome, read_with};
     use super::*;
 
-    fn read_all(bytes: Vec<u8>) -> (Result<(), DatabaseError>, Vec<(u64, Vec<u8>)>, Vec<String>) {
-        let mut reader = BytesReader(bytes);
-        let mut records = Vec::new();
-        let mut problems = Vec::new();
-        let result = read(&mut reader, &mut |record, blob| records.push((record, blob.to_vec())), &mut problems);
-        (result, records, problems)
+    fn read_all(bytes: Vec<u8>) -> Outcome {
+        read_with(read, bytes)
     }
 
     fn sample() -> Vec<(u32, Vec<u8>)> {

@@ -255,8 +255,25 @@ impl Cataloger for RpmCataloger {
 
 #[cfg(test)]
 pub mod testing {
-    //! A file reader over bytes in memory, for the database readers' tests.
+    //! A file reader over bytes in memory, and a runner, for the database readers' tests.
+    use super::DatabaseError;
     use crate::fs::{FileReader, FsError};
+
+    /// What one database reader gives: its result, the records visited, the problems.
+    pub type Outcome = (Result<(), DatabaseError>, Vec<(u64, Vec<u8>)>, Vec<String>);
+
+    /// The signature shared by `bdb::read`, `ndb::read` and `sqlite::read`.
+    pub type DatabaseReader =
+        fn(&mut dyn FileReader, &mut dyn FnMut(u64, &[u8]), &mut Vec<String>) -> Result<(), DatabaseError>;
+
+    /// Run a database reader over bytes, collecting every record.
+    pub fn read_with(reader: DatabaseReader, bytes: Vec<u8>) -> Outcome {
+        let mut file = BytesReader(bytes);
+        let mut records = Vec::new();
+        let mut problems = Vec::new();
+        let result = reader(&mut file, &mut |record, blob| records.push((record, blob.to_vec())), &mut problems);
+        (result, records, problems)
+    }
 
     /// The whole file in memory.
     pub struct BytesReader(pub Vec<u8>);

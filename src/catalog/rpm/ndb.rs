@@ -109,7 +109,7 @@ fn read_blob(
 #[cfg(test)]
 mod tests {
     use super::super::header::testing::package;
-    use super::super::testing::BytesReader;
+    use super::super::testing::{Outcome, read_with};
     use super::*;
 
     /// An NDB file with one slot page and the given blobs, laid out as rpm writes them.
@@ -143,12 +143,8 @@ mod tests {
         file
     }
 
-    fn read_all(bytes: Vec<u8>) -> (Result<(), DatabaseError>, Vec<(u64, Vec<u8>)>, Vec<String>) {
-        let mut reader = BytesReader(bytes);
-        let mut records = Vec::new();
-        let mut problems = Vec::new();
-        let result = read(&mut reader, &mut |record, blob| records.push((record, blob.to_vec())), &mut problems);
-        (result, records, problems)
+    fn read_all(bytes: Vec<u8>) -> Outcome {
+        read_with(read, bytes)
     }
 
     #[test]

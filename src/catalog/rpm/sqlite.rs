@@ -140,7 +140,7 @@ pub fn read(
 #[cfg(test)]
 mod tests {
     use super::super::header::testing::package;
-    use super::super::testing::BytesReader;
+    use super::super::testing::{Outcome, read_with};
     use super::*;
 
     /// An SQLite database file made by `statements`, as bytes.
@@ -164,12 +164,8 @@ mod tests {
 
     const RPM_SCHEMA: &str = "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);";
 
-    fn read_all(bytes: Vec<u8>) -> (Result<(), DatabaseError>, Vec<(u64, Vec<u8>)>, Vec<String>) {
-        let mut reader = BytesReader(bytes);
-        let mut records = Vec::new();
-        let mut problems = Vec::new();
-        let result = read(&mut reader, &mut |record, blob| records.push((record, blob.to_vec())), &mut problems);
-        (result, records, problems)
+    fn read_all(bytes: Vec<u8>) -> Outcome {
+        read_with(read, bytes)
     }
 
     fn leftover_copies() -> usize {
