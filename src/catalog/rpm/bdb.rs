@@ -20,6 +20,8 @@ const PAGE_TYPE_HASH_METADATA: u8 = 8;
 /// Page types of hash pages (unsorted before BerkeleyDB 4.6, sorted after).
 const PAGE_TYPE_HASH_UNSORTED: u8 = 2;
 const PAGE_TYPE_HASH: u8 = 13;
+/// Page type of free pages.
+const PAGE_TYPE_FREE: u8 = 0;
 /// Page type of overflow pages.
 const PAGE_TYPE_OVERFLOW: u8 = 7;
 /// Item types on hash pages.
@@ -179,10 +181,18 @@ pub fn read(
     let metadata = read_metadata(reader)?;
     let order = metadata.order;
     let mut page = vec![0u8; metadata.page_size];
+    let mut unexpected_pages = 0u32;
+    let mut first_unexpected = None;
     for number in 1..=metadata.last_page {
         read_page(reader, &metadata, number, &mut page)?;
         let page_type = page.get(25).copied().unwrap_or(0);
         if page_type != PAGE_TYPE_HASH && page_type != PAGE_TYPE_HASH_UNSORTED {
+            // Free and overflow pages are expected; anything else means corruption that
+            // may have hidden records, which must not pass as a smaller database.
+            if page_type != PAGE_TYPE_FREE && page_type != PAGE_TYPE_OVERFLOW {
+                unexpected_pages = unexpected_pages.saturating_add(1);
+                first_unexpected.get_or_insert((number, page_type));
+            }
             continue;
         }
         let entries = usize::from(order.u16(&page, 20).unwrap_or(0));
@@ -224,6 +234,11 @@ pub fn read(
                 }
             }
         }
+    }
+    if let Some((number, page_type)) = first_unexpected {
+        problems.push(format!(
+            "{unexpected_pages} pages are neither hash, overflow nor free (page {number} has type {page_type})"
+        ));
     }
     Ok(())
 }
@@ -346,6 +361,17 @@ mod tests {
         assert!(
             matches!(read_all(absurd_last_page).0, Err(DatabaseError::Corrupt(message)) if message.contains("past the end"))
         );
+    }
+
+    #[test]
+    fn pages_of_unexpected_types_are_a_problem() {
+        let mut database = testing::database(&sample(), false, 512, 0);
+        // The hash page becomes a btree leaf page: its records are lost, and that is said.
+        database[512 + 25] = 5;
+        let (result, found, problems) = read_all(database);
+        result.unwrap();
+        assert!(found.is_empty());
+        assert_eq!(problems, vec!["1 pages are neither hash, overflow nor free (page 1 has type 5)"]);
     }
 
     #[test]

@@ -88,12 +88,34 @@ impl From<rusqlite::Error> for DatabaseError {
     }
 }
 
+/// A problem when the SQLite header says the database is longer than the file: SQLite
+/// reads missing pages as zeros, so a cut file could otherwise read as a smaller valid one.
+fn truncation(reader: &mut dyn FileReader) -> Result<Option<String>, DatabaseError> {
+    let mut header = [0u8; 100];
+    read_exact_at(reader, 0, &mut header)?;
+    let field =
+        |at: usize| header.get(at..at + 4).and_then(|bytes| bytes.try_into().ok()).map_or(0, u32::from_be_bytes);
+    // The page count is only kept up to date when these two counters agree.
+    if field(24) != field(92) {
+        return Ok(None);
+    }
+    let page_size = match header.get(16..18) {
+        Some([0, 1]) => 65536,
+        Some(&[high, low]) => u64::from(u16::from_be_bytes([high, low])),
+        _ => return Ok(None),
+    };
+    let expected = page_size.saturating_mul(u64::from(field(28)));
+    let size = reader.size();
+    Ok((expected > size).then(|| format!("file is {size} bytes, but its header says {expected}: truncated")))
+}
+
 /// Read every header blob of the `Packages` table: `visit(hnum, blob)` for each.
 pub fn read(
     reader: &mut dyn FileReader,
     visit: &mut dyn FnMut(u64, &[u8]),
     problems: &mut Vec<String>,
 ) -> Result<(), DatabaseError> {
+    problems.extend(truncation(reader)?);
     let copy = TemporaryCopy::create(reader)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(copy.uri(), flags)?;
@@ -168,6 +190,9 @@ mod tests {
         read_with(read, bytes)
     }
 
+    /// Tests that count leftover copies hold this, so no other test's copy is in flight.
+    static COPIES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     fn leftover_copies() -> usize {
         let prefix = format!("snapscan-rpmdb-{}-", std::process::id());
         std::fs::read_dir(std::env::temp_dir())
@@ -178,6 +203,7 @@ mod tests {
 
     #[test]
     fn reads_rows_and_removes_the_copy() {
+        let _guard = COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let blobs = vec![
             package("bash", None, "5.2.15", "1.amzn2023", "x86_64"),
             package("openssl-libs", Some(1), "3.0.8", "1.amzn2023.0.3", "x86_64"),
@@ -191,6 +217,7 @@ mod tests {
 
     #[test]
     fn missing_table_empty_and_garbage_are_errors() {
+        let _guard = COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let other = database("CREATE TABLE Packages2 (hnum INTEGER, blob BLOB); CREATE TABLE Packages_ (x);", &[]);
         assert!(
             matches!(read_all(other).0, Err(DatabaseError::Corrupt(message)) if message.contains("no Packages table"))
@@ -203,7 +230,19 @@ mod tests {
     }
 
     #[test]
+    fn a_file_shorter_than_its_header_says_is_a_problem() {
+        let _guard = COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let whole = database(RPM_SCHEMA, &[package("bash", None, "5.2", "1", "x86_64")]);
+        let (result, records, problems) = read_all(whole[..whole.len() - 1].to_vec());
+        assert!(result.is_ok());
+        assert_eq!(records.len(), 1);
+        assert!(problems[0].ends_with("truncated"), "{problems:?}");
+        assert!(read_all(whole).2.is_empty());
+    }
+
+    #[test]
     fn truncated_database_is_an_error_or_a_problem() {
+        let _guard = COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let blobs: Vec<Vec<u8>> =
             (0..200).map(|index| package(&format!("package{index}"), None, "1", "1", "x86_64")).collect();
         let whole = database(RPM_SCHEMA, &blobs);

@@ -1,10 +1,13 @@
-//! The OS package database readers over real databases in `../shared/data/pkgdb`: rpm
+//! The rpm and apk catalogers end to end. First over the committed fixtures that
+//! `scripts/make-fixtures-rpm.sh` builds with the real tools: each rpm database (SQLite,
+//! BerkeleyDB in both byte orders) must read exactly as `rpm -qa` listed it when it was
+//! made, and `snapscan scan image` on the Amazon-Linux-2023-like and Alpine-like images
+//! must report exactly those packages. Then over real databases in `../shared/data/pkgdb`: rpm
 //! (BerkeleyDB from CentOS/RHEL images, SQLite from Amazon Linux 2023 and CBL-Mariner, NDB
 //! from SLES 15), compared with what rpm itself lists for the same file where this
 //! machine's rpm can read it and with the `rpm -qa` list recorded beside the Amazon Linux
 //! database; and apk `installed` databases from Alpine images, including broken ones.
 
-#[allow(dead_code)]
 #[path = "../src/test_fixtures.rs"]
 mod test_fixtures;
 
@@ -14,6 +17,131 @@ use snapscan::fs::{FileReader, FsError};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+fn fixture_lines(relative: &str) -> Vec<String> {
+    let (headers, problems) = read(&test_fixtures::unpacked(relative));
+    assert!(problems.is_empty(), "{relative}: {problems:?}");
+    let mut lines: Vec<String> = headers
+        .iter()
+        .map(|header| {
+            let arch = header.arch.as_deref().unwrap_or("(none)");
+            let source = header.source_rpm.as_deref().unwrap_or("(none)");
+            format!("{} {} {arch} {source}", header.name, header.evr())
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn expected_lines(relative: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(test_fixtures::repository_root().join(relative)).unwrap();
+    text.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn fixture_databases_read_as_rpm_listed_them() {
+    for database in ["rpmdb.sqlite", "Packages-little-endian", "Packages-big-endian"] {
+        let found = fixture_lines(&format!("fixtures/rpm/{database}.zst"));
+        assert_eq!(found, expected_lines(&format!("fixtures/rpm/{database}.expected")), "{database}");
+        // The fixture covers an epoch, two kernels and a signing key.
+        assert!(found.iter().any(|line| line.starts_with("openssl-libs 1:3.0.8-")));
+        assert_eq!(found.iter().filter(|line| line.starts_with("kernel ")).count(), 2);
+        assert!(found.iter().any(|line| line.starts_with("gpg-pubkey ")));
+    }
+}
+
+#[test]
+fn truncated_and_garbage_fixture_databases_are_problems() {
+    for database in ["rpmdb.sqlite", "Packages-little-endian", "Packages-big-endian"] {
+        let whole = std::fs::read(test_fixtures::unpacked(&format!("fixtures/rpm/{database}.zst"))).unwrap();
+        for length in [0, 100, whole.len() / 3, whole.len() - 1] {
+            let bytes = whole.get(..length).unwrap().to_vec();
+            let size = bytes.len() as u64;
+            let (_, problems) = rpm::read_database(&mut MemoryFile(bytes, size));
+            assert!(!problems.is_empty(), "{database} cut to {length} bytes");
+        }
+        let mut scrambled = whole.clone();
+        for (index, byte) in scrambled.iter_mut().enumerate().skip(512) {
+            *byte ^= (index % 251) as u8;
+        }
+        let size = scrambled.len() as u64;
+        let (_, problems) = rpm::read_database(&mut MemoryFile(scrambled, size));
+        assert!(!problems.is_empty(), "{database} scrambled");
+    }
+}
+
+/// A file held in memory.
+struct MemoryFile(Vec<u8>, u64);
+
+impl FileReader for MemoryFile {
+    fn size(&self) -> u64 {
+        self.1
+    }
+    fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<usize, FsError> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.0.len());
+        let count = buffer.len().min(self.0.len() - start);
+        buffer[..count].copy_from_slice(&self.0[start..start + count]);
+        Ok(count)
+    }
+}
+
+fn scan_json(relative: &str) -> serde_json::Value {
+    let image = test_fixtures::unpacked(relative);
+    let output = Command::new(env!("CARGO_BIN_EXE_snapscan"))
+        .args(["scan", "image", "--format", "json", "--no-progress"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn amazon_linux_2023_image_lists_exactly_what_rpm_lists() {
+    let report = scan_json("fixtures/rpm/al2023-gpt.img.zst");
+    let partition = &report["targets"][0]["volumes"][0]["partitions"][1];
+    assert_eq!(partition["distro"]["id"], "amzn");
+    assert_eq!(partition["distro"]["version_id"], "2023");
+    let packages = report["packages"].as_array().unwrap();
+    let mut found: Vec<String> = packages
+        .iter()
+        .map(|package| format!("{} {} {}", package["name"], package["version"], package["arch"]).replace('"', ""))
+        .collect();
+    found.sort();
+    // rpm -qa minus the signing key, which is not software.
+    let expected: Vec<String> = expected_lines("fixtures/rpm/rpmdb.sqlite.expected")
+        .iter()
+        .filter(|line| !line.starts_with("gpg-pubkey "))
+        .map(|line| line.split(' ').take(3).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(found, expected);
+    let openssl = packages.iter().find(|package| package["name"] == "openssl-libs").unwrap();
+    assert_eq!(openssl["ecosystem"], "rpm");
+    assert_eq!(openssl["purl"], "pkg:rpm/amzn/openssl-libs@3.0.8-1.amzn2023.0.3?arch=x86_64&epoch=1&distro=amzn-2023");
+    assert_eq!(openssl["source_name"], "openssl");
+    assert_eq!(openssl["source_version"], "1:3.0.8-1.amzn2023.0.3");
+    assert_eq!(openssl["found_by"], "rpm");
+    assert_eq!(openssl["locations"][0]["partition"], 2);
+    assert_eq!(openssl["locations"][0]["path"], "/var/lib/rpm/rpmdb.sqlite");
+    assert_eq!(report["issues"], serde_json::Value::Array(Vec::new()));
+}
+
+#[test]
+fn alpine_image_lists_its_packages_and_the_broken_stanza() {
+    let report = scan_json("fixtures/rpm/alpine-bare.img.zst");
+    assert_eq!(report["targets"][0]["volumes"][0]["partitions"][0]["distro"]["version_id"], "3.20.3");
+    let packages = report["packages"].as_array().unwrap();
+    let names: Vec<&str> = packages.iter().map(|package| package["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alpine-baselayout-data", "busybox", "libcrypto3", "libssl3", "musl"]);
+    let libcrypto = &packages[2];
+    assert_eq!(libcrypto["purl"], "pkg:apk/alpine/libcrypto3@3.3.2-r0?arch=x86_64&distro=alpine-3.20.3");
+    assert_eq!(libcrypto["source_name"], "openssl");
+    assert_eq!(libcrypto["found_by"], "apk");
+    let issues = report["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0]["location"]["path"], "/lib/apk/db/installed");
+    assert!(issues[0]["message"].as_str().unwrap().contains("stanza-without-version"), "{issues:?}");
+}
 
 /// A file on this machine, read positionally like a file inside an image.
 struct HostFile(std::fs::File, u64);
