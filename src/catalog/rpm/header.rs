@@ -164,9 +164,9 @@ impl<'a> Header<'a> {
             if value_type > value_type::MAXIMUM {
                 return Err(bad("unknown value type"));
             }
-            // rpm reads the offset as a signed 32-bit number and refuses negatives.
+            // rpm reads the offset as a signed number: a negative one is past any data too.
             let offset = usize::try_from(offset).map_err(|_| bad("offset out of range"))?;
-            if offset > data.len() || offset > i32::MAX as usize {
+            if offset > data.len() {
                 return Err(bad("offset out of range"));
             }
             if offset % alignment(value_type) != 0 {

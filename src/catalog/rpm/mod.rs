@@ -230,6 +230,23 @@ pub fn to_package(header: HeaderPackage, distro: Option<&Distro>, location: Loca
     })
 }
 
+/// A problem when `rpmdb.sqlite-wal` beside the database is not empty: rpm checkpoints
+/// it on every clean exit, so what is left there (an interrupted transaction) is not read
+/// by the immutable open and may hold packages installed last.
+fn unmerged_write_ahead_log(path: &[u8], context: &CatalogContext<'_>) -> Option<String> {
+    if crate::fs::path::file_name(path) != b"rpmdb.sqlite" {
+        return None;
+    }
+    let log = [path, b"-wal"].concat();
+    let metadata = context.filesystem.symlink_metadata(&log).ok()?;
+    (metadata.file_type == FileType::Regular && metadata.size > 0).then(|| {
+        format!(
+            "rpmdb.sqlite-wal holds {} bytes not merged into the database; packages in it are not listed",
+            metadata.size
+        )
+    })
+}
+
 /// rpm databases under `/var/lib/rpm`, `/usr/lib/sysimage/rpm` and `/usr/share/rpm`.
 pub struct RpmCataloger;
 
@@ -245,7 +262,8 @@ impl Cataloger for RpmCataloger {
     }
 
     fn catalog(&self, file: &mut WantedFile<'_>, context: &CatalogContext<'_>) -> Catalogued {
-        let (headers, problems) = read_database(file.reader);
+        let (headers, mut problems) = read_database(file.reader);
+        problems.extend(unmerged_write_ahead_log(file.path, context));
         let location = context.location(&file.display_path());
         let packages =
             headers.into_iter().filter_map(|header| to_package(header, context.distro, location.clone())).collect();
@@ -390,6 +408,20 @@ mod tests {
         assert_eq!(problems, vec!["empty file, not an rpm database"]);
         let (_, problems) = read_database(&mut BytesReader(b"garbage".to_vec()));
         assert!(problems[0].starts_with("not an rpm database"));
+    }
+
+    #[test]
+    fn a_non_empty_write_ahead_log_is_a_problem() {
+        let mut filesystem = MemoryFilesystem::new();
+        filesystem
+            .file("/var/lib/rpm/rpmdb.sqlite-wal", &[1, 2, 3])
+            .file("/usr/lib/sysimage/rpm/rpmdb.sqlite-wal", b"");
+        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk.img", partition: None };
+        let problem = unmerged_write_ahead_log(b"/var/lib/rpm/rpmdb.sqlite", &context).unwrap();
+        assert!(problem.starts_with("rpmdb.sqlite-wal holds 3 bytes"), "{problem}");
+        assert_eq!(unmerged_write_ahead_log(b"/usr/lib/sysimage/rpm/rpmdb.sqlite", &context), None);
+        assert_eq!(unmerged_write_ahead_log(b"/usr/share/rpm/rpmdb.sqlite", &context), None);
+        assert_eq!(unmerged_write_ahead_log(b"/var/lib/rpm/Packages", &context), None);
     }
 
     #[test]
