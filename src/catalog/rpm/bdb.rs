@@ -104,16 +104,57 @@ fn read_metadata(reader: &mut dyn FileReader) -> Result<Metadata, DatabaseError>
     Ok(Metadata { order, page_size: page_size as usize, last_page })
 }
 
-fn read_page(
-    reader: &mut dyn FileReader,
-    metadata: &Metadata,
-    number: u32,
-    page: &mut [u8],
-) -> Result<(), DatabaseError> {
-    let offset = u64::from(number)
-        .checked_mul(metadata.page_size as u64)
-        .ok_or_else(|| corrupt(format!("page {number} is out of range")))?;
-    read_exact_at(reader, offset, page)
+/// Bytes read from the file at once: pages are small (4 KiB) and overflow chains run
+/// through neighbouring pages, so reading windows of many pages turns thousands of small
+/// reads (each a trip through the filesystem, or the network for a snapshot) into a few.
+const WINDOW_LENGTH: u64 = 256 * 1024;
+/// Windows kept: the sequential scan's and those of the overflow chains it follows.
+const WINDOWS_KEPT: usize = 4;
+
+/// Pages of the database, read through a few cached windows.
+struct Pages<'a> {
+    reader: &'a mut dyn FileReader,
+    page_size: usize,
+    /// `(file offset, bytes)`, most recently used last.
+    windows: Vec<(u64, Vec<u8>)>,
+}
+
+impl<'a> Pages<'a> {
+    fn new(reader: &'a mut dyn FileReader, metadata: &Metadata) -> Self {
+        Self { reader, page_size: metadata.page_size, windows: Vec::with_capacity(WINDOWS_KEPT) }
+    }
+
+    /// Copy page `number` into `page` (one page long).
+    fn read(&mut self, number: u32, page: &mut [u8]) -> Result<(), DatabaseError> {
+        let page_size = self.page_size as u64;
+        let offset = u64::from(number).saturating_mul(page_size);
+        // Windows are a multiple of the page size (at most 64 KiB), so no page straddles two.
+        let window_start = offset - offset % WINDOW_LENGTH;
+        let position = match self.windows.iter().position(|(start, _)| *start == window_start) {
+            Some(position) => position,
+            None => {
+                let length = WINDOW_LENGTH.min(self.reader.size().saturating_sub(window_start));
+                let mut bytes = vec![0u8; usize::try_from(length).unwrap_or(0)];
+                read_exact_at(self.reader, window_start, &mut bytes)?;
+                if self.windows.len() >= WINDOWS_KEPT {
+                    self.windows.remove(0);
+                }
+                self.windows.push((window_start, bytes));
+                self.windows.len() - 1
+            }
+        };
+        let window = self.windows.remove(position);
+        let inside = usize::try_from(offset - window_start).unwrap_or(usize::MAX);
+        let result = match window.1.get(inside..inside.saturating_add(page.len())) {
+            Some(bytes) => {
+                page.copy_from_slice(bytes);
+                Ok(())
+            }
+            None => Err(DatabaseError::Truncated { offset, length: page.len(), size: self.reader.size() }),
+        };
+        self.windows.push(window);
+        result
+    }
 }
 
 /// The bytes of item `index` of a hash page: items are stored from the end of the page
@@ -133,7 +174,7 @@ fn hash_item<'a>(page: &'a [u8], metadata: &Metadata, index: usize) -> Option<&'
 
 /// Follow an overflow chain from `first_page`, collecting exactly `total_length` bytes.
 fn read_overflow(
-    reader: &mut dyn FileReader,
+    pages: &mut Pages<'_>,
     metadata: &Metadata,
     first_page: u32,
     total_length: usize,
@@ -149,7 +190,7 @@ fn read_overflow(
         if number == 0 || number > metadata.last_page {
             return Err(format!("overflow chain points to page {number}, outside the database"));
         }
-        read_page(reader, metadata, number, &mut page).map_err(|error| error.to_string())?;
+        pages.read(number, &mut page).map_err(|error| error.to_string())?;
         let page_type = page.get(25).copied().unwrap_or(0);
         if page_type != PAGE_TYPE_OVERFLOW {
             return Err(format!("overflow chain reaches page {number} of type {page_type}"));
@@ -179,12 +220,13 @@ pub fn read(
     problems: &mut Vec<String>,
 ) -> Result<(), DatabaseError> {
     let metadata = read_metadata(reader)?;
+    let mut pages = Pages::new(reader, &metadata);
     let order = metadata.order;
     let mut page = vec![0u8; metadata.page_size];
     let mut unexpected_pages = 0u32;
     let mut first_unexpected = None;
     for number in 1..=metadata.last_page {
-        read_page(reader, &metadata, number, &mut page)?;
+        pages.read(number, &mut page)?;
         let page_type = page.get(25).copied().unwrap_or(0);
         if page_type != PAGE_TYPE_HASH && page_type != PAGE_TYPE_HASH_UNSORTED {
             // Free and overflow pages are expected; anything else means corruption that
@@ -224,7 +266,7 @@ pub fn read(
                 Some(ITEM_OFF_PAGE) if value.len() >= OFF_PAGE_ITEM_LENGTH => {
                     let first_page = order.u32(value, 4).unwrap_or(0);
                     let total_length = order.u32(value, 8).unwrap_or(0) as usize;
-                    match read_overflow(reader, &metadata, first_page, total_length) {
+                    match read_overflow(&mut pages, &metadata, first_page, total_length) {
                         Ok(blob) => visit(u64::from(record), &blob),
                         Err(message) => problems.push(format!("header {record}: {message}")),
                     }
