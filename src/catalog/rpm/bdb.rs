@@ -104,56 +104,68 @@ fn read_metadata(reader: &mut dyn FileReader) -> Result<Metadata, DatabaseError>
     Ok(Metadata { order, page_size: page_size as usize, last_page })
 }
 
-/// Bytes read from the file at once: pages are small (4 KiB) and overflow chains run
-/// through neighbouring pages, so reading windows of many pages turns thousands of small
-/// reads (each a trip through the filesystem, or the network for a snapshot) into a few.
+/// Bytes the page-by-page scan reads at once: pages are small (often 4 KiB), and each
+/// read is a trip through the filesystem (or the network, for a snapshot).
 const WINDOW_LENGTH: u64 = 256 * 1024;
-/// Windows kept: the sequential scan's and those of the overflow chains it follows.
-const WINDOWS_KEPT: usize = 4;
 
-/// Pages of the database, read through a few cached windows.
+/// Pages of the database. The scan reads whole windows; an overflow chain, which
+/// BerkeleyDB usually allocates as a run of neighbouring pages, is read as one run sized
+/// from the item's length, with single-page reads only where the chain leaves the run.
 struct Pages<'a> {
     reader: &'a mut dyn FileReader,
     page_size: usize,
-    /// `(file offset, bytes)`, most recently used last.
-    windows: Vec<(u64, Vec<u8>)>,
+    last_page: u32,
+    /// The scan's window: its file offset and bytes.
+    window: (u64, Vec<u8>),
 }
 
 impl<'a> Pages<'a> {
     fn new(reader: &'a mut dyn FileReader, metadata: &Metadata) -> Self {
-        Self { reader, page_size: metadata.page_size, windows: Vec::with_capacity(WINDOWS_KEPT) }
+        Self { reader, page_size: metadata.page_size, last_page: metadata.last_page, window: (0, Vec::new()) }
     }
 
-    /// Copy page `number` into `page` (one page long).
-    fn read(&mut self, number: u32, page: &mut [u8]) -> Result<(), DatabaseError> {
-        let page_size = self.page_size as u64;
-        let offset = u64::from(number).saturating_mul(page_size);
-        // Windows are a multiple of the page size (at most 64 KiB), so no page straddles two.
-        let window_start = offset - offset % WINDOW_LENGTH;
-        let position = match self.windows.iter().position(|(start, _)| *start == window_start) {
-            Some(position) => position,
-            None => {
-                let length = WINDOW_LENGTH.min(self.reader.size().saturating_sub(window_start));
-                let mut bytes = vec![0u8; usize::try_from(length).unwrap_or(0)];
-                read_exact_at(self.reader, window_start, &mut bytes)?;
-                if self.windows.len() >= WINDOWS_KEPT {
-                    self.windows.remove(0);
-                }
-                self.windows.push((window_start, bytes));
-                self.windows.len() - 1
-            }
-        };
-        let window = self.windows.remove(position);
-        let inside = usize::try_from(offset - window_start).unwrap_or(usize::MAX);
-        let result = match window.1.get(inside..inside.saturating_add(page.len())) {
+    fn offset(&self, number: u32) -> u64 {
+        u64::from(number).saturating_mul(self.page_size as u64)
+    }
+
+    /// Copy page `number` into `page` (one page long), through the scan's window.
+    fn scan(&mut self, number: u32, page: &mut [u8]) -> Result<(), DatabaseError> {
+        let offset = self.offset(number);
+        let (start, bytes) = &self.window;
+        let inside = offset.checked_sub(*start).and_then(|inside| usize::try_from(inside).ok());
+        if let Some(bytes) = inside.and_then(|inside| bytes.get(inside..inside.saturating_add(page.len()))) {
+            page.copy_from_slice(bytes);
+            return Ok(());
+        }
+        // The window holds whole pages (the page size divides it) up to the last page.
+        let end = self.offset(self.last_page.saturating_add(1)).min(self.reader.size());
+        let length = WINDOW_LENGTH.max(page.len() as u64).min(end.saturating_sub(offset));
+        let mut bytes = vec![0u8; usize::try_from(length).unwrap_or(0)];
+        read_exact_at(self.reader, offset, &mut bytes)?;
+        self.window = (offset, bytes);
+        match self.window.1.get(..page.len()) {
             Some(bytes) => {
                 page.copy_from_slice(bytes);
                 Ok(())
             }
             None => Err(DatabaseError::Truncated { offset, length: page.len(), size: self.reader.size() }),
-        };
-        self.windows.push(window);
-        result
+        }
+    }
+
+    /// Pages `first` to `first + count - 1` in one read, clipped to the database.
+    fn run(&mut self, first: u32, count: u32) -> Result<Vec<u8>, DatabaseError> {
+        let last = first.saturating_add(count.saturating_sub(1)).min(self.last_page);
+        let start = self.offset(first);
+        let end = self.offset(last.saturating_add(1)).min(self.reader.size());
+        let mut bytes = vec![0u8; usize::try_from(end.saturating_sub(start)).unwrap_or(0)];
+        read_exact_at(self.reader, start, &mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// Page `number` on its own.
+    fn single(&mut self, number: u32, page: &mut [u8]) -> Result<(), DatabaseError> {
+        let offset = self.offset(number);
+        read_exact_at(self.reader, offset, page)
     }
 }
 
@@ -182,21 +194,37 @@ fn read_overflow(
     if total_length > MAXIMUM_BLOB_LENGTH {
         return Err(format!("value of {total_length} bytes is over the header size limit"));
     }
+    if first_page == 0 || first_page > metadata.last_page {
+        return Err(format!("overflow chain starts at page {first_page}, outside the database"));
+    }
+    let per_page = metadata.page_size.saturating_sub(PAGE_HEADER_LENGTH).max(1);
+    let expected_pages = u32::try_from(total_length.div_ceil(per_page).max(1)).unwrap_or(u32::MAX);
+    let run = pages.run(first_page, expected_pages).map_err(|error| error.to_string())?;
     let mut value = Vec::with_capacity(total_length);
-    let mut page = vec![0u8; metadata.page_size];
+    let mut single = vec![0u8; metadata.page_size];
     let mut number = first_page;
-    // Each page is visited at most once, so a looping chain ends.
+    // A chain has at most one hop per page, so a looping chain ends.
     for _ in 0..=metadata.last_page {
         if number == 0 || number > metadata.last_page {
             return Err(format!("overflow chain points to page {number}, outside the database"));
         }
-        pages.read(number, &mut page).map_err(|error| error.to_string())?;
+        let in_run = number
+            .checked_sub(first_page)
+            .and_then(|index| (index as usize).checked_mul(metadata.page_size))
+            .and_then(|at| run.get(at..at.saturating_add(metadata.page_size)));
+        let page = match in_run {
+            Some(page) => page,
+            None => {
+                pages.single(number, &mut single).map_err(|error| error.to_string())?;
+                single.as_slice()
+            }
+        };
         let page_type = page.get(25).copied().unwrap_or(0);
         if page_type != PAGE_TYPE_OVERFLOW {
             return Err(format!("overflow chain reaches page {number} of type {page_type}"));
         }
         let order = metadata.order;
-        let length = usize::from(order.u16(&page, 22).unwrap_or(0));
+        let length = usize::from(order.u16(page, 22).unwrap_or(0));
         let bytes = page
             .get(PAGE_HEADER_LENGTH..PAGE_HEADER_LENGTH.saturating_add(length))
             .ok_or_else(|| format!("overflow page {number} claims {length} bytes"))?;
@@ -207,7 +235,7 @@ fn read_overflow(
         if value.len() == total_length {
             return Ok(value);
         }
-        number = order.u32(&page, 16).unwrap_or(0);
+        number = order.u32(page, 16).unwrap_or(0);
     }
     Err(format!("overflow chain from page {first_page} loops"))
 }
@@ -226,7 +254,7 @@ pub fn read(
     let mut unexpected_pages = 0u32;
     let mut first_unexpected = None;
     for number in 1..=metadata.last_page {
-        pages.read(number, &mut page)?;
+        pages.scan(number, &mut page)?;
         let page_type = page.get(25).copied().unwrap_or(0);
         if page_type != PAGE_TYPE_HASH && page_type != PAGE_TYPE_HASH_UNSORTED {
             // Free and overflow pages are expected; anything else means corruption that
@@ -350,7 +378,7 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::super::header::testing::package;
+    use super::super::header::testing::{Value, blob, package};
     use super::super::testing::{Outcome, read_with};
     use super::*;
 
@@ -370,13 +398,7 @@ mod tests {
     fn reads_both_byte_orders_inline_and_overflow() {
         let mut records = sample();
         // A header larger than two pages, to need a chain of overflow pages.
-        records.push((
-            3,
-            super::super::header::testing::blob(&[(
-                1000,
-                super::super::header::testing::Value::String(&"x".repeat(1500)),
-            )]),
-        ));
+        records.push((3, blob(&[(1000, Value::String(&"x".repeat(1500)))])));
         for big_endian in [false, true] {
             for inline_limit in [0, 400] {
                 let (result, found, problems) = read_all(testing::database(&records, big_endian, 512, inline_limit));
@@ -406,6 +428,25 @@ mod tests {
     }
 
     #[test]
+    fn overflow_chain_leaving_its_run_of_pages_reads_whole() {
+        let mut records = sample();
+        let big = blob(&[(1000, Value::String(&"y".repeat(1500)))]);
+        records.push((3, big.clone()));
+        let mut database = testing::database(&records, false, 512, 0);
+        // Record 3's chain is pages 5 to 8. Move page 6 to a new page 9 and free page 6.
+        let page = |number: usize| number * 512..(number + 1) * 512;
+        let moved = database[page(6)].to_vec();
+        database.extend_from_slice(&moved);
+        database[page(6)].fill(0);
+        database[5 * 512 + 16..5 * 512 + 20].copy_from_slice(&9u32.to_le_bytes());
+        database[32..36].copy_from_slice(&9u32.to_le_bytes());
+        let (result, found, problems) = read_all(database);
+        result.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(found.last(), Some(&(3, big)));
+    }
+
+    #[test]
     fn pages_of_unexpected_types_are_a_problem() {
         let mut database = testing::database(&sample(), false, 512, 0);
         // The hash page becomes a btree leaf page: its records are lost, and that is said.
@@ -432,13 +473,7 @@ mod tests {
     #[test]
     fn looping_overflow_chain_ends() {
         let mut records = sample();
-        records.push((
-            3,
-            super::super::header::testing::blob(&[(
-                1000,
-                super::super::header::testing::Value::String(&"x".repeat(1500)),
-            )]),
-        ));
+        records.push((3, blob(&[(1000, Value::String(&"x".repeat(1500)))])));
         let mut database = testing::database(&records, false, 512, 0);
         // Records 0, 1 and 2 take pages 2 to 4; point record 3's first page back at itself.
         let first_overflow = 5 * 512;
