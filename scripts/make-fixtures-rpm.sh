@@ -106,6 +106,26 @@ for order in 1234 4321; do
   list "$directory" "$out/Packages-$name-endian.expected"
 done
 
+# Many records with 512-byte pages: hundreds of buckets in several doubling groups, bucket
+# chains continued on further hash pages, and every header on an overflow chain.
+dump=$work/dump-many.txt
+{
+  printf 'VERSION=3\nformat=bytevalue\ntype=hash\nHEADER=END\n'
+  sqlite3 "$out/rpmdb.sqlite" 'SELECT hex(blob) FROM Packages ORDER BY hnum' > "$work/blobs"
+  number=0
+  for copy in $(seq 1 60); do
+    while read -r blob; do
+      number=$((number + 1))
+      printf ' %02x%02x0000\n %s\n' $((number & 255)) $((number >> 8)) "$(printf '%s' "$blob" | tr 'A-F' 'a-f')"
+    done < "$work/blobs"
+  done
+  printf 'DATA=END\n'
+} > "$dump"
+mkdir -p "$work/bdb-many"
+db_load -c db_pagesize=512 -f "$dump" "$work/bdb-many/Packages"
+cp "$work/bdb-many/Packages" "$out/Packages-many"
+list "$work/bdb-many" "$out/Packages-many.expected"
+
 # --- Amazon-Linux-2023-like disk image -------------------------------------------------
 cat > "$root/etc-os-release" <<'OS'
 NAME="Amazon Linux"
@@ -242,5 +262,5 @@ mke2fs -q -F -t ext4 -d "$alpine" -U 5a1b2c3d-0000-4000-8000-0000000a1320 \
   -E hash_seed=5a1b2c3d-1111-4000-8000-000000000000 "$out/alpine-bare.img" 4M
 
 for image in "$out"/*.img; do zstd -q -19 -f --rm "$image"; done
-for database in "$out/rpmdb.sqlite" "$out"/Packages-*-endian; do zstd -q -19 -f --rm "$database"; done
+for database in "$out/rpmdb.sqlite" "$out"/Packages-*-endian "$out/Packages-many"; do zstd -q -19 -f --rm "$database"; done
 ls -l "$out"

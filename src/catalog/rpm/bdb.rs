@@ -5,9 +5,11 @@
 //! key/value pairs (key: the 4-byte header number; value: the header blob), with values
 //! too large for a page moved to chains of overflow pages. Every page header is in the
 //! byte order of the machine that wrote it; the magic number on the metadata page says
-//! which. rpm never deletes hash pages, so reading every hash page in file order finds
-//! every record once; values are only ever reached through their pair, so stale overflow
-//! pages are never read. Pages are read one at a time through positional reads.
+//! which. Records are found the way BerkeleyDB finds them: from the metadata page's bucket
+//! count and `spares` table to each bucket's page, then along the bucket's chain of hash
+//! pages; values are reached only through their pair, so free and stale pages are never
+//! read. Bucket pages and overflow chains are read in runs of neighbouring pages: every
+//! read is a trip through the filesystem (or the network, for a snapshot).
 
 use super::header::MAXIMUM_BLOB_LENGTH;
 use super::{DatabaseError, read_exact_at};
@@ -20,8 +22,6 @@ const PAGE_TYPE_HASH_METADATA: u8 = 8;
 /// Page types of hash pages (unsorted before BerkeleyDB 4.6, sorted after).
 const PAGE_TYPE_HASH_UNSORTED: u8 = 2;
 const PAGE_TYPE_HASH: u8 = 13;
-/// Page type of free pages.
-const PAGE_TYPE_FREE: u8 = 0;
 /// Page type of overflow pages.
 const PAGE_TYPE_OVERFLOW: u8 = 7;
 /// Item types on hash pages.
@@ -72,6 +72,41 @@ struct Metadata {
     order: ByteOrder,
     page_size: usize,
     last_page: u32,
+    /// The first page of every hash bucket, sorted, from `max_bucket` and `spares`.
+    bucket_pages: Vec<u32>,
+}
+
+/// Offsets in the hash metadata page of `max_bucket` and the 32 `spares`.
+const MAX_BUCKET_OFFSET: usize = 72;
+const SPARES_OFFSET: usize = 96;
+const SPARES_COUNT: usize = 32;
+
+/// The page of each bucket, as BerkeleyDB's `BS_TO_PAGE` computes it: buckets are
+/// allocated in doubling groups, and `spares[ceil(log2(bucket + 1))]` is the page offset of
+/// the bucket's group.
+fn bucket_pages(first: &[u8], order: ByteOrder, last_page: u32) -> Result<Vec<u32>, DatabaseError> {
+    let max_bucket = order.u32(first, MAX_BUCKET_OFFSET).unwrap_or(0);
+    // Every bucket has its own page, so there cannot be more buckets than pages.
+    if max_bucket >= last_page {
+        return Err(corrupt(format!("{max_bucket} buckets cannot fit in {last_page} pages")));
+    }
+    let mut pages = Vec::with_capacity(max_bucket as usize + 1);
+    for bucket in 0..=max_bucket {
+        let group = (u64::from(bucket) + 1).next_power_of_two().trailing_zeros() as usize;
+        let spare = (group < SPARES_COUNT)
+            .then(|| order.u32(first, SPARES_OFFSET + 4 * group))
+            .flatten()
+            .ok_or_else(|| corrupt(format!("bucket {bucket} has no spares entry")))?;
+        match bucket.checked_add(spare).filter(|page| (1..=last_page).contains(page)) {
+            Some(page) => pages.push(page),
+            None => {
+                return Err(corrupt(format!("bucket {bucket} maps outside the database (spares[{group}] = {spare})")));
+            }
+        }
+    }
+    pages.sort_unstable();
+    pages.dedup();
+    Ok(pages)
 }
 
 fn corrupt(message: String) -> DatabaseError {
@@ -101,55 +136,29 @@ fn read_metadata(reader: &mut dyn FileReader) -> Result<Metadata, DatabaseError>
             "last page number {last_page} is past the end of the file ({pages_in_file} pages of {page_size} bytes)"
         )));
     }
-    Ok(Metadata { order, page_size: page_size as usize, last_page })
+    let bucket_pages = bucket_pages(&first, order, last_page)?;
+    Ok(Metadata { order, page_size: page_size as usize, last_page, bucket_pages })
 }
 
-/// Bytes the page-by-page scan reads at once: pages are small (often 4 KiB), and each
-/// read is a trip through the filesystem (or the network, for a snapshot).
-const WINDOW_LENGTH: u64 = 256 * 1024;
+/// Most pages read in one call when reading runs of bucket pages.
+const MOST_PAGES_PER_READ: u32 = 256;
 
-/// Pages of the database. The scan reads whole windows; an overflow chain, which
-/// BerkeleyDB usually allocates as a run of neighbouring pages, is read as one run sized
-/// from the item's length, with single-page reads only where the chain leaves the run.
+/// Pages of the database, read in runs: bucket pages come in contiguous groups, and an
+/// overflow chain, which BerkeleyDB usually allocates as neighbouring pages, is read as one
+/// run sized from the item's length, with single-page reads only where a chain leaves it.
 struct Pages<'a> {
     reader: &'a mut dyn FileReader,
     page_size: usize,
     last_page: u32,
-    /// The scan's window: its file offset and bytes.
-    window: (u64, Vec<u8>),
 }
 
 impl<'a> Pages<'a> {
     fn new(reader: &'a mut dyn FileReader, metadata: &Metadata) -> Self {
-        Self { reader, page_size: metadata.page_size, last_page: metadata.last_page, window: (0, Vec::new()) }
+        Self { reader, page_size: metadata.page_size, last_page: metadata.last_page }
     }
 
     fn offset(&self, number: u32) -> u64 {
         u64::from(number).saturating_mul(self.page_size as u64)
-    }
-
-    /// Copy page `number` into `page` (one page long), through the scan's window.
-    fn scan(&mut self, number: u32, page: &mut [u8]) -> Result<(), DatabaseError> {
-        let offset = self.offset(number);
-        let (start, bytes) = &self.window;
-        let inside = offset.checked_sub(*start).and_then(|inside| usize::try_from(inside).ok());
-        if let Some(bytes) = inside.and_then(|inside| bytes.get(inside..inside.saturating_add(page.len()))) {
-            page.copy_from_slice(bytes);
-            return Ok(());
-        }
-        // The window holds whole pages (the page size divides it) up to the last page.
-        let end = self.offset(self.last_page.saturating_add(1)).min(self.reader.size());
-        let length = WINDOW_LENGTH.max(page.len() as u64).min(end.saturating_sub(offset));
-        let mut bytes = vec![0u8; usize::try_from(length).unwrap_or(0)];
-        read_exact_at(self.reader, offset, &mut bytes)?;
-        self.window = (offset, bytes);
-        match self.window.1.get(..page.len()) {
-            Some(bytes) => {
-                page.copy_from_slice(bytes);
-                Ok(())
-            }
-            None => Err(DatabaseError::Truncated { offset, length: page.len(), size: self.reader.size() }),
-        }
     }
 
     /// Pages `first` to `first + count - 1` in one read, clipped to the database.
@@ -249,68 +258,110 @@ pub fn read(
 ) -> Result<(), DatabaseError> {
     let metadata = read_metadata(reader)?;
     let mut pages = Pages::new(reader, &metadata);
-    let order = metadata.order;
-    let mut page = vec![0u8; metadata.page_size];
-    let mut unexpected_pages = 0u32;
-    let mut first_unexpected = None;
-    for number in 1..=metadata.last_page {
-        pages.scan(number, &mut page)?;
-        let page_type = page.get(25).copied().unwrap_or(0);
-        if page_type != PAGE_TYPE_HASH && page_type != PAGE_TYPE_HASH_UNSORTED {
-            // Free and overflow pages are expected; anything else means corruption that
-            // may have hidden records, which must not pass as a smaller database.
-            if page_type != PAGE_TYPE_FREE && page_type != PAGE_TYPE_OVERFLOW {
-                unexpected_pages = unexpected_pages.saturating_add(1);
-                first_unexpected.get_or_insert((number, page_type));
-            }
-            continue;
+    let mut walk =
+        BucketWalk { seen: vec![false; metadata.last_page as usize + 1], chained: Vec::new(), visit, problems };
+    let runs = contiguous_runs(&metadata.bucket_pages);
+    for (first, count) in runs {
+        let run = pages.run(first, count)?;
+        for (index, page) in run.chunks_exact(metadata.page_size).enumerate() {
+            let number = first.saturating_add(index as u32);
+            read_hash_page(&mut pages, &metadata, number, page, &mut walk);
         }
-        let entries = usize::from(order.u16(&page, 20).unwrap_or(0));
-        if PAGE_HEADER_LENGTH.saturating_add(entries.saturating_mul(2)) > metadata.page_size || entries % 2 != 0 {
-            problems.push(format!("hash page {number}: {entries} entries do not fit the page"));
-            continue;
+        // Buckets with more pairs than one page holds continue on pages linked by `next_pgno`.
+        let mut single = vec![0u8; metadata.page_size];
+        while let Some(number) = walk.chained.pop() {
+            pages.single(number, &mut single)?;
+            read_hash_page(&mut pages, &metadata, number, &single, &mut walk);
         }
-        for pair in (0..entries).step_by(2) {
-            let key = hash_item(&page, &metadata, pair);
-            let value = hash_item(&page, &metadata, pair + 1);
-            let (Some(key), Some(value)) = (key, value) else {
-                problems.push(format!("hash page {number}: item {pair} is out of bounds"));
-                continue;
-            };
-            // Keys are `H_KEYDATA` items holding the header number in the writer's byte order.
-            let record = match (key.first(), order.u32(key, 1)) {
-                (Some(&ITEM_KEY_DATA), Some(record)) if key.len() == 5 => record,
-                _ => {
-                    problems.push(format!("hash page {number}: item {pair} is not a 4-byte key"));
-                    continue;
-                }
-            };
-            // Record 0 holds rpm's next-header-number counter, not a header.
-            if record == 0 {
-                continue;
-            }
-            match value.first().copied() {
-                Some(ITEM_KEY_DATA) => visit(u64::from(record), value.get(1..).unwrap_or_default()),
-                Some(ITEM_OFF_PAGE) if value.len() >= OFF_PAGE_ITEM_LENGTH => {
-                    let first_page = order.u32(value, 4).unwrap_or(0);
-                    let total_length = order.u32(value, 8).unwrap_or(0) as usize;
-                    match read_overflow(&mut pages, &metadata, first_page, total_length) {
-                        Ok(blob) => visit(u64::from(record), &blob),
-                        Err(message) => problems.push(format!("header {record}: {message}")),
-                    }
-                }
-                other => {
-                    problems.push(format!("header {record}: unsupported item type {other:?} on hash page {number}"))
-                }
-            }
-        }
-    }
-    if let Some((number, page_type)) = first_unexpected {
-        problems.push(format!(
-            "{unexpected_pages} pages are neither hash, overflow nor free (page {number} has type {page_type})"
-        ));
     }
     Ok(())
+}
+
+/// `(first page, page count)` for each run of consecutive page numbers (sorted input).
+fn contiguous_runs(pages: &[u32]) -> Vec<(u32, u32)> {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for &page in pages {
+        match runs.last_mut() {
+            Some((first, count)) if first.saturating_add(*count) == page && *count < MOST_PAGES_PER_READ => *count += 1,
+            _ => runs.push((page, 1)),
+        }
+    }
+    runs
+}
+
+/// The state of one walk over the buckets.
+struct BucketWalk<'a> {
+    /// Pages already read, so a bucket chain that loops or joins another ends.
+    seen: Vec<bool>,
+    /// Pages that bucket chains continue on, still to read.
+    chained: Vec<u32>,
+    visit: &'a mut dyn FnMut(u64, &[u8]),
+    problems: &'a mut Vec<String>,
+}
+
+/// Visit the pairs of one hash page, and queue the page it continues on.
+fn read_hash_page(pages: &mut Pages<'_>, metadata: &Metadata, number: u32, page: &[u8], walk: &mut BucketWalk<'_>) {
+    let problems = &mut *walk.problems;
+    let visit = &mut *walk.visit;
+    match walk.seen.get_mut(number as usize) {
+        Some(seen) if !*seen => *seen = true,
+        _ => {
+            problems.push(format!("hash page {number} is reached twice; the bucket chain loops"));
+            return;
+        }
+    }
+    let order = metadata.order;
+    let page_type = page.get(25).copied().unwrap_or(0);
+    if page_type != PAGE_TYPE_HASH && page_type != PAGE_TYPE_HASH_UNSORTED {
+        // Records in the bucket are lost; that must not pass as a smaller database.
+        problems.push(format!("bucket page {number} has type {page_type}, not a hash page"));
+        return;
+    }
+    let next = order.u32(page, 16).unwrap_or(0);
+    if next != 0 {
+        if next > metadata.last_page {
+            problems.push(format!("hash page {number} continues on page {next}, outside the database"));
+        } else {
+            walk.chained.push(next);
+        }
+    }
+    let entries = usize::from(order.u16(page, 20).unwrap_or(0));
+    if PAGE_HEADER_LENGTH.saturating_add(entries.saturating_mul(2)) > metadata.page_size || entries % 2 != 0 {
+        problems.push(format!("hash page {number}: {entries} entries do not fit the page"));
+        return;
+    }
+    for pair in (0..entries).step_by(2) {
+        let key = hash_item(page, metadata, pair);
+        let value = hash_item(page, metadata, pair + 1);
+        let (Some(key), Some(value)) = (key, value) else {
+            problems.push(format!("hash page {number}: item {pair} is out of bounds"));
+            continue;
+        };
+        // Keys are `H_KEYDATA` items holding the header number in the writer's byte order.
+        let record = match (key.first(), order.u32(key, 1)) {
+            (Some(&ITEM_KEY_DATA), Some(record)) if key.len() == 5 => record,
+            _ => {
+                problems.push(format!("hash page {number}: item {pair} is not a 4-byte key"));
+                continue;
+            }
+        };
+        // Record 0 holds rpm's next-header-number counter, not a header.
+        if record == 0 {
+            continue;
+        }
+        match value.first().copied() {
+            Some(ITEM_KEY_DATA) => visit(u64::from(record), value.get(1..).unwrap_or_default()),
+            Some(ITEM_OFF_PAGE) if value.len() >= OFF_PAGE_ITEM_LENGTH => {
+                let first_page = order.u32(value, 4).unwrap_or(0);
+                let total_length = order.u32(value, 8).unwrap_or(0) as usize;
+                match read_overflow(pages, metadata, first_page, total_length) {
+                    Ok(blob) => visit(u64::from(record), &blob),
+                    Err(message) => problems.push(format!("header {record}: {message}")),
+                }
+            }
+            other => problems.push(format!("header {record}: unsupported item type {other:?} on hash page {number}")),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +423,8 @@ pub mod testing {
         meta[20..24].copy_from_slice(&u32_bytes(page_size as u32));
         meta[25] = super::PAGE_TYPE_HASH_METADATA;
         meta[32..36].copy_from_slice(&u32_bytes(last_page));
+        // One bucket (max_bucket 0) on page 1: spares[0] = 1.
+        meta[96..100].copy_from_slice(&u32_bytes(1));
         pages.concat()
     }
 }
@@ -447,6 +500,25 @@ mod tests {
     }
 
     #[test]
+    fn looping_bucket_chain_and_bad_bucket_tables() {
+        let database = testing::database(&sample(), false, 512, 0);
+        let mut looping = database.clone();
+        looping[512 + 16..512 + 20].copy_from_slice(&1u32.to_le_bytes());
+        let (result, found, problems) = read_all(looping);
+        result.unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(problems, vec!["hash page 1 is reached twice; the bucket chain loops"]);
+        let mut many_buckets = database.clone();
+        many_buckets[72..76].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(
+            matches!(read_all(many_buckets).0, Err(DatabaseError::Corrupt(message)) if message.contains("buckets"))
+        );
+        let mut bad_spare = database;
+        bad_spare[96..100].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(read_all(bad_spare).0, Err(DatabaseError::Corrupt(message)) if message.contains("spares[0]")));
+    }
+
+    #[test]
     fn pages_of_unexpected_types_are_a_problem() {
         let mut database = testing::database(&sample(), false, 512, 0);
         // The hash page becomes a btree leaf page: its records are lost, and that is said.
@@ -454,7 +526,7 @@ mod tests {
         let (result, found, problems) = read_all(database);
         result.unwrap();
         assert!(found.is_empty());
-        assert_eq!(problems, vec!["1 pages are neither hash, overflow nor free (page 1 has type 5)"]);
+        assert_eq!(problems, vec!["bucket page 1 has type 5, not a hash page"]);
     }
 
     #[test]
