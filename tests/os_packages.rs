@@ -12,7 +12,10 @@
 mod test_fixtures;
 
 use snapscan::catalog::apk::parse_installed;
-use snapscan::catalog::rpm::{self, header::HeaderPackage};
+use snapscan::catalog::rpm::{
+    self,
+    header::{Header, HeaderPackage},
+};
 use snapscan::fs::{FileReader, FsError};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -193,21 +196,23 @@ fn lines(headers: &[HeaderPackage]) -> Vec<String> {
 /// (no rpm here, or a backend it was built without). rpm wants a writable directory, so
 /// it reads a copy, named as rpm names it (`Packages`, `rpmdb.sqlite`), in a temporary directory.
 fn rpm_lists(database: &Path, rpm_name: &str) -> Option<Vec<String>> {
+    rpm_query(database, rpm_name, "%{NAME} %|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE} %{ARCH}\\n")
+}
+
+/// `rpm -qa --qf FORMAT` over a copy of a database, lines sorted.
+fn rpm_query(database: &Path, rpm_name: &str, format: &str) -> Option<Vec<String>> {
     let directory = std::env::temp_dir().join(format!(
         "snapscan-rpm-corpus-{}-{}",
         std::process::id(),
-        database.to_string_lossy().bytes().fold(0u32, |hash, byte| hash.wrapping_mul(31).wrapping_add(u32::from(byte)))
+        // One directory per database and query, so tests running at once do not collide.
+        (database.to_string_lossy() + format)
+            .bytes()
+            .fold(0u32, |hash, byte| hash.wrapping_mul(31).wrapping_add(u32::from(byte)))
     ));
     std::fs::create_dir_all(&directory).unwrap();
     let copy = directory.join(rpm_name);
     std::fs::copy(database, &copy).unwrap();
-    let output = Command::new("rpm")
-        .arg("-qa")
-        .arg("--dbpath")
-        .arg(&directory)
-        .arg("--qf")
-        .arg("%{NAME} %|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE} %{ARCH}\\n")
-        .output();
+    let output = Command::new("rpm").arg("-qa").arg("--dbpath").arg(&directory).arg("--qf").arg(format).output();
     std::fs::remove_dir_all(&directory).unwrap();
     let output = output.ok().filter(|output| output.status.success())?;
     let mut lines: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect();
@@ -273,6 +278,26 @@ fn amazon_linux_2023_matches_its_recorded_rpm_list() {
         })
         .collect();
     found.sort();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn file_lists_match_rpm() {
+    let Some(root) = corpus("rpm") else { return };
+    let database = root.join("knqyf263__go-rpmdb/pkg/testdata/amazonlinux2023-plain/rpmdb.sqlite");
+    let Some(expected) = rpm_query(&database, "rpmdb.sqlite", "[%{FILENAMES}\\n]") else {
+        println!("skipped: no rpm on this machine to list files with");
+        return;
+    };
+    let file = std::fs::File::open(&database).unwrap();
+    let size = file.metadata().unwrap().len();
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    let mut visit = |_: u64, blob: &[u8]| found.extend(Header::parse(blob).unwrap().file_paths().unwrap());
+    rpm::sqlite::read(&mut HostFile(file, size), &mut visit, &mut problems).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    found.sort();
+    assert!(found.len() > 1000, "{} files", found.len());
     assert_eq!(found, expected);
 }
 

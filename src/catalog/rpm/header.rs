@@ -40,6 +40,14 @@ pub mod tag {
     pub const SOURCE_RPM: u32 = 1044;
     /// Module stream (RHEL 8+ modularity).
     pub const MODULARITY_LABEL: u32 = 5096;
+    /// Full file paths (packages built before rpm 4.1).
+    pub const OLD_FILE_NAMES: u32 = 1027;
+    /// For each file, an index into `DIRNAMES`.
+    pub const DIR_INDEXES: u32 = 1116;
+    /// For each file, its last path component.
+    pub const BASENAMES: u32 = 1117;
+    /// Directories of the files, each ending in `/`.
+    pub const DIRNAMES: u32 = 1118;
 }
 
 /// Value types of index entries (rpm's `rpmTagType`).
@@ -212,6 +220,64 @@ impl<'a> Header<'a> {
             .ok_or(HeaderError::BadValue { tag, reason: "integer runs past the data" })
     }
 
+    /// Every string of a string array; empty when absent.
+    pub fn string_array(&self, tag: u32) -> Result<Vec<String>, HeaderError> {
+        let Some(entry) = self.entry(tag) else { return Ok(Vec::new()) };
+        let bad = |reason| HeaderError::BadValue { tag, reason };
+        if entry.value_type != value_type::STRING_ARRAY {
+            return Err(bad("not a string array"));
+        }
+        let mut rest = self.data.get(entry.offset..).ok_or_else(|| bad("offset out of range"))?;
+        // The count was checked against the data length, so this allocation is bounded.
+        let mut strings = Vec::with_capacity(entry.count as usize);
+        for _ in 0..entry.count {
+            let end = rest.iter().position(|&byte| byte == 0).ok_or_else(|| bad("string runs past the data"))?;
+            let (text, after) = rest.split_at(end);
+            strings.push(String::from_utf8_lossy(text).into_owned());
+            rest = after.get(1..).unwrap_or_default();
+        }
+        Ok(strings)
+    }
+
+    /// Every value of a 32-bit integer array; empty when absent.
+    pub fn int32_array(&self, tag: u32) -> Result<Vec<u32>, HeaderError> {
+        let Some(entry) = self.entry(tag) else { return Ok(Vec::new()) };
+        if entry.value_type != value_type::INT32 {
+            return Err(HeaderError::BadValue { tag, reason: "not a 32-bit integer" });
+        }
+        let length = (entry.count as usize).saturating_mul(4);
+        let bytes = self
+            .data
+            .get(entry.offset..entry.offset.saturating_add(length))
+            .ok_or(HeaderError::BadValue { tag, reason: "integers run past the data" })?;
+        Ok(bytes.chunks_exact(4).map(|chunk| u32::from_be_bytes(chunk.try_into().unwrap_or_default())).collect())
+    }
+
+    /// The paths of the files the package owns, from `DIRNAMES`, `DIRINDEXES` and
+    /// `BASENAMES` (or `OLDFILENAMES` for old packages). Read only when asked for: a
+    /// package's file list is most of its header.
+    pub fn file_paths(&self) -> Result<Vec<String>, HeaderError> {
+        let basenames = self.string_array(tag::BASENAMES)?;
+        if basenames.is_empty() {
+            return self.string_array(tag::OLD_FILE_NAMES);
+        }
+        let directories = self.string_array(tag::DIRNAMES)?;
+        let indexes = self.int32_array(tag::DIR_INDEXES)?;
+        if indexes.len() != basenames.len() {
+            return Err(HeaderError::BadValue { tag: tag::DIR_INDEXES, reason: "not one index per file" });
+        }
+        basenames
+            .iter()
+            .zip(indexes)
+            .map(|(basename, index)| {
+                let directory = directories
+                    .get(index as usize)
+                    .ok_or(HeaderError::BadValue { tag: tag::DIR_INDEXES, reason: "index past the directories" })?;
+                Ok(format!("{directory}{basename}"))
+            })
+            .collect()
+    }
+
     /// The number of values an entry holds (0 when absent).
     pub fn count(&self, tag: u32) -> u32 {
         self.entry(tag).map_or(0, |entry| entry.count)
@@ -279,6 +345,10 @@ pub mod testing {
         String(&'a str),
         /// `RPM_INT32_TYPE`, one value.
         Int32(u32),
+        /// `RPM_STRING_ARRAY_TYPE`.
+        Strings(&'a [&'a str]),
+        /// `RPM_INT32_TYPE`, several values.
+        Int32s(&'a [u32]),
     }
 
     /// A header blob holding `values` in order.
@@ -286,16 +356,22 @@ pub mod testing {
         let mut index = Vec::new();
         let mut data: Vec<u8> = Vec::new();
         for (tag, value) in values {
-            let (value_type, bytes): (u32, Vec<u8>) = match value {
-                Value::String(text) => (6, [text.as_bytes(), &[0]].concat()),
-                Value::Int32(number) => {
-                    while data.len() % 4 != 0 {
-                        data.push(0);
-                    }
-                    (4, number.to_be_bytes().to_vec())
+            let (value_type, bytes, count): (u32, Vec<u8>, usize) = match value {
+                Value::String(text) => (6, [text.as_bytes(), &[0]].concat(), 1),
+                Value::Strings(texts) => {
+                    (8, texts.iter().flat_map(|text| [text.as_bytes(), &[0]].concat()).collect(), texts.len())
+                }
+                Value::Int32(number) => (4, number.to_be_bytes().to_vec(), 1),
+                Value::Int32s(numbers) => {
+                    (4, numbers.iter().flat_map(|number| number.to_be_bytes()).collect(), numbers.len())
                 }
             };
-            for field in [*tag, value_type, data.len() as u32, 1] {
+            if value_type == 4 {
+                while data.len() % 4 != 0 {
+                    data.push(0);
+                }
+            }
+            for field in [*tag, value_type, data.len() as u32, count as u32] {
                 index.extend_from_slice(&field.to_be_bytes());
             }
             data.extend_from_slice(&bytes);
@@ -412,6 +488,33 @@ mod tests {
     }
 
     #[test]
+    fn file_paths_join_directories_and_basenames() {
+        let header = blob(&[
+            (tag::NAME, Value::String("bash")),
+            (tag::BASENAMES, Value::Strings(&["bash", "sh", "bashrc"])),
+            (tag::DIR_INDEXES, Value::Int32s(&[0, 0, 1])),
+            (tag::DIRNAMES, Value::Strings(&["/usr/bin/", "/etc/"])),
+        ]);
+        assert_eq!(
+            Header::parse(&header).unwrap().file_paths().unwrap(),
+            ["/usr/bin/bash", "/usr/bin/sh", "/etc/bashrc"]
+        );
+        let old = blob(&[(tag::OLD_FILE_NAMES, Value::Strings(&["/bin/true"]))]);
+        assert_eq!(Header::parse(&old).unwrap().file_paths().unwrap(), ["/bin/true"]);
+        let none = blob(&[(tag::NAME, Value::String("gpg-pubkey"))]);
+        assert!(Header::parse(&none).unwrap().file_paths().unwrap().is_empty());
+        let bad_index = blob(&[
+            (tag::BASENAMES, Value::Strings(&["bash"])),
+            (tag::DIR_INDEXES, Value::Int32s(&[7])),
+            (tag::DIRNAMES, Value::Strings(&["/usr/bin/"])),
+        ]);
+        assert!(Header::parse(&bad_index).unwrap().file_paths().is_err());
+        let missing_indexes =
+            blob(&[(tag::BASENAMES, Value::Strings(&["bash"])), (tag::DIRNAMES, Value::Strings(&["/usr/bin/"]))]);
+        assert!(Header::parse(&missing_indexes).unwrap().file_paths().is_err());
+    }
+
+    #[test]
     fn garbage_never_panics() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let good = package("openssl", Some(1), "3.0.8", "1.el9", "x86_64");
@@ -425,6 +528,7 @@ mod tests {
                 blob[position] = (state >> 32) as u8;
             }
             let _ = HeaderPackage::from_blob(&blob);
+            let _ = Header::parse(&blob).map(|header| header.file_paths());
         }
     }
 }
