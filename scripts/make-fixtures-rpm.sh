@@ -88,19 +88,10 @@ list "$root/var/lib/rpm" "$out/rpmdb.sqlite.expected"
 # rpm's BerkeleyDB `Packages`: key = header number (4 bytes, the writer's byte order),
 # value = the header blob. db_load builds the hash pages and overflow chains itself.
 for order in 1234 4321; do
-  dump=$work/dump-$order.txt
-  {
-    printf 'VERSION=3\nformat=bytevalue\ntype=hash\nHEADER=END\n'
-    sqlite3 "$out/rpmdb.sqlite" 'SELECT hnum, hex(blob) FROM Packages ORDER BY hnum' |
-      while IFS='|' read -r number blob; do
-        if [ "$order" = 1234 ]; then key=$(printf '%02x000000' "$number"); else key=$(printf '000000%02x' "$number"); fi
-        printf ' %s\n %s\n' "$key" "$(printf '%s' "$blob" | tr 'A-F' 'a-f')"
-      done
-    printf 'DATA=END\n'
-  } > "$dump"
   directory=$work/bdb-$order
   mkdir -p "$directory"
-  db_load -c db_lorder=$order -c db_pagesize=4096 -f "$dump" "$directory/Packages"
+  scripts/rpmdb-dump.sh "$out/rpmdb.sqlite" 1 $order > "$work/dump-$order.txt"
+  db_load -c db_lorder=$order -c db_pagesize=4096 -f "$work/dump-$order.txt" "$directory/Packages"
   name=$([ "$order" = 1234 ] && echo little || echo big)
   cp "$directory/Packages" "$out/Packages-$name-endian"
   list "$directory" "$out/Packages-$name-endian.expected"
@@ -108,21 +99,9 @@ done
 
 # Many records with 512-byte pages: hundreds of buckets in several doubling groups, bucket
 # chains continued on further hash pages, and every header on an overflow chain.
-dump=$work/dump-many.txt
-{
-  printf 'VERSION=3\nformat=bytevalue\ntype=hash\nHEADER=END\n'
-  sqlite3 "$out/rpmdb.sqlite" 'SELECT hex(blob) FROM Packages ORDER BY hnum' > "$work/blobs"
-  number=0
-  for copy in $(seq 1 60); do
-    while read -r blob; do
-      number=$((number + 1))
-      printf ' %02x%02x0000\n %s\n' $((number & 255)) $((number >> 8)) "$(printf '%s' "$blob" | tr 'A-F' 'a-f')"
-    done < "$work/blobs"
-  done
-  printf 'DATA=END\n'
-} > "$dump"
 mkdir -p "$work/bdb-many"
-db_load -c db_pagesize=512 -f "$dump" "$work/bdb-many/Packages"
+scripts/rpmdb-dump.sh "$out/rpmdb.sqlite" 60 1234 > "$work/dump-many.txt"
+db_load -c db_pagesize=512 -f "$work/dump-many.txt" "$work/bdb-many/Packages"
 cp "$work/bdb-many/Packages" "$out/Packages-many"
 list "$work/bdb-many" "$out/Packages-many.expected"
 

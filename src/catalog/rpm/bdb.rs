@@ -432,7 +432,7 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::super::header::testing::{Value, blob, package};
-    use super::super::testing::{Outcome, read_with};
+    use super::super::testing::{Outcome, corrupted_copies, read_with};
     use super::*;
 
     fn read_all(bytes: Vec<u8>) -> Outcome {
@@ -559,16 +559,7 @@ mod tests {
     #[test]
     fn seeded_corruption_never_panics() {
         let database = testing::database(&sample(), true, 512, 0);
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..3000 {
-            let mut bytes = database.clone();
-            for _ in 0..6 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let position = (state % bytes.len() as u64) as usize;
-                bytes[position] = (state >> 40) as u8;
-            }
+        for bytes in corrupted_copies(&database, 0..database.len(), 3000, 6) {
             let _ = read_all(bytes);
         }
     }

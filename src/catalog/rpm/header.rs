@@ -403,6 +403,7 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::corrupted_copies;
     use super::testing::{Value, blob, package};
     use super::*;
 
@@ -516,17 +517,8 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let good = package("openssl", Some(1), "3.0.8", "1.el9", "x86_64");
-        for _ in 0..2000 {
-            let mut blob = good.clone();
-            for _ in 0..4 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let position = (state % blob.len() as u64) as usize;
-                blob[position] = (state >> 32) as u8;
-            }
+        for blob in corrupted_copies(&good, 0..good.len(), 2000, 4) {
             let _ = HeaderPackage::from_blob(&blob);
             let _ = Header::parse(&blob).map(|header| header.file_paths());
         }

@@ -284,6 +284,28 @@ pub mod testing {
     pub type DatabaseReader =
         fn(&mut dyn FileReader, &mut dyn FnMut(u64, &[u8]), &mut Vec<String>) -> Result<(), DatabaseError>;
 
+    /// `rounds` copies of `original`, each with `flips` bytes inside `range` set to values
+    /// from a seeded xorshift generator: random-looking damage that is the same every run.
+    pub fn corrupted_copies(
+        original: &[u8],
+        range: std::ops::Range<usize>,
+        rounds: usize,
+        flips: usize,
+    ) -> impl Iterator<Item = Vec<u8>> + '_ {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        (0..rounds).map(move |_| {
+            let mut bytes = original.to_vec();
+            for _ in 0..flips {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let position = range.start + (state % (range.end - range.start) as u64) as usize;
+                bytes[position] = (state >> 40) as u8;
+            }
+            bytes
+        })
+    }
+
     /// Run a database reader over bytes, collecting every record.
     pub fn read_with(reader: DatabaseReader, bytes: Vec<u8>) -> Outcome {
         let mut file = BytesReader(bytes);

@@ -109,7 +109,7 @@ fn read_blob(
 #[cfg(test)]
 mod tests {
     use super::super::header::testing::package;
-    use super::super::testing::{Outcome, read_with};
+    use super::super::testing::{Outcome, corrupted_copies, read_with};
     use super::*;
 
     /// An NDB file with one slot page and the given blobs, laid out as rpm writes them.
@@ -183,17 +183,8 @@ mod tests {
     fn seeded_corruption_never_panics() {
         let whole =
             database(&[package("bash", None, "4.4", "9", "x86_64"), package("zlib", None, "1.2.13", "1", "x86_64")]);
-        let mut state = 0x1234_5678_9abc_def1u64;
-        for _ in 0..3000 {
-            let mut bytes = whole.clone();
-            for _ in 0..4 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                // Aim at the slots and blobs, where the interesting fields are.
-                let position = 4096 - 64 + (state % (bytes.len() as u64 - 4096 + 64)) as usize;
-                bytes[position] = (state >> 40) as u8;
-            }
+        // Aim at the slots and blobs, where the interesting fields are.
+        for bytes in corrupted_copies(&whole, 4096 - 64..whole.len(), 3000, 4) {
             let _ = read_all(bytes);
         }
     }
