@@ -138,7 +138,7 @@ dd if="$filesystem" of="$disk" bs=512 seek=4096 conv=notrunc status=none
 # --- Alpine-like image ------------------------------------------------------------------
 alpine=$work/alpine
 mkdir -p "$alpine/etc" "$alpine/lib/apk/db"
-printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine Linux v3.20"\nHOME_URL="https://alpinelinux.org/"\n' > "$alpine/etc/os-release"
+printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine Linux v3.20"\nHOME_URL="https://alpinelinux.example.org/"\n' > "$alpine/etc/os-release"
 echo 3.20.3 > "$alpine/etc/alpine-release"
 # apk's installed database as apk writes it: a stanza per package, F:/R: file lists.
 cat > "$alpine/lib/apk/db/installed" <<'APK'
@@ -152,7 +152,7 @@ T:the musl c library (libc) implementation
 U:https://musl.libc.example.org/
 L:MIT
 o:musl
-m:Natanael Copa <ncopa@alpinelinux.org>
+m:Alpine Fixture Maintainer <maintainer@alpinelinux.example.org>
 t:1712142432
 c:1b71d5ea7e1a1de6cb3c0a9a11f8a6f5d3b3a1a7
 F:lib
@@ -173,7 +173,7 @@ T:Size optimized toolbox of many common UNIX utilities
 U:https://busybox.example.org/
 L:GPL-2.0-only
 o:busybox
-m:Sören Tempel <soeren+alpine@soeren-tempel.net>
+m:Alpine Fixture Maintainer <maintainer@alpinelinux.example.org>
 t:1717169430
 c:65bc7d6f57ac5eddd3e8ce0e2d53d8a7a7b1c4f4
 F:bin
@@ -191,7 +191,7 @@ T:Crypto library from openssl
 U:https://www.openssl.example.org/
 L:Apache-2.0
 o:openssl
-m:Ariadne Conill <ariadne@dereferenced.org>
+m:Alpine Fixture Maintainer <maintainer@alpinelinux.example.org>
 t:1725374426
 c:36e0c6c7ac3d3cd9e4b7cbcd41b8fdfd1f1cd7d4
 D:so:libc.musl-x86_64.so.1
@@ -209,7 +209,7 @@ T:SSL shared libraries
 U:https://www.openssl.example.org/
 L:Apache-2.0
 o:openssl
-m:Ariadne Conill <ariadne@dereferenced.org>
+m:Alpine Fixture Maintainer <maintainer@alpinelinux.example.org>
 t:1725374426
 c:36e0c6c7ac3d3cd9e4b7cbcd41b8fdfd1f1cd7d4
 F:lib
@@ -225,7 +225,7 @@ T:Alpine base dir structure and init scripts
 U:https://git.alpinelinux.example.org/aports/tree/main/alpine-baselayout
 L:GPL-2.0-only
 o:alpine-baselayout
-m:Natanael Copa <ncopa@alpinelinux.org>
+m:Alpine Fixture Maintainer <maintainer@alpinelinux.example.org>
 t:1714981135
 c:66187892e05b03a41d08e9acabd19b7576a1c875
 F:etc
