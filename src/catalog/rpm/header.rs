@@ -277,11 +277,6 @@ impl<'a> Header<'a> {
             })
             .collect()
     }
-
-    /// The number of values an entry holds (0 when absent).
-    pub fn count(&self, tag: u32) -> u32 {
-        self.entry(tag).map_or(0, |entry| entry.count)
-    }
 }
 
 /// What one installed-package header says.
