@@ -21,8 +21,16 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// `test_fixtures::unpacked`, one test at a time: two threads unpacking the same fixture
+/// at once would write the same temporary file.
+fn unpacked(relative: &str) -> PathBuf {
+    static UNPACKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = UNPACKING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    test_fixtures::unpacked(relative)
+}
+
 fn fixture_lines(relative: &str) -> Vec<String> {
-    let (headers, problems) = read(&test_fixtures::unpacked(relative));
+    let (headers, problems) = read(&unpacked(relative));
     assert!(problems.is_empty(), "{relative}: {problems:?}");
     let mut lines: Vec<String> = headers
         .iter()
@@ -56,7 +64,7 @@ fn fixture_databases_read_as_rpm_listed_them() {
 #[test]
 fn truncated_and_garbage_fixture_databases_are_problems() {
     for database in ["rpmdb.sqlite", "Packages-little-endian", "Packages-big-endian"] {
-        let whole = std::fs::read(test_fixtures::unpacked(&format!("fixtures/rpm/{database}.zst"))).unwrap();
+        let whole = std::fs::read(unpacked(&format!("fixtures/rpm/{database}.zst"))).unwrap();
         for length in [0, 100, whole.len() / 3, whole.len() - 1] {
             let bytes = whole.get(..length).unwrap().to_vec();
             let size = bytes.len() as u64;
@@ -89,7 +97,7 @@ impl FileReader for MemoryFile {
 }
 
 fn scan_json(relative: &str) -> serde_json::Value {
-    let image = test_fixtures::unpacked(relative);
+    let image = unpacked(relative);
     let output = Command::new(env!("CARGO_BIN_EXE_snapscan"))
         .args(["scan", "image", "--format", "json", "--no-progress"])
         .arg(&image)
