@@ -7,10 +7,13 @@
 //! the walk hands over, never by the host's rpm. `gpg-pubkey` entries are imported signing
 //! keys, not software, and are dropped; each installed kernel is its own package.
 //!
-//! The `crates.io` `rpm` crate reads package *files* (lead, signature and header with
-//! their own framing) and panics on some malformed input; `rpmdb`-style crates wrap only
-//! SQLite. Neither reads BerkeleyDB or NDB, so the header parser here is our own, with
-//! rpm's own bounds.
+//! Crates considered: `rpm` parses `.rpm` package files (a lead, then headers each opened
+//! by the header magic, which database blobs do not carry) and is built for making and
+//! signing packages; `rpmdb` 0.1 (a port of go-rpmdb, one release) reads the three formats
+//! but only from a path on the host, with `anyhow` errors and its own older rusqlite. Our
+//! databases come from inside an image through a [`FileReader`], and BerkeleyDB and NDB
+//! can be read in place with positional reads, so the readers here are our own, with
+//! rpm's own bounds, and are tested against what `rpm -qa` lists for the same files.
 
 pub mod bdb;
 pub mod header;
