@@ -12,6 +12,9 @@
 pub const MAXIMUM_TAG_COUNT: u32 = 0xffff;
 /// Most data bytes rpm accepts in one header (`hdrchkData`: 16 MiB).
 pub const MAXIMUM_DATA_LENGTH: u32 = 0x00ff_ffff;
+/// Most values read from one array (files of one package: real ones have up to ~100 000);
+/// a 16 MiB header could otherwise claim 16 million empty strings.
+pub const MAXIMUM_ARRAY_LENGTH: u32 = 1 << 20;
 /// Size of the two counts that open a blob.
 const PREAMBLE_LENGTH: usize = 8;
 /// Size of one index entry.
@@ -227,6 +230,9 @@ impl<'a> Header<'a> {
         if entry.value_type != value_type::STRING_ARRAY {
             return Err(bad("not a string array"));
         }
+        if entry.count > MAXIMUM_ARRAY_LENGTH {
+            return Err(bad("array longer than snapscan reads"));
+        }
         let mut rest = self.data.get(entry.offset..).ok_or_else(|| bad("offset out of range"))?;
         // The count was checked against the data length, so this allocation is bounded.
         let mut strings = Vec::with_capacity(entry.count as usize);
@@ -244,6 +250,9 @@ impl<'a> Header<'a> {
         let Some(entry) = self.entry(tag) else { return Ok(Vec::new()) };
         if entry.value_type != value_type::INT32 {
             return Err(HeaderError::BadValue { tag, reason: "not a 32-bit integer" });
+        }
+        if entry.count > MAXIMUM_ARRAY_LENGTH {
+            return Err(HeaderError::BadValue { tag, reason: "array longer than snapscan reads" });
         }
         let length = (entry.count as usize).saturating_mul(4);
         let bytes = self
@@ -508,6 +517,13 @@ mod tests {
         let missing_indexes =
             blob(&[(tag::BASENAMES, Value::Strings(&["bash"])), (tag::DIRNAMES, Value::Strings(&["/usr/bin/"]))]);
         assert!(Header::parse(&missing_indexes).unwrap().file_paths().is_err());
+        // One more empty name than snapscan reads: refused, not allocated.
+        let names = vec![""; MAXIMUM_ARRAY_LENGTH as usize + 1];
+        let too_many = blob(&[(tag::BASENAMES, Value::Strings(&names))]);
+        assert!(matches!(
+            Header::parse(&too_many).unwrap().file_paths(),
+            Err(HeaderError::BadValue { reason: "array longer than snapscan reads", .. })
+        ));
     }
 
     #[test]

@@ -31,6 +31,9 @@ use header::HeaderPackage;
 const DATABASE_DIRECTORIES: [&[u8]; 3] = [b"/var/lib/rpm", b"/usr/lib/sysimage/rpm", b"/usr/share/rpm"];
 /// Database file names: BerkeleyDB, SQLite, NDB.
 const DATABASE_FILES: [&[u8]; 3] = [b"Packages", b"rpmdb.sqlite", b"Packages.db"];
+/// Largest database read (rpm databases of big hosts are a few hundred MiB); it bounds
+/// what the readers allocate in proportion to the file (page maps, the SQLite copy).
+pub const MAXIMUM_DATABASE_LENGTH: u64 = 1024 * 1024 * 1024;
 /// Most packages read from one database; real systems have a few thousand.
 pub const MAXIMUM_PACKAGES: usize = 100_000;
 /// Imported signing keys are stored as packages of this name.
@@ -109,6 +112,10 @@ pub fn sniff(start: &[u8]) -> Option<Format> {
 /// Every package header in a database, in database order (signing keys included), with a
 /// problem for each record or part that could not be read.
 pub fn read_database(reader: &mut dyn FileReader) -> (Vec<HeaderPackage>, Vec<String>) {
+    let size = reader.size();
+    if size > MAXIMUM_DATABASE_LENGTH {
+        return (Vec::new(), vec![format!("{size} bytes is over the {MAXIMUM_DATABASE_LENGTH}-byte database limit")]);
+    }
     let mut start = vec![0u8; usize::try_from(reader.size().min(512)).unwrap_or(512)];
     if let Err(error) = read_exact_at(reader, 0, &mut start) {
         return (Vec::new(), vec![format!("cannot read: {error}")]);
@@ -428,6 +435,18 @@ mod tests {
         ] {
             assert_eq!(sniff(&bytes), expected);
         }
+        // A file claiming more than the limit is refused before anything is read.
+        struct Huge;
+        impl FileReader for Huge {
+            fn size(&self) -> u64 {
+                MAXIMUM_DATABASE_LENGTH + 1
+            }
+            fn read_at(&mut self, _: u64, _: &mut [u8]) -> Result<usize, FsError> {
+                unreachable!("nothing is read from a file over the limit")
+            }
+        }
+        let (_, problems) = read_database(&mut Huge);
+        assert!(problems[0].ends_with("-byte database limit"), "{problems:?}");
         let (packages, problems) = read_database(&mut BytesReader(Vec::new()));
         assert!(packages.is_empty());
         assert_eq!(problems, vec!["empty file, not an rpm database"]);

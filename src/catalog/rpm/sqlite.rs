@@ -7,6 +7,7 @@
 //! functions through views or triggers, and with SQLite's own length limit at the largest
 //! header rpm accepts.
 
+use super::MAXIMUM_DATABASE_LENGTH;
 use super::header::MAXIMUM_BLOB_LENGTH;
 use super::{DatabaseError, read_exact_at};
 use crate::fs::FileReader;
@@ -17,8 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The 16-byte SQLite file header.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
-/// Largest database copied (rpm databases of big hosts are a few hundred MiB).
-pub const MAXIMUM_DATABASE_LENGTH: u64 = 1024 * 1024 * 1024;
 /// Copy buffer size.
 const COPY_CHUNK: usize = 1024 * 1024;
 
@@ -36,6 +35,7 @@ impl TemporaryCopy {
     fn create(reader: &mut dyn FileReader) -> Result<Self, DatabaseError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let size = reader.size();
+        // Checked again here because this is where the size becomes disk space used.
         if size > MAXIMUM_DATABASE_LENGTH {
             return Err(DatabaseError::Corrupt(format!(
                 "{size} bytes is over the {MAXIMUM_DATABASE_LENGTH}-byte limit"
