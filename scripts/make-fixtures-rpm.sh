@@ -7,8 +7,9 @@
 #  - the same header blobs loaded into BerkeleyDB hash `Packages` files with db_load, in
 #    little- and big-endian byte order;
 #  - `rpm -qa` of each database as the expected list the tests compare with;
-#  - an Amazon-Linux-2023-like root in an ext4 filesystem in a GPT disk image, and an
-#    Alpine-like root with a hand-written /lib/apk/db/installed in a bare ext4 image.
+#  - an Amazon-Linux-2023-like root in an ext4 filesystem in a GPT disk image, a legacy
+#    Red Hat style root (release files only, BerkeleyDB Packages) in a bare ext4 image, and
+#    an Alpine-like root with a hand-written /lib/apk/db/installed in a bare ext4 image.
 # Tools: rpm, rpmbuild, gpg, sqlite3, db_load (db-util), mke2fs, sgdisk, zstd.
 # Output: fixtures/rpm/ (committed; tests never need these tools).
 set -euo pipefail
@@ -134,6 +135,16 @@ sgdisk --disk-guid=5A1B2C3D-2222-4000-8000-00000000A023 \
 table=$(sgdisk -p "$disk")
 grep -q "^ *2 *4096 " <<<"$table" || { echo "sgdisk did not write the partition table" >&2; exit 1; }
 dd if="$filesystem" of="$disk" bs=512 seek=4096 conv=notrunc status=none
+
+# --- A legacy Red Hat style root: no os-release, BerkeleyDB Packages ---------------------
+legacy=$work/legacy
+mkdir -p "$legacy/etc" "$legacy/var/lib/rpm"
+echo 'CentOS Linux release 7.9.2009 (Core)' > "$legacy/etc/centos-release"
+ln -s centos-release "$legacy/etc/redhat-release"
+ln -s centos-release "$legacy/etc/system-release"
+cp "$work/bdb-1234/Packages" "$legacy/var/lib/rpm/Packages"
+mke2fs -q -F -t ext4 -d "$legacy" -U 5a1b2c3d-0000-4000-8000-0000000c0007 \
+  -E hash_seed=5a1b2c3d-1111-4000-8000-000000000000 "$out/legacy-bare.img" 4M
 
 # --- Alpine-like image ------------------------------------------------------------------
 alpine=$work/alpine

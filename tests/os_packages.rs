@@ -1,7 +1,8 @@
 //! The rpm and apk catalogers end to end. First over the committed fixtures that
 //! `scripts/make-fixtures-rpm.sh` builds with the real tools: each rpm database (SQLite,
 //! BerkeleyDB in both byte orders) must read exactly as `rpm -qa` listed it when it was
-//! made, and `snapscan scan image` on the Amazon-Linux-2023-like and Alpine-like images
+//! made, and `snapscan scan image` on the Amazon-Linux-2023-like, legacy Red Hat style and
+//! Alpine-like images
 //! must report exactly those packages. Then over real databases in `../shared/data/pkgdb`: rpm
 //! (BerkeleyDB from CentOS/RHEL images, SQLite from Amazon Linux 2023 and CBL-Mariner, NDB
 //! from SLES 15), compared with what rpm itself lists for the same file where this
@@ -134,6 +135,20 @@ fn amazon_linux_2023_image_lists_exactly_what_rpm_lists() {
     assert_eq!(openssl["found_by"], "rpm");
     assert_eq!(openssl["locations"][0]["partition"], 2);
     assert_eq!(openssl["locations"][0]["path"], "/var/lib/rpm/rpmdb.sqlite");
+    assert_eq!(report["issues"], serde_json::Value::Array(Vec::new()));
+}
+
+#[test]
+fn legacy_image_is_detected_from_release_files() {
+    let report = scan_json("fixtures/rpm/legacy-bare.img.zst");
+    let distro = &report["targets"][0]["volumes"][0]["partitions"][0]["distro"];
+    assert_eq!((distro["id"].as_str(), distro["version_id"].as_str()), (Some("centos"), Some("7")));
+    let packages = report["packages"].as_array().unwrap();
+    let expected = expected_lines("fixtures/rpm/Packages-little-endian.expected");
+    assert_eq!(packages.len(), expected.iter().filter(|line| !line.starts_with("gpg-pubkey ")).count());
+    let openssl = packages.iter().find(|package| package["name"] == "openssl-libs").unwrap();
+    assert_eq!(openssl["purl"], "pkg:rpm/centos/openssl-libs@3.0.8-1.amzn2023.0.3?arch=x86_64&epoch=1&distro=centos-7");
+    assert_eq!(openssl["locations"][0]["path"], "/var/lib/rpm/Packages");
     assert_eq!(report["issues"], serde_json::Value::Array(Vec::new()));
 }
 
