@@ -1,13 +1,13 @@
 //! The rpm and apk catalogers end to end. First over the committed fixtures that
 //! `scripts/make-fixtures-rpm.sh` builds with the real tools: each rpm database (SQLite,
-//! BerkeleyDB in both byte orders) must read exactly as `rpm -qa` listed it when it was
-//! made, and `snapscan scan image` on the Amazon-Linux-2023-like, legacy Red Hat style and
-//! Alpine-like images
-//! must report exactly those packages. Then over real databases in `../shared/data/pkgdb`: rpm
-//! (BerkeleyDB from CentOS/RHEL images, SQLite from Amazon Linux 2023 and CBL-Mariner, NDB
-//! from SLES 15), compared with what rpm itself lists for the same file where this
-//! machine's rpm can read it and with the `rpm -qa` list recorded beside the Amazon Linux
-//! database; and apk `installed` databases from Alpine images, including broken ones.
+//! BerkeleyDB in both byte orders and with many buckets) must read exactly as `rpm -qa`
+//! listed it when it was made, and `snapscan scan image` on the Amazon-Linux-2023-like,
+//! legacy Red Hat style and Alpine-like images must report exactly those packages. Then
+//! over real databases in `../shared/data/pkgdb`: rpm (BerkeleyDB from CentOS/RHEL
+//! images, SQLite from Amazon Linux 2023 and CBL-Mariner, NDB from SLES 15), compared with
+//! what rpm itself lists for the same file where this machine's rpm can read it and with
+//! the `rpm -qa` list recorded beside the Amazon Linux database; and apk `installed`
+//! databases from Alpine images, including broken ones.
 
 #[path = "../src/test_fixtures.rs"]
 mod test_fixtures;
