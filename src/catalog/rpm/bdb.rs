@@ -258,20 +258,34 @@ pub fn read(
 ) -> Result<(), DatabaseError> {
     let metadata = read_metadata(reader)?;
     let mut pages = Pages::new(reader, &metadata);
-    let mut walk =
-        BucketWalk { seen: vec![false; metadata.last_page as usize + 1], chained: Vec::new(), visit, problems };
+    let mut walk = BucketWalk {
+        seen: vec![false; metadata.last_page as usize + 1],
+        chained: Vec::new(),
+        off_page: Vec::new(),
+        visit,
+        problems,
+    };
     let runs = contiguous_runs(&metadata.bucket_pages);
+    let mut single = vec![0u8; metadata.page_size];
     for (first, count) in runs {
         let run = pages.run(first, count)?;
         for (index, page) in run.chunks_exact(metadata.page_size).enumerate() {
             let number = first.saturating_add(index as u32);
-            read_hash_page(&mut pages, &metadata, number, page, &mut walk);
+            read_hash_page(&metadata, number, page, &mut walk);
         }
         // Buckets with more pairs than one page holds continue on pages linked by `next_pgno`.
-        let mut single = vec![0u8; metadata.page_size];
         while let Some(number) = walk.chained.pop() {
             pages.single(number, &mut single)?;
-            read_hash_page(&mut pages, &metadata, number, &single, &mut walk);
+            read_hash_page(&metadata, number, &single, &mut walk);
+        }
+    }
+    // Values in file order: consecutive chains then follow each other on disk, so the
+    // filesystem reads on instead of seeking for each header.
+    walk.off_page.sort_unstable_by_key(|value| value.first_page);
+    for value in std::mem::take(&mut walk.off_page) {
+        match read_overflow(&mut pages, &metadata, value.first_page, value.total_length) {
+            Ok(blob) => (walk.visit)(u64::from(value.record), &blob),
+            Err(message) => walk.problems.push(format!("header {}: {message}", value.record)),
         }
     }
     Ok(())
@@ -289,18 +303,27 @@ fn contiguous_runs(pages: &[u32]) -> Vec<(u32, u32)> {
     runs
 }
 
+/// A value on a chain of overflow pages, found in a bucket.
+struct OffPageValue {
+    record: u32,
+    first_page: u32,
+    total_length: usize,
+}
+
 /// The state of one walk over the buckets.
 struct BucketWalk<'a> {
     /// Pages already read, so a bucket chain that loops or joins another ends.
     seen: Vec<bool>,
     /// Pages that bucket chains continue on, still to read.
     chained: Vec<u32>,
+    /// Values stored on overflow pages, read after the buckets.
+    off_page: Vec<OffPageValue>,
     visit: &'a mut dyn FnMut(u64, &[u8]),
     problems: &'a mut Vec<String>,
 }
 
 /// Visit the pairs of one hash page, and queue the page it continues on.
-fn read_hash_page(pages: &mut Pages<'_>, metadata: &Metadata, number: u32, page: &[u8], walk: &mut BucketWalk<'_>) {
+fn read_hash_page(metadata: &Metadata, number: u32, page: &[u8], walk: &mut BucketWalk<'_>) {
     let problems = &mut *walk.problems;
     let visit = &mut *walk.visit;
     match walk.seen.get_mut(number as usize) {
@@ -354,10 +377,7 @@ fn read_hash_page(pages: &mut Pages<'_>, metadata: &Metadata, number: u32, page:
             Some(ITEM_OFF_PAGE) if value.len() >= OFF_PAGE_ITEM_LENGTH => {
                 let first_page = order.u32(value, 4).unwrap_or(0);
                 let total_length = order.u32(value, 8).unwrap_or(0) as usize;
-                match read_overflow(pages, metadata, first_page, total_length) {
-                    Ok(blob) => visit(u64::from(record), &blob),
-                    Err(message) => problems.push(format!("header {record}: {message}")),
-                }
+                walk.off_page.push(OffPageValue { record, first_page, total_length });
             }
             other => problems.push(format!("header {record}: unsupported item type {other:?} on hash page {number}")),
         }
