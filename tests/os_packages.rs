@@ -69,7 +69,7 @@ fn truncated_and_garbage_fixture_databases_are_problems() {
         for length in [0, 100, whole.len() / 3, whole.len() - 1] {
             let bytes = whole.get(..length).unwrap().to_vec();
             let size = bytes.len() as u64;
-            let (_, problems) = rpm::read_database(&mut MemoryFile(bytes, size));
+            let (_, problems) = rpm::read_database(&mut MemoryFile(bytes, size), None);
             assert!(!problems.is_empty(), "{database} cut to {length} bytes");
         }
         let mut scrambled = whole.clone();
@@ -77,7 +77,7 @@ fn truncated_and_garbage_fixture_databases_are_problems() {
             *byte ^= (index % 251) as u8;
         }
         let size = scrambled.len() as u64;
-        let (_, problems) = rpm::read_database(&mut MemoryFile(scrambled, size));
+        let (_, problems) = rpm::read_database(&mut MemoryFile(scrambled, size), None);
         assert!(!problems.is_empty(), "{database} scrambled");
     }
 }
@@ -202,7 +202,7 @@ fn corpus(ecosystem: &str) -> Option<PathBuf> {
 fn read(path: &Path) -> (Vec<HeaderPackage>, Vec<String>) {
     let file = std::fs::File::open(path).unwrap();
     let size = file.metadata().unwrap().len();
-    rpm::read_database(&mut HostFile(file, size))
+    rpm::read_database(&mut HostFile(file, size), None)
 }
 
 /// `name evr arch` lines, sorted, as both sides print them.

@@ -109,9 +109,10 @@ pub fn sniff(start: &[u8]) -> Option<Format> {
     }
 }
 
-/// Every package header in a database, in database order (signing keys included), with a
-/// problem for each record or part that could not be read.
-pub fn read_database(reader: &mut dyn FileReader) -> (Vec<HeaderPackage>, Vec<String>) {
+/// Every package header in a database (signing keys included), with a problem for each
+/// record or part that could not be read. `write_ahead_log` is the SQLite database's
+/// `-wal` file, if it has a non-empty one.
+pub fn read_database(reader: &mut dyn FileReader, write_ahead_log: Option<&[u8]>) -> (Vec<HeaderPackage>, Vec<String>) {
     let size = reader.size();
     if size > MAXIMUM_DATABASE_LENGTH {
         return (Vec::new(), vec![format!("{size} bytes is over the {MAXIMUM_DATABASE_LENGTH}-byte database limit")]);
@@ -143,7 +144,7 @@ pub fn read_database(reader: &mut dyn FileReader) -> (Vec<HeaderPackage>, Vec<St
         }
     };
     let result = match format {
-        Format::Sqlite => sqlite::read(reader, &mut visit, &mut problems),
+        Format::Sqlite => sqlite::read_with_log(reader, write_ahead_log, &mut visit, &mut problems),
         Format::BerkeleyHash => bdb::read(reader, &mut visit, &mut problems),
         Format::Ndb => ndb::read(reader, &mut visit, &mut problems),
     };
@@ -240,21 +241,24 @@ pub fn to_package(header: HeaderPackage, distro: Option<&Distro>, location: Loca
     })
 }
 
-/// A problem when `rpmdb.sqlite-wal` beside the database is not empty: rpm checkpoints
-/// it on every clean exit, so what is left there (an interrupted transaction) is not read
-/// by the immutable open and may hold packages installed last.
-fn unmerged_write_ahead_log(path: &[u8], context: &CatalogContext<'_>) -> Option<String> {
+/// Largest write-ahead log read (SQLite checkpoints at about 4 MiB by default).
+const WRITE_AHEAD_LOG_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The non-empty `rpmdb.sqlite-wal` beside an `rpmdb.sqlite`, if there is one: rpm merges
+/// it into the database on every clean exit, so what is left there (a snapshot of a
+/// running system, an interrupted transaction) holds the latest changes.
+fn write_ahead_log(path: &[u8], context: &CatalogContext<'_>) -> Result<Option<Vec<u8>>, String> {
     if crate::fs::path::file_name(path) != b"rpmdb.sqlite" {
-        return None;
+        return Ok(None);
     }
     let log = [path, b"-wal"].concat();
-    let metadata = context.filesystem.symlink_metadata(&log).ok()?;
-    (metadata.file_type == FileType::Regular && metadata.size > 0).then(|| {
-        format!(
-            "rpmdb.sqlite-wal holds {} bytes not merged into the database; packages in it are not listed",
-            metadata.size
-        )
-    })
+    match context.filesystem.symlink_metadata(&log) {
+        Ok(metadata) if metadata.file_type == FileType::Regular && metadata.size > 0 => context
+            .read(&log, WRITE_AHEAD_LOG_LIMIT)
+            .map(Some)
+            .map_err(|error| format!("rpmdb.sqlite-wal: {error}; changes in it are not listed")),
+        _ => Ok(None),
+    }
 }
 
 /// rpm databases under `/var/lib/rpm`, `/usr/lib/sysimage/rpm` and `/usr/share/rpm`.
@@ -272,8 +276,12 @@ impl Cataloger for RpmCataloger {
     }
 
     fn catalog(&self, file: &mut WantedFile<'_>, context: &CatalogContext<'_>) -> Catalogued {
-        let (headers, mut problems) = read_database(file.reader);
-        problems.extend(unmerged_write_ahead_log(file.path, context));
+        let (log, log_problem) = match write_ahead_log(file.path, context) {
+            Ok(log) => (log, None),
+            Err(problem) => (None, Some(problem)),
+        };
+        let (headers, mut problems) = read_database(file.reader, log.as_deref());
+        problems.extend(log_problem);
         let location = context.location(&file.display_path());
         let packages =
             headers.into_iter().filter_map(|header| to_package(header, context.distro, location.clone())).collect();
@@ -445,27 +453,27 @@ mod tests {
                 unreachable!("nothing is read from a file over the limit")
             }
         }
-        let (_, problems) = read_database(&mut Huge);
+        let (_, problems) = read_database(&mut Huge, None);
         assert!(problems[0].ends_with("-byte database limit"), "{problems:?}");
-        let (packages, problems) = read_database(&mut BytesReader(Vec::new()));
+        let (packages, problems) = read_database(&mut BytesReader(Vec::new()), None);
         assert!(packages.is_empty());
         assert_eq!(problems, vec!["empty file, not an rpm database"]);
-        let (_, problems) = read_database(&mut BytesReader(b"garbage".to_vec()));
+        let (_, problems) = read_database(&mut BytesReader(b"garbage".to_vec()), None);
         assert!(problems[0].starts_with("not an rpm database"));
     }
 
     #[test]
-    fn a_non_empty_write_ahead_log_is_a_problem() {
+    fn a_non_empty_write_ahead_log_is_read() {
         let mut filesystem = MemoryFilesystem::new();
         filesystem
             .file("/var/lib/rpm/rpmdb.sqlite-wal", &[1, 2, 3])
-            .file("/usr/lib/sysimage/rpm/rpmdb.sqlite-wal", b"");
+            .file("/usr/lib/sysimage/rpm/rpmdb.sqlite-wal", b"")
+            .symlink("/usr/share/rpm/rpmdb.sqlite-wal", "/etc/shadow");
         let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk.img", partition: None };
-        let problem = unmerged_write_ahead_log(b"/var/lib/rpm/rpmdb.sqlite", &context).unwrap();
-        assert!(problem.starts_with("rpmdb.sqlite-wal holds 3 bytes"), "{problem}");
-        assert_eq!(unmerged_write_ahead_log(b"/usr/lib/sysimage/rpm/rpmdb.sqlite", &context), None);
-        assert_eq!(unmerged_write_ahead_log(b"/usr/share/rpm/rpmdb.sqlite", &context), None);
-        assert_eq!(unmerged_write_ahead_log(b"/var/lib/rpm/Packages", &context), None);
+        assert_eq!(write_ahead_log(b"/var/lib/rpm/rpmdb.sqlite", &context), Ok(Some(vec![1, 2, 3])));
+        assert_eq!(write_ahead_log(b"/usr/lib/sysimage/rpm/rpmdb.sqlite", &context), Ok(None));
+        assert_eq!(write_ahead_log(b"/usr/share/rpm/rpmdb.sqlite", &context), Ok(None));
+        assert_eq!(write_ahead_log(b"/var/lib/rpm/Packages", &context), Ok(None));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! rpm's SQLite database `rpmdb.sqlite` (Amazon Linux 2023, RHEL 9+, Fedora 33+).
 //!
 //! The `Packages` table holds one header blob per row (`hnum`, `blob`). SQLite cannot read
-//! from a `FileReader`, so the file is copied to a private temporary file (mode 0600,
-//! created fresh, removed on drop) and opened read-only and `immutable` (no locks, no
-//! journal, no WAL), with `trusted_schema` off so the attacker's schema cannot run SQL
-//! functions through views or triggers, and with SQLite's own length limit at the largest
-//! header rpm accepts.
+//! from a `FileReader`, so the file is copied into a private temporary directory (mode
+//! 0700, created fresh, removed on drop) and opened read-only: `immutable` (no locks, no
+//! journal) unless a non-empty write-ahead log came with it, which SQLite then applies to
+//! the copy. `trusted_schema` is off so the attacker's schema cannot run SQL functions
+//! through views or triggers, and SQLite's own length limit is the largest header rpm
+//! accepts.
 
 use super::MAXIMUM_DATABASE_LENGTH;
 use super::header::MAXIMUM_BLOB_LENGTH;
@@ -13,6 +14,7 @@ use super::{DatabaseError, read_exact_at};
 use crate::fs::FileReader;
 use rusqlite::{Connection, OpenFlags};
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -26,13 +28,15 @@ pub fn is_sqlite(start: &[u8]) -> bool {
     start.get(0..16) == Some(SQLITE_MAGIC.as_slice())
 }
 
-/// A private copy of the database, removed when dropped.
+/// A private copy of the database (and its write-ahead log, when it has one) in a fresh
+/// directory of its own (mode 0700), removed with everything SQLite put there when dropped.
 struct TemporaryCopy {
-    path: PathBuf,
+    directory: PathBuf,
+    database: PathBuf,
 }
 
 impl TemporaryCopy {
-    fn create(reader: &mut dyn FileReader) -> Result<Self, DatabaseError> {
+    fn create(reader: &mut dyn FileReader, write_ahead_log: Option<&[u8]>) -> Result<Self, DatabaseError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let size = reader.size();
         // Checked again here because this is where the size becomes disk space used.
@@ -41,14 +45,12 @@ impl TemporaryCopy {
                 "{size} bytes is over the {MAXIMUM_DATABASE_LENGTH}-byte limit"
             )));
         }
-        let name = format!("snapscan-rpmdb-{}-{}.sqlite", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        let path = std::env::temp_dir().join(name);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path)?;
-        // From here on the file exists, so the guard must own it to remove it on failure.
-        let copy = Self { path };
+        let name = format!("snapscan-rpmdb-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let directory = std::env::temp_dir().join(name);
+        std::fs::DirBuilder::new().mode(0o700).create(&directory)?;
+        // From here on the directory exists, so the guard must own it to remove it on failure.
+        let copy = Self { database: directory.join("rpmdb.sqlite"), directory };
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&copy.database)?;
         let mut buffer = vec![0u8; COPY_CHUNK];
         let mut offset = 0u64;
         while offset < size {
@@ -59,26 +61,38 @@ impl TemporaryCopy {
             offset += length as u64;
         }
         file.flush()?;
+        if let Some(log) = write_ahead_log {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(copy.directory.join("rpmdb.sqlite-wal"))?;
+            file.write_all(log)?;
+            file.flush()?;
+        }
         Ok(copy)
     }
 
-    /// An SQLite URI for the copy, opened immutable (the path is percent-encoded).
-    fn uri(&self) -> String {
+    /// An SQLite URI for the copy (the path percent-encoded). `immutable` when there is no
+    /// log to replay: SQLite then takes no locks and reads no journal.
+    fn uri(&self, immutable: bool) -> String {
         let mut uri = String::from("file:");
-        for byte in self.path.as_os_str().as_encoded_bytes() {
+        for byte in self.database.as_os_str().as_encoded_bytes() {
             match byte {
                 b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'.' | b'_' => uri.push(char::from(*byte)),
                 _ => uri.push_str(&format!("%{byte:02X}")),
             }
         }
-        uri.push_str("?immutable=1");
+        if immutable {
+            uri.push_str("?immutable=1");
+        }
         uri
     }
 }
 
 impl Drop for TemporaryCopy {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_dir_all(&self.directory);
     }
 }
 
@@ -115,10 +129,23 @@ pub fn read(
     visit: &mut dyn FnMut(u64, &[u8]),
     problems: &mut Vec<String>,
 ) -> Result<(), DatabaseError> {
+    read_with_log(reader, None, visit, problems)
+}
+
+/// [`read`], with the transactions of the database's write-ahead log (`rpmdb.sqlite-wal`)
+/// applied when it has one: rpm merges the log into the database when it closes, so a
+/// non-empty log (a snapshot of a running system) holds the latest installs.
+pub fn read_with_log(
+    reader: &mut dyn FileReader,
+    write_ahead_log: Option<&[u8]>,
+    visit: &mut dyn FnMut(u64, &[u8]),
+    problems: &mut Vec<String>,
+) -> Result<(), DatabaseError> {
     problems.extend(truncation(reader)?);
-    let copy = TemporaryCopy::create(reader)?;
+    let write_ahead_log = write_ahead_log.filter(|log| !log.is_empty());
+    let copy = TemporaryCopy::create(reader, write_ahead_log)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = Connection::open_with_flags(copy.uri(), flags)?;
+    let connection = Connection::open_with_flags(copy.uri(write_ahead_log.is_none()), flags)?;
     connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
     connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     let length_limit = i32::try_from(MAXIMUM_BLOB_LENGTH).unwrap_or(i32::MAX);
@@ -162,7 +189,7 @@ pub fn read(
 #[cfg(test)]
 mod tests {
     use super::super::header::testing::package;
-    use super::super::testing::{Outcome, read_with};
+    use super::super::testing::{BytesReader, Outcome, read_with};
     use super::*;
 
     /// An SQLite database file made by `statements`, as bytes.
@@ -212,6 +239,40 @@ mod tests {
         result.unwrap();
         assert!(problems.is_empty());
         assert_eq!(records, vec![(1, blobs[0].clone()), (2, blobs[1].clone())]);
+        assert_eq!(leftover_copies(), 0);
+    }
+
+    #[test]
+    fn rows_still_in_the_write_ahead_log_are_read() {
+        let _guard = COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let path = std::env::temp_dir().join(format!("snapscan-test-wal-{}.sqlite", std::process::id()));
+        let log_path = path.with_extension("sqlite-wal");
+        let connection = Connection::open(&path).unwrap();
+        connection.pragma_update(None, "journal_mode", "WAL").unwrap();
+        connection.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        connection.execute_batch(RPM_SCHEMA).unwrap();
+        connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+        for name in ["bash", "openssl-libs"] {
+            connection
+                .execute("INSERT INTO Packages (blob) VALUES (?1)", [package(name, None, "1", "1", "x86_64")])
+                .unwrap();
+        }
+        // Copied while the writer is open, as a snapshot of a running system finds them.
+        let (database, log) = (std::fs::read(&path).unwrap(), std::fs::read(&log_path).unwrap());
+        drop(connection);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&log_path);
+        assert!(!log.is_empty());
+        let mut records = Vec::new();
+        let mut problems = Vec::new();
+        let mut reader = BytesReader(database.clone());
+        read_with_log(&mut reader, Some(&log), &mut |record, _| records.push(record), &mut problems).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(records, [1, 2]);
+        // Without the log the same database has no rows yet.
+        let (result, without_log, _) = read_all(database);
+        result.unwrap();
+        assert!(without_log.is_empty());
         assert_eq!(leftover_copies(), 0);
     }
 
