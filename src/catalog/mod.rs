@@ -6,10 +6,12 @@
 //! they may read a named sibling through [`CatalogContext`]. A parser may return packages
 //! *and* problems: problems become `Issue`s at the file's location and the scan goes on.
 
+pub mod apk;
 pub mod auditable;
 pub mod dpkg;
 pub mod golang;
 pub mod java;
+pub mod rpm;
 
 use crate::distro::Distro;
 use crate::fs::{FileReader, FileType, Filesystem, FsError};
@@ -230,7 +232,10 @@ pub trait Cataloger: Send + Sync {
 /// Every cataloger snapscan runs, in a fixed order.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
     vec![
+        // OS package databases first: language packages they own fold into them.
         Box::new(dpkg::DpkgCataloger),
+        Box::new(rpm::RpmCataloger),
+        Box::new(apk::ApkCataloger),
         Box::new(java::JavaArchiveCataloger),
         Box::new(golang::GoCataloger),
         Box::new(auditable::CargoAuditableCataloger),
