@@ -7,6 +7,8 @@
 //! *and* problems: problems become `Issue`s at the file's location and the scan goes on.
 
 pub mod dpkg;
+pub mod language;
+pub mod python;
 
 use crate::distro::Distro;
 use crate::fs::{FileReader, FileType, Filesystem, FsError};
@@ -226,7 +228,7 @@ pub trait Cataloger: Send + Sync {
 
 /// Every cataloger snapscan runs, in a fixed order.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::DpkgCataloger)]
+    vec![Box::new(dpkg::DpkgCataloger), Box::new(python::PythonCataloger)]
 }
 
 /// Percent-encode a purl name or version component (RFC 3986 unreserved kept as is).
