@@ -8,6 +8,7 @@
 
 pub mod dpkg;
 pub mod language;
+pub mod npm;
 pub mod python;
 
 use crate::distro::Distro;
@@ -228,7 +229,7 @@ pub trait Cataloger: Send + Sync {
 
 /// Every cataloger snapscan runs, in a fixed order.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::DpkgCataloger), Box::new(python::PythonCataloger)]
+    vec![Box::new(dpkg::DpkgCataloger), Box::new(python::PythonCataloger), Box::new(npm::NpmCataloger)]
 }
 
 /// Percent-encode a purl name or version component (RFC 3986 unreserved kept as is).
