@@ -22,6 +22,10 @@ const PROBLEM_LIMIT: usize = 5;
 /// Most YAML nodes in one document: generous for monorepo lockfiles, bounded for bombs.
 const YAML_NODE_LIMIT: usize = 4_000_000;
 
+/// Most events replayed through YAML aliases: lockfiles hardly use aliases, and a billion
+/// laughs document hits this bound in milliseconds.
+const YAML_ALIAS_REPLAY_LIMIT: usize = 100_000;
+
 /// Package URL for a language package: `pkg:TYPE[/NAMESPACE]/NAME@VERSION`, each part
 /// percent-encoded (so an npm scope `@types` becomes `%40types`).
 pub fn purl(ecosystem: Ecosystem, namespace: Option<&str>, name: &str, version: &str) -> String {
@@ -192,6 +196,9 @@ pub fn parse_yaml_documents<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, S
         budget: serde_saphyr::budget! {
             max_nodes: YAML_NODE_LIMIT,
             max_events: YAML_NODE_LIMIT.saturating_mul(2),
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: YAML_ALIAS_REPLAY_LIMIT,
         },
         with_snippet: false,
     };

@@ -6,10 +6,14 @@
 //! they may read a named sibling through [`CatalogContext`]. A parser may return packages
 //! *and* problems: problems become `Issue`s at the file's location and the scan goes on.
 
+pub mod cargo_lock;
+pub mod dotnet;
 pub mod dpkg;
 pub mod language;
 pub mod npm;
+pub mod php;
 pub mod python;
+pub mod ruby;
 
 use crate::distro::Distro;
 use crate::fs::{FileReader, FileType, Filesystem, FsError};
@@ -229,7 +233,7 @@ pub trait Cataloger: Send + Sync {
 
 /// Every cataloger snapscan runs, in a fixed order.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::DpkgCataloger), Box::new(python::PythonCataloger), Box::new(npm::NpmCataloger)]
+    vec![Box::new(dpkg::DpkgCataloger), Box::new(python::PythonCataloger), Box::new(npm::NpmCataloger), Box::new(cargo_lock::CargoLockCataloger), Box::new(ruby::RubyCataloger), Box::new(php::ComposerCataloger), Box::new(dotnet::DotnetCataloger)]
 }
 
 /// Percent-encode a purl name or version component (RFC 3986 unreserved kept as is).
