@@ -85,8 +85,8 @@ impl Collector {
         if !is_plausible(name) || !is_plausible(version) {
             self.rejected = self.rejected.saturating_add(1);
             if self.rejected <= PROBLEM_LIMIT {
-                let shown: String = format!("{name} {version}").chars().take(80).collect();
-                self.result.problems.push(format!("skipped an entry with an invalid name or version: {shown:?}"));
+                let shorten = |value: &str| value.chars().take(60).collect::<String>();
+                self.result.problems.push(format!("skipped an entry with an invalid name or version: name {:?}, version {:?}", shorten(name), shorten(version)));
             }
             return;
         }
@@ -384,5 +384,104 @@ mod tests {
     fn decode_drops_byte_order_mark_and_refuses_invalid_utf8() {
         assert_eq!(decode(b"\xef\xbb\xbf{}".to_vec()).unwrap(), "{}");
         assert!(decode(b"ab\xff".to_vec()).unwrap_err().contains("offset 2"));
+    }
+}
+
+#[cfg(test)]
+mod corpus {
+    //! Every real lockfile and metadata file in `../shared/data/pkgdb` (test data of other
+    //! scanners) goes through the matching cataloger: each parses into packages, or yields
+    //! a clear problem, or is one of the files that by name hold none; files named
+    //! `one-package`/`two-packages` must give exactly that many.
+    use super::super::Cataloger;
+    use super::testing::catalog;
+    use std::path::{Path, PathBuf};
+
+    /// The file name each upstream test-data folder's files stand for (`None`: the file
+    /// keeps its own path, which is already one a cataloger wants).
+    fn stands_for(folder: &str) -> Option<Option<&'static str>> {
+        Some(match folder {
+            "bundler" | "gemfilelock" => Some("/app/Gemfile.lock"),
+            "cargo" | "cargolock" => Some("/app/Cargo.lock"),
+            "composer" | "composerlock" => Some("/app/composer.lock"),
+            "core_deps" | "depsjson" => Some("/app/App.deps.json"),
+            "lock" | "packageslockjson" => Some("/app/packages.lock.json"),
+            "gemspec" => Some("/gems/specifications/x.gemspec"),
+            "npm" | "packagelockjson" => Some("/app/package-lock.json"),
+            "packagejson" => Some("/app/node_modules/x/package.json"),
+            "pipenv" | "pipfilelock" => Some("/app/Pipfile.lock"),
+            "pnpm" | "pnpmlock" => Some("/app/pnpm-lock.yaml"),
+            "poetry" | "poetrylock" => Some("/app/poetry.lock"),
+            "uv" | "uvlock" => Some("/app/uv.lock"),
+            "requirements" => Some("/app/requirements.txt"),
+            "wheelegg" | "packaging" => Some("/site/x.dist-info/METADATA"),
+            "yarn" | "yarnlock" => Some("/app/yarn.lock"),
+            "fix" | "python" | "dotnet" | "pe" => None,
+            _ => return None,
+        })
+    }
+
+    fn files_under(root: &Path, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(root) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files_under(&path, found);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn shared_pkgdb_corpus() {
+        // Worktrees outside the repository's usual place can point at the data directly.
+        let data = std::env::var_os("SNAPSCAN_SHARED_DATA").map_or_else(|| crate::test_fixtures::repository_root().join("../shared/data"), PathBuf::from);
+        if !data.is_dir() {
+            println!("skipped: ../shared/data not present");
+            return;
+        }
+        let catalogers = super::super::all();
+        let mut files = Vec::new();
+        for ecosystem in ["python", "npm", "rust", "ruby", "php", "dotnet"] {
+            files_under(&data.join("pkgdb").join(ecosystem), &mut files);
+        }
+        files.sort();
+        let (mut parsed, mut with_problems, mut silent) = (0, 0, Vec::new());
+        for file in &files {
+            let text = file.to_string_lossy();
+            let Some(folder) = text.split("/testdata").next().and_then(|head| head.rsplit('/').next()) else { continue };
+            let Some(mapping) = stands_for(folder) else { continue };
+            let relative = text.split("/pkgdb").nth(1).unwrap_or_default().to_string();
+            let path = mapping.map(str::to_string).unwrap_or(relative);
+            let candidate = super::testing::candidate(&path);
+            let Some(cataloger) = catalogers.iter().find(|cataloger| cataloger.wants(&candidate)) else { continue };
+            let contents = std::fs::read(file).unwrap();
+            let result = catalog(cataloger.as_ref() as &dyn Cataloger, &path, &contents);
+            let stem = file.file_name().unwrap_or_default().to_string_lossy().to_string();
+            println!("{:>4} packages {:>2} problems  {}  {:?}", result.packages.len(), result.problems.len(), text.split("/pkgdb/").nth(1).unwrap_or_default(), result.problems.first());
+            if stem.starts_with("one-package") && !stem.contains("dev") {
+                assert_eq!(result.packages.len(), 1, "{text}");
+            }
+            // Crates without a source (workspace members, path dependencies) are the
+            // project itself and are deliberately not reported.
+            if stem.starts_with("two-packages") && !stem.contains("with-local") {
+                assert_eq!(result.packages.len(), 2, "{text}");
+            }
+            if !result.problems.is_empty() {
+                with_problems += 1;
+            } else if !result.packages.is_empty() {
+                parsed += 1;
+            } else {
+                silent.push(stem);
+            }
+        }
+        // A file that gives neither packages nor a problem must say by its name why.
+        const EMPTY_BY_NAME: [&str; 10] = ["empty", "no-", "no_", "missing", "invalid", "malformed", "loop", "metadata-only", "broken_link", "files."];
+        for stem in &silent {
+            assert!(EMPTY_BY_NAME.iter().any(|reason| stem.contains(reason)), "{stem} gave no packages and no problem");
+        }
+        println!("corpus: {parsed} files parsed, {with_problems} with problems, {} with neither: {silent:?}", silent.len());
+        assert!(parsed > 100, "{parsed}");
     }
 }

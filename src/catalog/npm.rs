@@ -216,7 +216,13 @@ fn parse_yarn_lock(text: &str, collector: &mut Collector) {
             continue;
         }
         let Some(current) = descriptor else { continue };
-        let Some(rest) = line.strip_prefix("  ").and_then(|rest| rest.strip_prefix("version")) else { continue };
+        // Fields are two spaces in; deeper lines belong to `dependencies:` and the like.
+        // Classic yarn may quote field names (`"version" "1.0.0"`).
+        let Some(field) = line.strip_prefix("  ").filter(|field| !field.starts_with(' ')) else { continue };
+        let Some(rest) = field.strip_prefix("version").or_else(|| field.strip_prefix("\"version\"")) else { continue };
+        if !rest.starts_with([':', ' ']) {
+            continue;
+        }
         let version = rest.trim_start_matches(':').trim().trim_matches('"');
         descriptor = None;
         if let Some(name) = yarn_package_name(current) {
@@ -380,9 +386,9 @@ mod tests {
 
     #[test]
     fn yarn_classic_and_berry() {
-        let classic = "# yarn lockfile v1\n\n\"@babel/code-frame@^7.0.0\", \"@babel/code-frame@^7.10.4\":\n  version \"7.12.13\"\n  resolved \"https://registry.example.org/x\"\n  dependencies:\n    version \"0\"\n\nlodash@^4.17.0:\n  version \"4.17.21\"\n\nstring-width-cjs@npm:string-width@^4.2.0:\n  version \"4.2.3\"\n";
+        let classic = "# yarn lockfile v1\n\nquoted@^1:\n  \"resolved\" \"x\"\n  \"version\" \"1.0.1\"\n\nversionless@^1:\n  versions \"9\"\n\n\"@babel/code-frame@^7.0.0\", \"@babel/code-frame@^7.10.4\":\n  version \"7.12.13\"\n  resolved \"https://registry.example.org/x\"\n  dependencies:\n    version \"0\"\n\nlodash@^4.17.0:\n  version \"4.17.21\"\n\nstring-width-cjs@npm:string-width@^4.2.0:\n  version \"4.2.3\"\n";
         let found = catalog(&NpmCataloger, "/app/yarn.lock", classic.as_bytes());
-        assert_eq!(names(&found), ["@babel/code-frame@7.12.13", "lodash@4.17.21", "string-width@4.2.3"]);
+        assert_eq!(names(&found), ["quoted@1.0.1", "@babel/code-frame@7.12.13", "lodash@4.17.21", "string-width@4.2.3"]);
         let berry = "__metadata:\n  version: 8\n  cacheKey: 10c0\n\n\"ansi-regex-cjs@npm:ansi-regex@^5.0.0\":\n  version: 5.0.1\n  resolution: \"ansi-regex@npm:5.0.1\"\n\n\"@s/x@npm:^1.0.0, @s/x@npm:^1.1.0\":\n  version: 1.1.0\n\n\"mine@workspace:.\":\n  version: 0.0.0-use.local\n\n\"resolve@patch:resolve@npm%3A^1.0.0#~builtin<compat/resolve>\":\n  version: 1.22.8\n";
         let found = catalog(&NpmCataloger, "/app/yarn.lock", berry.as_bytes());
         assert_eq!(names(&found), ["ansi-regex@5.0.1", "@s/x@1.1.0", "resolve@1.22.8"]);

@@ -128,22 +128,31 @@ fn parse_gemspec(text: &str, collector: &mut Collector) -> Result<(), String> {
 /// A `Gemfile.lock`: `    name (version[-platform])` lines under `specs:` in `GEM` and `GIT`.
 fn parse_gemfile_lock(text: &str, collector: &mut Collector) {
     let mut in_gem_section = false;
+    let mut saw_section = false;
     for line in text.lines() {
         if !line.starts_with(' ') {
-            in_gem_section = matches!(line.trim_end(), "GEM" | "GIT");
+            let header = line.trim_end();
+            in_gem_section = matches!(header, "GEM" | "GIT");
+            saw_section |= matches!(header, "GEM" | "GIT" | "PATH" | "PLATFORMS" | "DEPENDENCIES");
             continue;
         }
         let Some(spec) = line.strip_prefix("    ").filter(|spec| in_gem_section && !spec.starts_with(' ')) else {
             continue;
         };
-        let Some((name, rest)) = spec.trim_end().split_once(" (") else { continue };
-        let Some(locked) = rest.strip_suffix(')') else { continue };
+        let locked = spec.trim_end().split_once(" (").and_then(|(name, rest)| Some((name, rest.strip_suffix(')')?)));
+        let Some((name, locked)) = locked else {
+            collector.problem(format!("a spec line without a (version): {:?}", spec.chars().take(60).collect::<String>()));
+            continue;
+        };
         // RubyGems versions have no `-`; one separates the platform (`1.13.1-x86_64-linux`).
         let (version, platform) = match locked.split_once('-') {
             Some((version, platform)) => (version, Some(platform)),
             None => (locked, None),
         };
         collector.add_with_arch(name, version, platform, gem_purl);
+    }
+    if !saw_section && !text.trim().is_empty() {
+        collector.problem("no GEM, GIT, PATH, PLATFORMS or DEPENDENCIES section: not a Gemfile.lock");
     }
 }
 
@@ -199,9 +208,13 @@ mod tests {
         assert_eq!(found.packages[0].evidence, Evidence::Declared);
         assert!(found.problems.is_empty());
         assert!(catalog(&RubyCataloger, "/app/Gemfile.lock", b"").packages.is_empty());
-        assert!(catalog(&RubyCataloger, "/app/Gemfile.lock", b"GEM\n  specs:\n    rack (2.2").packages.is_empty());
+        let truncated = catalog(&RubyCataloger, "/app/Gemfile.lock", b"GEM\n  specs:\n    rack (2.2");
+        assert!(truncated.packages.is_empty());
+        assert_eq!(truncated.problems, ["a spec line without a (version): \"rack (2.2\""]);
         let garbage = catalog(&RubyCataloger, "/app/Gemfile.lock", b"GEM\n    a b (1)\n    ( )\n    x ()\n");
         assert!(garbage.packages.is_empty());
-        assert_eq!(garbage.problems.len(), 2, "{:?}", garbage.problems);
+        assert_eq!(garbage.problems.len(), 3, "{:?}", garbage.problems);
+        let binary = catalog(&RubyCataloger, "/app/Gemfile.lock", b"\x00\x01\x02 not a lock");
+        assert_eq!(binary.problems, ["no GEM, GIT, PATH, PLATFORMS or DEPENDENCIES section: not a Gemfile.lock"]);
     }
 }
