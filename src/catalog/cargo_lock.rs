@@ -7,7 +7,7 @@
 //! they name nothing an advisory could be about and are skipped.
 
 use super::language::{self, Collector, Text};
-use super::{CatalogContext, Catalogued, Candidate, Cataloger, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
+use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 use serde::Deserialize;
 
@@ -24,8 +24,11 @@ impl Cataloger for CargoLockCataloger {
     }
 
     fn catalog(&self, file: &mut WantedFile<'_>, context: &CatalogContext<'_>) -> Catalogued {
-        let mut collector = Collector::new(self.name(), Ecosystem::Cargo, Evidence::Declared, context, &file.display_path());
-        if let Err(message) = language::read_text(file, DEFAULT_READ_LIMIT).and_then(|text| parse(&text, &mut collector)) {
+        let mut collector =
+            Collector::new(self.name(), Ecosystem::Cargo, Evidence::Declared, context, &file.display_path());
+        if let Err(message) =
+            language::read_text(file, DEFAULT_READ_LIMIT).and_then(|text| parse(&text, &mut collector))
+        {
             collector.problem(message);
         }
         collector.finish()
@@ -91,10 +94,14 @@ mod tests {
 
     #[test]
     fn versions_one_to_four() {
-        let v1 = format!("[root]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"itoa 1.0.0 ({REGISTRY})\"]\n\n[[package]]\nname = \"itoa\"\nversion = \"1.0.0\"\nsource = \"{REGISTRY}\"\n\n[metadata]\n\"checksum itoa 1.0.0 ({REGISTRY})\" = \"abc\"\n");
+        let v1 = format!(
+            "[root]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"itoa 1.0.0 ({REGISTRY})\"]\n\n[[package]]\nname = \"itoa\"\nversion = \"1.0.0\"\nsource = \"{REGISTRY}\"\n\n[metadata]\n\"checksum itoa 1.0.0 ({REGISTRY})\" = \"abc\"\n"
+        );
         assert_eq!(names(&catalog(&CargoLockCataloger, "/a/Cargo.lock", v1.as_bytes())), ["itoa@1.0.0"]);
         for version in [3, 4] {
-            let text = format!("# generated\nversion = {version}\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"serde\"]\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\nsource = \"{REGISTRY}\"\nchecksum = \"ff\"\n\n[[package]]\nname = \"gitdep\"\nversion = \"0.2.0-alpha.1+build\"\nsource = \"git+https://git.example.org/g#abc\"\n");
+            let text = format!(
+                "# generated\nversion = {version}\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"serde\"]\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\nsource = \"{REGISTRY}\"\nchecksum = \"ff\"\n\n[[package]]\nname = \"gitdep\"\nversion = \"0.2.0-alpha.1+build\"\nsource = \"git+https://git.example.org/g#abc\"\n"
+            );
             let found = catalog(&CargoLockCataloger, "/a/Cargo.lock", text.as_bytes());
             assert_eq!(names(&found), ["serde@1.0.200", "gitdep@0.2.0-alpha.1+build"]);
             assert_eq!(purls(&found), ["pkg:cargo/serde@1.0.200", "pkg:cargo/gitdep@0.2.0-alpha.1%2Bbuild"]);
@@ -106,8 +113,13 @@ mod tests {
     #[test]
     fn empty_truncated_garbage_hostile() {
         assert!(catalog(&CargoLockCataloger, "/a/Cargo.lock", b"").packages.is_empty());
-        assert!(catalog(&CargoLockCataloger, "/a/Cargo.lock", b"version = 3\n[[package]]\nname = \"se").problems[0].contains("not valid TOML"));
-        assert!(catalog(&CargoLockCataloger, "/a/Cargo.lock", b"\x7fELF\x02\x01").problems[0].contains("not valid TOML"));
+        assert!(
+            catalog(&CargoLockCataloger, "/a/Cargo.lock", b"version = 3\n[[package]]\nname = \"se").problems[0]
+                .contains("not valid TOML")
+        );
+        assert!(
+            catalog(&CargoLockCataloger, "/a/Cargo.lock", b"\x7fELF\x02\x01").problems[0].contains("not valid TOML")
+        );
         assert!(catalog(&CargoLockCataloger, "/a/Cargo.lock", b"package = 5").problems[0].contains("not valid TOML"));
         let missing = catalog(&CargoLockCataloger, "/a/Cargo.lock", b"[[package]]\nversion = \"1\"\n");
         assert_eq!(missing.problems, ["a [[package]] entry without name or version"]);

@@ -9,7 +9,7 @@
 //! frameworks is reported once.
 
 use super::language::{self, Collector, Text};
-use super::{CatalogContext, Catalogued, Candidate, Cataloger, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
+use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -85,7 +85,8 @@ fn parse_deps(text: &str, collector: &mut Collector) -> Result<(), String> {
         }
         match key.split_once('/') {
             Some((name, version)) => collector.add(name, version, nuget_purl),
-            None => collector.problem(format!("library key {:?} is not Name/Version", key.chars().take(80).collect::<String>())),
+            None => collector
+                .problem(format!("library key {:?} is not Name/Version", key.chars().take(80).collect::<String>())),
         }
     }
     Ok(())
@@ -165,7 +166,10 @@ mod tests {
     fn bad_input() {
         for path in ["/app/a.deps.json", "/src/packages.lock.json"] {
             assert!(catalog(&DotnetCataloger, path, b"").problems[0].contains("not valid JSON"));
-            assert!(catalog(&DotnetCataloger, path, br#"{"libraries":{"a/1":{"type":"pack"#).problems[0].contains("not valid JSON"));
+            assert!(
+                catalog(&DotnetCataloger, path, br#"{"libraries":{"a/1":{"type":"pack"#).problems[0]
+                    .contains("not valid JSON")
+            );
             assert!(catalog(&DotnetCataloger, path, b"MZ garbage").problems[0].contains("not valid JSON"));
             assert!(catalog(&DotnetCataloger, path, b"{}").packages.is_empty());
         }

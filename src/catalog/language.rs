@@ -45,7 +45,9 @@ pub fn purl(ecosystem: Ecosystem, namespace: Option<&str>, name: &str, version: 
 /// True when `value` can be a package name or version: non-empty, short, no control
 /// characters or spaces (which no ecosystem allows and which would garble reports).
 pub fn is_plausible(value: &str) -> bool {
-    !value.is_empty() && value.len() <= FIELD_LIMIT && !value.chars().any(|character| character.is_control() || character.is_whitespace())
+    !value.is_empty()
+        && value.len() <= FIELD_LIMIT
+        && !value.chars().any(|character| character.is_control() || character.is_whitespace())
 }
 
 /// Collects the packages of one file: validates each name and version, drops exact
@@ -62,7 +64,13 @@ pub struct Collector {
 
 impl Collector {
     /// A collector for the file at `path`, found by `found_by`.
-    pub fn new(found_by: &'static str, ecosystem: Ecosystem, evidence: Evidence, context: &CatalogContext<'_>, path: &str) -> Self {
+    pub fn new(
+        found_by: &'static str,
+        ecosystem: Ecosystem,
+        evidence: Evidence,
+        context: &CatalogContext<'_>,
+        path: &str,
+    ) -> Self {
         Self {
             found_by,
             ecosystem,
@@ -80,13 +88,23 @@ impl Collector {
     }
 
     /// Add a package with an architecture or platform (RubyGems platforms).
-    pub fn add_with_arch(&mut self, name: &str, version: &str, arch: Option<&str>, make_purl: fn(&str, &str) -> String) {
+    pub fn add_with_arch(
+        &mut self,
+        name: &str,
+        version: &str,
+        arch: Option<&str>,
+        make_purl: fn(&str, &str) -> String,
+    ) {
         let (name, version) = (name.trim(), version.trim());
         if !is_plausible(name) || !is_plausible(version) {
             self.rejected = self.rejected.saturating_add(1);
             if self.rejected <= PROBLEM_LIMIT {
                 let shorten = |value: &str| value.chars().take(60).collect::<String>();
-                self.result.problems.push(format!("skipped an entry with an invalid name or version: name {:?}, version {:?}", shorten(name), shorten(version)));
+                self.result.problems.push(format!(
+                    "skipped an entry with an invalid name or version: name {:?}, version {:?}",
+                    shorten(name),
+                    shorten(version)
+                ));
             }
             return;
         }
@@ -127,7 +145,10 @@ impl Collector {
     /// The packages and problems.
     pub fn finish(mut self) -> Catalogued {
         if self.rejected > PROBLEM_LIMIT {
-            self.result.problems.push(format!("{} more entries with an invalid name or version skipped", self.rejected - PROBLEM_LIMIT));
+            self.result.problems.push(format!(
+                "{} more entries with an invalid name or version skipped",
+                self.rejected - PROBLEM_LIMIT
+            ));
         }
         self.result
     }
@@ -172,7 +193,8 @@ pub fn read_text_prefix(file: &mut WantedFile<'_>, limit: u64) -> Result<(String
 
 /// Bytes to text: UTF-8 required, a leading byte-order mark (common in .NET files) dropped.
 fn decode(bytes: Vec<u8>) -> Result<String, String> {
-    let text = String::from_utf8(bytes).map_err(|error| format!("not UTF-8 text (invalid byte at offset {})", error.utf8_error().valid_up_to()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|error| format!("not UTF-8 text (invalid byte at offset {})", error.utf8_error().valid_up_to()))?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),
         None => text,
@@ -281,7 +303,7 @@ pub fn has_component(path: &[u8], name: &[u8]) -> bool {
 #[cfg(test)]
 pub(crate) mod testing {
     //! Running a cataloger on one in-memory file, for the catalogers' unit tests.
-    use super::super::{CatalogContext, Catalogued, Cataloger, Candidate, WantedFile};
+    use super::super::{Candidate, CatalogContext, Cataloger, Catalogued, WantedFile};
     use crate::fs::FileType;
     use crate::fs::testing::MemoryFilesystem;
 
@@ -321,7 +343,8 @@ pub(crate) mod testing {
 
     /// A YAML "billion laughs" document.
     pub fn yaml_alias_bomb() -> String {
-        let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut text =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
         let names = ["b", "c", "d", "e", "f", "g", "h", "i"];
         let mut previous = "a";
         for name in names {
@@ -340,7 +363,10 @@ mod tests {
     #[test]
     fn purl_encodes_each_part() {
         assert_eq!(purl(Ecosystem::Npm, Some("@types"), "node", "18.0.0"), "pkg:npm/%40types/node@18.0.0");
-        assert_eq!(purl(Ecosystem::Composer, Some("symfony"), "console", "v5.4.0"), "pkg:composer/symfony/console@v5.4.0");
+        assert_eq!(
+            purl(Ecosystem::Composer, Some("symfony"), "console", "v5.4.0"),
+            "pkg:composer/symfony/console@v5.4.0"
+        );
         assert_eq!(purl(Ecosystem::Cargo, None, "serde", "1.0.0+x"), "pkg:cargo/serde@1.0.0%2Bx");
         assert_eq!(purl(Ecosystem::Pypi, Some(""), "a", "1"), "pkg:pypi/a@1");
     }
@@ -362,7 +388,8 @@ mod tests {
 
     #[test]
     fn text_ignores_values_of_other_types() {
-        let entries: Vec<Entry> = parse_json(r#"[{"version":"1"},{"version":2},{"version":{"a":[1]}},{"version":null},{}]"#).unwrap();
+        let entries: Vec<Entry> =
+            parse_json(r#"[{"version":"1"},{"version":2},{"version":{"a":[1]}},{"version":null},{}]"#).unwrap();
         let versions: Vec<Option<&str>> = entries.iter().map(|entry| entry.version.as_deref()).collect();
         assert_eq!(versions, vec![Some("1"), None, None, None, None]);
         let toml: Entry = parse_toml("version = 3").unwrap();
@@ -436,7 +463,8 @@ mod corpus {
     #[test]
     fn shared_pkgdb_corpus() {
         // Worktrees outside the repository's usual place can point at the data directly.
-        let data = std::env::var_os("SNAPSCAN_SHARED_DATA").map_or_else(|| crate::test_fixtures::repository_root().join("../shared/data"), PathBuf::from);
+        let data = std::env::var_os("SNAPSCAN_SHARED_DATA")
+            .map_or_else(|| crate::test_fixtures::repository_root().join("../shared/data"), PathBuf::from);
         if !data.is_dir() {
             println!("skipped: ../shared/data not present");
             return;
@@ -450,7 +478,9 @@ mod corpus {
         let (mut parsed, mut with_problems, mut silent) = (0, 0, Vec::new());
         for file in &files {
             let text = file.to_string_lossy();
-            let Some(folder) = text.split("/testdata").next().and_then(|head| head.rsplit('/').next()) else { continue };
+            let Some(folder) = text.split("/testdata").next().and_then(|head| head.rsplit('/').next()) else {
+                continue;
+            };
             let Some(mapping) = stands_for(folder) else { continue };
             let relative = text.split("/pkgdb").nth(1).unwrap_or_default().to_string();
             let path = mapping.map(str::to_string).unwrap_or(relative);
@@ -459,7 +489,13 @@ mod corpus {
             let contents = std::fs::read(file).unwrap();
             let result = catalog(cataloger.as_ref() as &dyn Cataloger, &path, &contents);
             let stem = file.file_name().unwrap_or_default().to_string_lossy().to_string();
-            println!("{:>4} packages {:>2} problems  {}  {:?}", result.packages.len(), result.problems.len(), text.split("/pkgdb/").nth(1).unwrap_or_default(), result.problems.first());
+            println!(
+                "{:>4} packages {:>2} problems  {}  {:?}",
+                result.packages.len(),
+                result.problems.len(),
+                text.split("/pkgdb/").nth(1).unwrap_or_default(),
+                result.problems.first()
+            );
             if stem.starts_with("one-package") && !stem.contains("dev") {
                 assert_eq!(result.packages.len(), 1, "{text}");
             }
@@ -477,11 +513,25 @@ mod corpus {
             }
         }
         // A file that gives neither packages nor a problem must say by its name why.
-        const EMPTY_BY_NAME: [&str; 10] = ["empty", "no-", "no_", "missing", "invalid", "malformed", "loop", "metadata-only", "broken_link", "files."];
+        const EMPTY_BY_NAME: [&str; 10] = [
+            "empty",
+            "no-",
+            "no_",
+            "missing",
+            "invalid",
+            "malformed",
+            "loop",
+            "metadata-only",
+            "broken_link",
+            "files.",
+        ];
         for stem in &silent {
             assert!(EMPTY_BY_NAME.iter().any(|reason| stem.contains(reason)), "{stem} gave no packages and no problem");
         }
-        println!("corpus: {parsed} files parsed, {with_problems} with problems, {} with neither: {silent:?}", silent.len());
+        println!(
+            "corpus: {parsed} files parsed, {with_problems} with problems, {} with neither: {silent:?}",
+            silent.len()
+        );
         assert!(parsed > 100, "{parsed}");
     }
 }

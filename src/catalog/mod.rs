@@ -233,7 +233,15 @@ pub trait Cataloger: Send + Sync {
 
 /// Every cataloger snapscan runs, in a fixed order.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::DpkgCataloger), Box::new(python::PythonCataloger), Box::new(npm::NpmCataloger), Box::new(cargo_lock::CargoLockCataloger), Box::new(ruby::RubyCataloger), Box::new(php::ComposerCataloger), Box::new(dotnet::DotnetCataloger)]
+    vec![
+        Box::new(dpkg::DpkgCataloger),
+        Box::new(python::PythonCataloger),
+        Box::new(npm::NpmCataloger),
+        Box::new(cargo_lock::CargoLockCataloger),
+        Box::new(ruby::RubyCataloger),
+        Box::new(php::ComposerCataloger),
+        Box::new(dotnet::DotnetCataloger),
+    ]
 }
 
 /// Percent-encode a purl name or version component (RFC 3986 unreserved kept as is).

@@ -11,7 +11,7 @@
 //! Workspace members, links and local folders are the project itself and are skipped too.
 
 use super::language::{self, Collector, Text};
-use super::{CatalogContext, Catalogued, Candidate, Cataloger, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
+use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -45,7 +45,9 @@ fn format_of(path: &[u8]) -> Option<Format> {
     let (&name, directories) = components.split_last()?;
     match name {
         b"package.json" => {
-            let is_package_directory = |directory: &[u8]| !directory.is_empty() && !directory.starts_with(b".") && !directory.starts_with(b"@");
+            let is_package_directory = |directory: &[u8]| {
+                !directory.is_empty() && !directory.starts_with(b".") && !directory.starts_with(b"@")
+            };
             let installed = match directories {
                 [.., parent, package] if *parent == b"node_modules" => is_package_directory(package),
                 [.., parent, scope, package] if *parent == b"node_modules" => {
@@ -174,7 +176,8 @@ fn parse_package_lock(text: &str, collector: &mut Collector) -> Result<(), Strin
             // Only installed paths name dependencies; other keys are workspace folders.
             let Some(index) = install_path.rfind("node_modules/") else { continue };
             let linked = entry.link.as_ref().and_then(serde_json::Value::as_bool) == Some(true);
-            let Some(version) = entry.version.as_deref().filter(|version| !linked && is_registry_version(version)) else {
+            let Some(version) = entry.version.as_deref().filter(|version| !linked && is_registry_version(version))
+            else {
                 continue;
             };
             let path_name = install_path.get(index.saturating_add("node_modules/".len())..).unwrap_or_default();
@@ -189,7 +192,9 @@ fn parse_package_lock(text: &str, collector: &mut Collector) -> Result<(), Strin
     while let Some((name, dependency)) = pending.pop() {
         if let Some(version) = dependency.version.as_deref() {
             match version.strip_prefix("npm:").and_then(split_at_version) {
-                Some((real_name, real_version)) if is_registry_version(real_version) => collector.add(real_name, real_version, npm_purl),
+                Some((real_name, real_version)) if is_registry_version(real_version) => {
+                    collector.add(real_name, real_version, npm_purl)
+                }
                 Some(_) => {}
                 None if is_registry_version(version) => collector.add(name, version, npm_purl),
                 None => {}
@@ -276,7 +281,10 @@ fn parse_pnpm_lock(text: &str, collector: &mut Collector) -> Result<(), String> 
             let (key_name, key_version) = pnpm_key(key, major).unwrap_or_default();
             let entry = entry.as_ref();
             let name = entry.and_then(|entry| entry.name.as_deref()).unwrap_or(key_name);
-            let version = entry.and_then(|entry| entry.version.as_deref()).filter(|version| is_registry_version(version)).unwrap_or(key_version);
+            let version = entry
+                .and_then(|entry| entry.version.as_deref())
+                .filter(|version| is_registry_version(version))
+                .unwrap_or(key_version);
             if !name.is_empty() && is_registry_version(version) {
                 collector.add(name, version, npm_purl);
             }
@@ -335,7 +343,11 @@ mod tests {
 
     #[test]
     fn installed_manifests() {
-        let found = catalog(&NpmCataloger, "/a/node_modules/@types/node/package.json", br#"{"name":"@types/node","version":"20.1.0","dependencies":{}}"#);
+        let found = catalog(
+            &NpmCataloger,
+            "/a/node_modules/@types/node/package.json",
+            br#"{"name":"@types/node","version":"20.1.0","dependencies":{}}"#,
+        );
         assert_eq!(purls(&found), ["pkg:npm/%40types/node@20.1.0"]);
         assert_eq!(found.packages[0].evidence, Evidence::Installed);
         let path = "/a/node_modules/x/package.json";
@@ -349,7 +361,10 @@ mod tests {
         let deep = catalog(&NpmCataloger, path, deep_json(10_000).as_bytes());
         assert!(deep.packages.is_empty() && deep.problems.len() == 1, "{:?}", deep.problems);
         // A version of the wrong type is ignored, not fatal.
-        assert_eq!(catalog(&NpmCataloger, path, br#"{"name":"x","version":1}"#).problems, ["package.json without name or version"]);
+        assert_eq!(
+            catalog(&NpmCataloger, path, br#"{"name":"x","version":1}"#).problems,
+            ["package.json without name or version"]
+        );
     }
 
     #[test]
@@ -380,22 +395,32 @@ mod tests {
         assert_eq!(names(&found), ["a@1.0.0", "@s/b@2.0.0", "string-width@4.2.3"]);
         assert!(catalog(&NpmCataloger, "/app/package-lock.json", b"{}").packages.is_empty());
         assert!(catalog(&NpmCataloger, "/app/package-lock.json", b"").problems[0].contains("not valid JSON"));
-        assert!(catalog(&NpmCataloger, "/app/package-lock.json", br#"{"packages":{"node_modules/a":{"ver"#).problems[0].contains("not valid JSON"));
-        assert!(catalog(&NpmCataloger, "/app/package-lock.json", br#"{"packages":[1]}"#).problems[0].contains("not valid JSON"));
+        assert!(
+            catalog(&NpmCataloger, "/app/package-lock.json", br#"{"packages":{"node_modules/a":{"ver"#).problems[0]
+                .contains("not valid JSON")
+        );
+        assert!(
+            catalog(&NpmCataloger, "/app/package-lock.json", br#"{"packages":[1]}"#).problems[0]
+                .contains("not valid JSON")
+        );
     }
 
     #[test]
     fn yarn_classic_and_berry() {
         let classic = "# yarn lockfile v1\n\nquoted@^1:\n  \"resolved\" \"x\"\n  \"version\" \"1.0.1\"\n\nversionless@^1:\n  versions \"9\"\n\n\"@babel/code-frame@^7.0.0\", \"@babel/code-frame@^7.10.4\":\n  version \"7.12.13\"\n  resolved \"https://registry.example.org/x\"\n  dependencies:\n    version \"0\"\n\nlodash@^4.17.0:\n  version \"4.17.21\"\n\nstring-width-cjs@npm:string-width@^4.2.0:\n  version \"4.2.3\"\n";
         let found = catalog(&NpmCataloger, "/app/yarn.lock", classic.as_bytes());
-        assert_eq!(names(&found), ["quoted@1.0.1", "@babel/code-frame@7.12.13", "lodash@4.17.21", "string-width@4.2.3"]);
+        assert_eq!(
+            names(&found),
+            ["quoted@1.0.1", "@babel/code-frame@7.12.13", "lodash@4.17.21", "string-width@4.2.3"]
+        );
         let berry = "__metadata:\n  version: 8\n  cacheKey: 10c0\n\n\"ansi-regex-cjs@npm:ansi-regex@^5.0.0\":\n  version: 5.0.1\n  resolution: \"ansi-regex@npm:5.0.1\"\n\n\"@s/x@npm:^1.0.0, @s/x@npm:^1.1.0\":\n  version: 1.1.0\n\n\"mine@workspace:.\":\n  version: 0.0.0-use.local\n\n\"resolve@patch:resolve@npm%3A^1.0.0#~builtin<compat/resolve>\":\n  version: 1.22.8\n";
         let found = catalog(&NpmCataloger, "/app/yarn.lock", berry.as_bytes());
         assert_eq!(names(&found), ["ansi-regex@5.0.1", "@s/x@1.1.0", "resolve@1.22.8"]);
         assert!(found.problems.is_empty());
         assert!(catalog(&NpmCataloger, "/app/yarn.lock", b"").packages.is_empty());
         assert!(catalog(&NpmCataloger, "/app/yarn.lock", b"lodash@^4:\n  vers").packages.is_empty());
-        let garbage = catalog(&NpmCataloger, "/app/yarn.lock", b"x@1:\n  version \"1 2\"\n:\n  version 1\n@:\n  version 1\n");
+        let garbage =
+            catalog(&NpmCataloger, "/app/yarn.lock", b"x@1:\n  version \"1 2\"\n:\n  version 1\n@:\n  version 1\n");
         assert!(garbage.packages.is_empty());
         assert_eq!(garbage.problems.len(), 1, "{:?}", garbage.problems);
     }
@@ -408,14 +433,20 @@ mod tests {
         let v6 = "lockfileVersion: '6.0'\npackages:\n  /@s/a@1.0.0(react@18.0.0):\n    resolution: {integrity: x}\n  /b@2.0.0:\n    dev: false\n";
         assert_eq!(names(&catalog(&NpmCataloger, "/app/pnpm-lock.yaml", v6.as_bytes())), ["@s/a@1.0.0", "b@2.0.0"]);
         let v9 = "lockfileVersion: '9.0'\npackages:\n  '@s/a@1.0.0':\n    resolution: {integrity: x}\n  c@https://codeload.example.org/c/tar.gz/abc:\n    resolution: {tarball: x}\n    version: 6.0.1\nsnapshots:\n  '@s/a@1.0.0(x@1.0.0)': {}\n---\nlockfileVersion: '9.0'\npackages:\n  d@4.0.0: {}\n";
-        assert_eq!(names(&catalog(&NpmCataloger, "/app/pnpm-lock.yaml", v9.as_bytes())), ["@s/a@1.0.0", "c@6.0.1", "d@4.0.0"]);
+        assert_eq!(
+            names(&catalog(&NpmCataloger, "/app/pnpm-lock.yaml", v9.as_bytes())),
+            ["@s/a@1.0.0", "c@6.0.1", "d@4.0.0"]
+        );
     }
 
     #[test]
     fn pnpm_bad_input() {
         let path = "/app/pnpm-lock.yaml";
         assert!(catalog(&NpmCataloger, path, b"").problems.is_empty());
-        assert!(catalog(&NpmCataloger, path, b"lockfileVersion: '9.0'\npackages:\n  'a@1").problems[0].contains("not valid YAML"));
+        assert!(
+            catalog(&NpmCataloger, path, b"lockfileVersion: '9.0'\npackages:\n  'a@1").problems[0]
+                .contains("not valid YAML")
+        );
         assert!(catalog(&NpmCataloger, path, b"packages: [1, 2]\n").problems[0].contains("not valid YAML"));
         assert!(catalog(&NpmCataloger, path, yaml_alias_bomb().as_bytes()).problems[0].contains("not valid YAML"));
         let deep = format!("packages: {}{}\n", "[".repeat(5000), "]".repeat(5000));

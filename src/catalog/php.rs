@@ -7,7 +7,7 @@
 //! `dev-main`), kept as written since advisories compare Composer's own versions.
 
 use super::language::{self, Collector, Text};
-use super::{CatalogContext, Catalogued, Candidate, Cataloger, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
+use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 use serde::Deserialize;
 
@@ -46,7 +46,9 @@ impl Cataloger for ComposerCataloger {
         };
         let evidence = if format == Format::Installed { Evidence::Installed } else { Evidence::Declared };
         let mut collector = Collector::new(self.name(), Ecosystem::Composer, evidence, context, &file.display_path());
-        if let Err(message) = language::read_text(file, DEFAULT_READ_LIMIT).and_then(|text| parse(&text, &mut collector)) {
+        if let Err(message) =
+            language::read_text(file, DEFAULT_READ_LIMIT).and_then(|text| parse(&text, &mut collector))
+        {
             collector.problem(message);
         }
         collector.finish()
@@ -149,8 +151,13 @@ mod tests {
     fn bad_input() {
         let path = "/app/composer.lock";
         assert!(catalog(&ComposerCataloger, path, b"").problems[0].contains("not valid JSON"));
-        assert!(catalog(&ComposerCataloger, path, br#"{"packages":[{"name":"a/b","#).problems[0].contains("not valid JSON"));
-        assert_eq!(catalog(&ComposerCataloger, path, b"42").problems, ["neither a list of packages nor an object with a packages list"]);
+        assert!(
+            catalog(&ComposerCataloger, path, br#"{"packages":[{"name":"a/b","#).problems[0].contains("not valid JSON")
+        );
+        assert_eq!(
+            catalog(&ComposerCataloger, path, b"42").problems,
+            ["neither a list of packages nor an object with a packages list"]
+        );
         assert!(catalog(&ComposerCataloger, path, b"\x00\x00\x00").problems[0].contains("not valid JSON"));
     }
 }

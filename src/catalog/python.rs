@@ -9,7 +9,7 @@
 //! advisories and indexes key on (`Django_Foo` and `django-foo` are one project).
 
 use super::language::{self, Collector, Text};
-use super::{CatalogContext, Catalogued, Candidate, Cataloger, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
+use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -126,7 +126,9 @@ fn pypi_purl(name: &str, version: &str) -> String {
 fn is_project_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     let edge = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_alphanumeric);
-    edge(bytes.first()) && edge(bytes.last()) && bytes.iter().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
+    edge(bytes.first())
+        && edge(bytes.last())
+        && bytes.iter().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
 }
 
 /// Core metadata (`METADATA`, `PKG-INFO`): RFC 822 style headers up to the first blank
@@ -188,7 +190,11 @@ fn parse_conda_meta(text: &str, collector: &mut Collector) -> Result<(), String>
     let (Some(name), Some(version)) = (record.name.as_deref(), record.version.as_deref()) else {
         return Err("conda record without name or version".to_string());
     };
-    let on_python = record.depends.iter().filter_map(Text::as_deref).any(|dependency| dependency.split_whitespace().next() == Some("python"));
+    let on_python = record
+        .depends
+        .iter()
+        .filter_map(Text::as_deref)
+        .any(|dependency| dependency.split_whitespace().next() == Some("python"));
     if on_python || record.noarch.as_deref() == Some("python") {
         collector.add(name, version, pypi_purl);
     }
@@ -234,7 +240,9 @@ fn pinned_requirement(line: &str) -> Option<(&str, &str)> {
     let (name, version) = line.split_once("==")?;
     let name = name.split('[').next()?.trim();
     let version = version.strip_prefix('=').unwrap_or(version).trim();
-    let pinned = !version.is_empty() && !version.contains(['*', ',', '<', '>', '!', '~', '=']) && !version.contains(char::is_whitespace);
+    let pinned = !version.is_empty()
+        && !version.contains(['*', ',', '<', '>', '!', '~', '='])
+        && !version.contains(char::is_whitespace);
     (is_project_name(name) && pinned).then_some((name, version))
 }
 
@@ -294,7 +302,10 @@ fn parse_toml_lock(text: &str, format: Format, collector: &mut Collector) -> Res
     let lock: TomlLock = language::parse_toml(text)?;
     for package in &lock.package {
         let is_project = format == Format::UvLock
-            && package.source.as_ref().is_some_and(|source| source.editable.0.is_some() || source.virtual_path.0.is_some());
+            && package
+                .source
+                .as_ref()
+                .is_some_and(|source| source.editable.0.is_some() || source.virtual_path.0.is_some());
         if is_project {
             continue;
         }
@@ -392,18 +403,28 @@ mod tests {
 
     #[test]
     fn egg_info_file_form() {
-        let found = catalog(&PythonCataloger, "/usr/lib/python3/dist-packages/six-1.16.0.egg-info", b"Metadata-Version: 1.1\nName: six\nVersion: 1.16.0\n");
+        let found = catalog(
+            &PythonCataloger,
+            "/usr/lib/python3/dist-packages/six-1.16.0.egg-info",
+            b"Metadata-Version: 1.1\nName: six\nVersion: 1.16.0\n",
+        );
         assert_eq!(purls(&found), ["pkg:pypi/six@1.16.0"]);
     }
 
     #[test]
     fn conda_records_of_python_packages_only() {
         let path = "/opt/conda/conda-meta/x.json";
-        let numpy = catalog(&PythonCataloger, path, br#"{"name":"numpy","version":"1.26.0","depends":["python >=3.11,<3.12.0a0","libblas"]}"#);
+        let numpy = catalog(
+            &PythonCataloger,
+            path,
+            br#"{"name":"numpy","version":"1.26.0","depends":["python >=3.11,<3.12.0a0","libblas"]}"#,
+        );
         assert_eq!(names(&numpy), ["numpy@1.26.0"]);
-        let noarch = catalog(&PythonCataloger, path, br#"{"name":"six","version":"1.16.0","noarch":"python","depends":[]}"#);
+        let noarch =
+            catalog(&PythonCataloger, path, br#"{"name":"six","version":"1.16.0","noarch":"python","depends":[]}"#);
         assert_eq!(names(&noarch), ["six@1.16.0"]);
-        let openssl = catalog(&PythonCataloger, path, br#"{"name":"openssl","version":"3.0.12","depends":["ca-certificates"]}"#);
+        let openssl =
+            catalog(&PythonCataloger, path, br#"{"name":"openssl","version":"3.0.12","depends":["ca-certificates"]}"#);
         assert!(openssl.packages.is_empty() && openssl.problems.is_empty());
         assert!(catalog(&PythonCataloger, path, b"{\"name\":").problems[0].contains("not valid JSON"));
         assert!(catalog(&PythonCataloger, path, b"{}").problems[0].contains("without name"));
@@ -430,7 +451,10 @@ mod tests {
         let found = catalog(&PythonCataloger, "/app/Pipfile.lock", text.as_bytes());
         assert_eq!(names(&found), ["requests@2.31.0", "pytest@7.4.0"]);
         assert!(catalog(&PythonCataloger, "/app/Pipfile.lock", b"").problems[0].contains("not valid JSON"));
-        assert!(catalog(&PythonCataloger, "/app/Pipfile.lock", br#"{"default":{"a":{"#).problems[0].contains("not valid JSON"));
+        assert!(
+            catalog(&PythonCataloger, "/app/Pipfile.lock", br#"{"default":{"a":{"#).problems[0]
+                .contains("not valid JSON")
+        );
         assert!(catalog(&PythonCataloger, "/app/Pipfile.lock", b"[1,2]").problems[0].contains("not valid JSON"));
     }
 
@@ -447,8 +471,14 @@ mod tests {
         assert!(found.problems.is_empty());
 
         assert!(catalog(&PythonCataloger, "/app/poetry.lock", b"").packages.is_empty());
-        assert!(catalog(&PythonCataloger, "/app/poetry.lock", b"[[package]]\nname = \"x").problems[0].contains("not valid TOML"));
-        assert!(catalog(&PythonCataloger, "/app/uv.lock", yaml_alias_bomb().as_bytes()).problems[0].contains("not valid TOML"));
+        assert!(
+            catalog(&PythonCataloger, "/app/poetry.lock", b"[[package]]\nname = \"x").problems[0]
+                .contains("not valid TOML")
+        );
+        assert!(
+            catalog(&PythonCataloger, "/app/uv.lock", yaml_alias_bomb().as_bytes()).problems[0]
+                .contains("not valid TOML")
+        );
         let missing = catalog(&PythonCataloger, "/app/poetry.lock", b"[[package]]\nname = \"x\"\n");
         assert_eq!(missing.problems, ["a [[package]] entry without name or version"]);
     }

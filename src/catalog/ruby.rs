@@ -9,7 +9,7 @@
 //! dependencies); `PATH` sections are the project's own gems and are skipped.
 
 use super::language::{self, Collector};
-use super::{CatalogContext, Catalogued, Candidate, Cataloger, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
+use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 
 /// Largest gemspec read (RubyGems writes a few KiB).
@@ -33,7 +33,9 @@ fn format_of(path: &[u8]) -> Option<Format> {
     let grandparent = reversed.next().unwrap_or_default();
     match name {
         b"Gemfile.lock" | b"gems.locked" => Some(Format::GemfileLock),
-        _ if name.ends_with(b".gemspec") && (parent == b"specifications" || (parent == b"default" && grandparent == b"specifications")) => {
+        _ if name.ends_with(b".gemspec")
+            && (parent == b"specifications" || (parent == b"default" && grandparent == b"specifications")) =>
+        {
             Some(Format::InstalledSpecification)
         }
         _ => None,
@@ -82,7 +84,10 @@ fn gem_purl(name: &str, version: &str) -> String {
 fn assignment<'a>(line: &'a str, attribute: &str) -> Option<Result<&'a str, String>> {
     let (target, value) = line.trim().split_once('=')?;
     let (receiver, field) = target.trim().split_once('.')?;
-    if field != attribute || receiver.is_empty() || !receiver.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_') {
+    if field != attribute
+        || receiver.is_empty()
+        || !receiver.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+    {
         return None;
     }
     // `==` is a comparison, not an assignment.
@@ -141,7 +146,8 @@ fn parse_gemfile_lock(text: &str, collector: &mut Collector) {
         };
         let locked = spec.trim_end().split_once(" (").and_then(|(name, rest)| Some((name, rest.strip_suffix(')')?)));
         let Some((name, locked)) = locked else {
-            collector.problem(format!("a spec line without a (version): {:?}", spec.chars().take(60).collect::<String>()));
+            collector
+                .problem(format!("a spec line without a (version): {:?}", spec.chars().take(60).collect::<String>()));
             continue;
         };
         // RubyGems versions have no `-`; one separates the platform (`1.13.1-x86_64-linux`).
@@ -195,7 +201,10 @@ mod tests {
         assert!(found.packages.is_empty());
         assert!(found.problems[0].contains("version is not a string literal"), "{:?}", found.problems);
         assert_eq!(catalog(&RubyCataloger, path, b"").problems, ["no name or version assignment in the gemspec"]);
-        assert_eq!(catalog(&RubyCataloger, path, b"Gem::Specification.new do |s|\n  s.name = \"x\"").problems, ["no name or version assignment in the gemspec"]);
+        assert_eq!(
+            catalog(&RubyCataloger, path, b"Gem::Specification.new do |s|\n  s.name = \"x\"").problems,
+            ["no name or version assignment in the gemspec"]
+        );
         assert!(catalog(&RubyCataloger, path, b"\xfe\xff\x00s").problems[0].contains("UTF-8"));
     }
 
