@@ -360,6 +360,9 @@ mod tests {
         assert_eq!(deep.problems, ["package.json without name or version"]);
         let deep = catalog(&NpmCataloger, path, deep_json(10_000).as_bytes());
         assert!(deep.packages.is_empty() && deep.problems.len() == 1, "{:?}", deep.problems);
+        let huge = vec![b' '; 5 * 1024 * 1024];
+        let refused = catalog(&NpmCataloger, path, &huge);
+        assert_eq!(refused.problems, ["cannot read: file is 5242880 bytes, over the 4194304-byte limit"]);
         // A version of the wrong type is ignored, not fatal.
         assert_eq!(
             catalog(&NpmCataloger, path, br#"{"name":"x","version":1}"#).problems,

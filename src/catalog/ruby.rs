@@ -206,6 +206,8 @@ mod tests {
             ["no name or version assignment in the gemspec"]
         );
         assert!(catalog(&RubyCataloger, path, b"\xfe\xff\x00s").problems[0].contains("UTF-8"));
+        let huge = catalog(&RubyCataloger, path, &vec![b'#'; 2 * 1024 * 1024]);
+        assert_eq!(huge.problems, ["cannot read: file is 2097152 bytes, over the 1048576-byte limit"]);
     }
 
     #[test]
