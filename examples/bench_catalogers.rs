@@ -46,7 +46,10 @@ fn main() -> Result<(), String> {
         subsets.push(((*name).to_string(), alone));
     }
     subsets.push(("(all)".to_string(), catalog::all()));
-    println!("{:<14} {:>10} {:>12} {:>11} {:>9} {:>7}", "catalogers", "median ms", "bytes read", "files read", "packages", "issues");
+    println!(
+        "{:<14} {:>10} {:>12} {:>11} {:>9} {:>7}",
+        "catalogers", "median ms", "bytes read", "files read", "packages", "issues"
+    );
     for (label, catalogers) in &subsets {
         // One warm-up run so every line is measured with a warm page cache.
         measure(&image, catalogers)?;

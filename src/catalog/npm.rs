@@ -97,11 +97,13 @@ impl Cataloger for NpmCataloger {
     }
 }
 
-/// `pkg:npm/[%40scope/]name@version`.
+/// `pkg:npm/[%40scope/]name@version`; the purl spec lower-cases npm names (npm refuses
+/// upper case in new names, and old mixed-case names resolve case-insensitively).
 fn npm_purl(name: &str, version: &str) -> String {
+    let name = name.to_ascii_lowercase();
     match name.split_once('/') {
         Some((scope, bare)) if scope.starts_with('@') => language::purl(Ecosystem::Npm, Some(scope), bare, version),
-        _ => language::purl(Ecosystem::Npm, None, name, version),
+        _ => language::purl(Ecosystem::Npm, None, &name, version),
     }
 }
 
@@ -349,6 +351,13 @@ mod tests {
             br#"{"name":"@types/node","version":"20.1.0","dependencies":{}}"#,
         );
         assert_eq!(purls(&found), ["pkg:npm/%40types/node@20.1.0"]);
+        let legacy = catalog(
+            &NpmCataloger,
+            "/a/node_modules/JSONStream/package.json",
+            br#"{"name":"JSONStream","version":"1.3.5"}"#,
+        );
+        assert_eq!(names(&legacy), ["JSONStream@1.3.5"]);
+        assert_eq!(purls(&legacy), ["pkg:npm/jsonstream@1.3.5"]);
         assert_eq!(found.packages[0].evidence, Evidence::Installed);
         let path = "/a/node_modules/x/package.json";
         assert_eq!(catalog(&NpmCataloger, path, br#"{"name":"x"}"#).problems, ["package.json without name or version"]);
