@@ -184,3 +184,21 @@ fn random_metadata_damage_never_panics_or_hangs() {
         let _ = scan(disk);
     }
 }
+
+#[test]
+fn a_real_ext4_directory_cycle_is_reported_and_not_followed() {
+    // `debugfs ln` made /a/b/back-to-a another name for /a (see scripts/make-fixtures.sh).
+    let disk = fixture("ext4-cycle");
+    let result = scan(disk).unwrap();
+    assert!(
+        result.issues.iter().any(|issue| issue
+            .location
+            .as_ref()
+            .is_some_and(|location| location.path == "/a/b/back-to-a")
+            && issue.message.contains("directory cycle")),
+        "{:?}",
+        messages(&result)
+    );
+    // /a, /a/b, /a/b/file, /a/b/back-to-a, lost+found: the cycle adds one entry, not a tree.
+    assert!(result.files_visited < 10, "{}", result.files_visited);
+}
