@@ -11,17 +11,13 @@ use snapscan::catalog::{self, Evidence, Package};
 use snapscan::scan;
 use snapscan::source::{FileSource, ReadAt};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 const IMAGE: &str = "fixtures/images/lang.img.zst";
 
 fn scan_image() -> scan::VolumeScan {
-    // Unpack once per process: `unpacked` names its temporary file by process id, so two
-    // threads of one test binary unpacking the same image at once would race.
-    static UNPACKED: OnceLock<PathBuf> = OnceLock::new();
-    let path = UNPACKED.get_or_init(|| test_fixtures::unpacked(IMAGE));
-    let source: Arc<dyn ReadAt> = Arc::new(FileSource::open(path).expect("open the language image"));
+    let path = test_fixtures::unpacked(IMAGE);
+    let source: Arc<dyn ReadAt> = Arc::new(FileSource::open(&path).expect("open the language image"));
     scan::scan_volume(source, "lang.img", &catalog::all(), false).expect("scan the language image")
 }
 
