@@ -440,6 +440,7 @@ mod corpus {
             "pnpm" | "pnpmlock" => Some("/app/pnpm-lock.yaml"),
             "poetry" | "poetrylock" => Some("/app/poetry.lock"),
             "uv" | "uvlock" => Some("/app/uv.lock"),
+            "pylock" => Some("/app/pylock.toml"),
             "requirements" => Some("/app/requirements.txt"),
             "wheelegg" | "packaging" => Some("/site/x.dist-info/METADATA"),
             "yarn" | "yarnlock" => Some("/app/yarn.lock"),
@@ -513,7 +514,8 @@ mod corpus {
             }
         }
         // A file that gives neither packages nor a problem must say by its name why.
-        const EMPTY_BY_NAME: [&str; 10] = [
+        const EMPTY_BY_NAME: [&str; 11] = [
+            "just-self",
             "empty",
             "no-",
             "no_",

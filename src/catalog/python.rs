@@ -4,7 +4,8 @@
 //! `*.egg-info/PKG-INFO` and `EGG-INFO/PKG-INFO` (setuptools), a bare `*.egg-info` file
 //! (distutils, as Debian's own `python3-*` packages install), and conda's
 //! `conda-meta/*.json` records of Python packages. Declared: `requirements*.txt` (only exact
-//! `==` pins name a version), `Pipfile.lock`, `poetry.lock` and `uv.lock`.
+//! `==` pins name a version), `Pipfile.lock`, `poetry.lock`, `uv.lock` and PEP 751's
+//! `pylock.toml` / `pylock.<name>.toml`.
 //! Names are kept as written; purls use the PEP 503 normalised name, which is what
 //! advisories and indexes key on (`Django_Foo` and `django-foo` are one project).
 
@@ -39,6 +40,8 @@ enum Format {
     PoetryLock,
     /// `uv.lock` (TOML).
     UvLock,
+    /// `pylock.toml` or `pylock.<name>.toml` (PEP 751, TOML).
+    PyLock,
 }
 
 fn format_of(candidate_path: &[u8]) -> Option<Format> {
@@ -53,6 +56,11 @@ fn format_of(candidate_path: &[u8]) -> Option<Format> {
         b"uv.lock" => Some(Format::UvLock),
         _ if name.ends_with(b".egg-info") && name.len() > b".egg-info".len() => Some(Format::CoreMetadata),
         _ if parent == b"conda-meta" && name.ends_with(b".json") => Some(Format::CondaMeta),
+        _ if name == b"pylock.toml"
+            || (name.starts_with(b"pylock.") && name.ends_with(b".toml") && name.len() > 12) =>
+        {
+            Some(Format::PyLock)
+        }
         _ if name.starts_with(b"requirements") && name.ends_with(b".txt") => Some(Format::Requirements),
         _ => None,
     }
@@ -89,7 +97,7 @@ impl Cataloger for PythonCataloger {
                 Ok(())
             }
             Format::PipfileLock => parse_pipfile_lock(&text, &mut collector),
-            Format::PoetryLock | Format::UvLock => parse_toml_lock(&text, format, &mut collector),
+            Format::PoetryLock | Format::UvLock | Format::PyLock => parse_toml_lock(&text, format, &mut collector),
         });
         if let Err(message) = outcome {
             collector.problem(message);
@@ -274,8 +282,12 @@ fn parse_pipfile_lock(text: &str, collector: &mut Collector) -> Result<(), Strin
 
 #[derive(Deserialize)]
 struct TomlLock {
+    /// poetry and uv: `[[package]]`.
     #[serde(default)]
     package: Vec<TomlLockPackage>,
+    /// PEP 751: `[[packages]]`.
+    #[serde(default)]
+    packages: Vec<TomlLockPackage>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +298,9 @@ struct TomlLockPackage {
     version: Text,
     #[serde(default)]
     source: Option<UvSource>,
+    /// PEP 751: a local directory (the project itself when editable).
+    #[serde(default)]
+    directory: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -296,22 +311,26 @@ struct UvSource {
     virtual_path: Text,
 }
 
-/// `poetry.lock` and `uv.lock`: `[[package]]` tables with `name` and `version`. uv lists the
-/// project itself (and workspace members) as `editable`/`virtual` sources: not dependencies.
+/// `poetry.lock`, `uv.lock` and `pylock.toml`: `[[package]]` (`[[packages]]` in PEP 751)
+/// tables with `name` and `version`. uv lists the project itself (and workspace members) as
+/// `editable`/`virtual` sources, PEP 751 as a `directory`: not dependencies. Both may omit
+/// the version of a VCS or local package.
 fn parse_toml_lock(text: &str, format: Format, collector: &mut Collector) -> Result<(), String> {
     let lock: TomlLock = language::parse_toml(text)?;
-    for package in &lock.package {
-        let is_project = format == Format::UvLock
-            && package
-                .source
-                .as_ref()
-                .is_some_and(|source| source.editable.0.is_some() || source.virtual_path.0.is_some());
+    let packages = if format == Format::PyLock { &lock.packages } else { &lock.package };
+    for package in packages {
+        let is_project = package.directory.is_some()
+            || (format == Format::UvLock
+                && package
+                    .source
+                    .as_ref()
+                    .is_some_and(|source| source.editable.0.is_some() || source.virtual_path.0.is_some()));
         if is_project {
             continue;
         }
         match (package.name.as_deref(), package.version.as_deref()) {
             (Some(name), Some(version)) => collector.add(name, version, pypi_purl),
-            (Some(_), None) if format == Format::UvLock => {}
+            (Some(_), None) if format != Format::PoetryLock => {}
             _ => collector.problem("a [[package]] entry without name or version"),
         }
     }
@@ -337,6 +356,8 @@ mod tests {
             ("/srv/app/Pipfile.lock", true),
             ("/srv/app/poetry.lock", true),
             ("/srv/app/uv.lock", true),
+            ("/srv/app/pylock.toml", true),
+            ("/srv/app/pylock.dev.toml", true),
             // Negatives.
             ("/srv/app/METADATA", false),
             ("/srv/app/six.dist-info/RECORD", false),
@@ -348,6 +369,8 @@ mod tests {
             ("/srv/app/dev-requirements.txt", false),
             ("/srv/app/Pipfile", false),
             ("/srv/app/pyproject.toml", false),
+            ("/srv/app/pylock..toml", false),
+            ("/srv/app/pylock.json", false),
             ("/srv/app/Cargo.lock", false),
         ];
         for (path, expected) in table {
@@ -468,6 +491,11 @@ mod tests {
         let uv = "version = 1\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n\n[[package]]\nname = \"idna\"\nversion = \"3.7\"\nsource = { registry = \"https://pypi.example.org/simple\" }\n\n[[package]]\nname = \"member\"\nsource = { virtual = \"packages/member\" }\n";
         let found = catalog(&PythonCataloger, "/app/uv.lock", uv.as_bytes());
         assert_eq!(names(&found), ["idna@3.7"]);
+        assert!(found.problems.is_empty());
+
+        let pylock = "lock-version = '1.0'\ncreated-by = 'pip'\n[[packages]]\nname = 'attrs'\nversion = '25.1.0'\n\n[[packages]]\nname = 'me'\ndirectory = { path = '.', editable = true }\n\n[[packages]]\nname = 'fromgit'\nvcs = { type = 'git', url = 'https://git.example.org/x.git' }\n";
+        let found = catalog(&PythonCataloger, "/app/pylock.toml", pylock.as_bytes());
+        assert_eq!(names(&found), ["attrs@25.1.0"]);
         assert!(found.problems.is_empty());
 
         assert!(catalog(&PythonCataloger, "/app/poetry.lock", b"").packages.is_empty());
