@@ -392,6 +392,28 @@ mod tests {
         assert!(found.packages.iter().all(|package| package.evidence == Evidence::Declared));
     }
 
+    /// A v1 lockfile whose dependency tree is `depth` levels deep.
+    fn nested_v1_lock(depth: usize) -> String {
+        let mut text = String::from(r#"{"lockfileVersion":1,"dependencies":"#);
+        for level in 0..depth {
+            text.push_str(&format!(r#"{{"p{level}":{{"version":"1.0.{level}","dependencies":"#));
+        }
+        text.push_str("{}");
+        text.push_str(&"}}".repeat(depth));
+        text.push('}');
+        text
+    }
+
+    #[test]
+    fn package_lock_v1_deep_nesting() {
+        let path = "/app/package-lock.json";
+        let found = catalog(&NpmCataloger, path, nested_v1_lock(30).as_bytes());
+        assert_eq!(found.packages.len(), 30, "{:?}", found.problems);
+        let hostile = catalog(&NpmCataloger, path, nested_v1_lock(5_000).as_bytes());
+        assert!(hostile.packages.is_empty());
+        assert!(hostile.problems[0].contains("recursion limit"), "{:?}", hostile.problems);
+    }
+
     #[test]
     fn package_lock_v2_v3_packages() {
         let text = r#"{"lockfileVersion":3,"packages":{
