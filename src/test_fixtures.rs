@@ -36,7 +36,9 @@ pub fn unpacked(relative: &str) -> PathBuf {
     let mut decoder = ruzstd::decoding::StreamingDecoder::new(compressed.as_slice()).expect("zstd header");
     let mut bytes = Vec::new();
     decoder.read_to_end(&mut bytes).expect("zstd body");
-    let temporary = cache.join(format!("{digest:016x}-{name}.{}.partial", std::process::id()));
+    // One temporary name per thread: tests of one binary unpack the same image at once.
+    let thread = format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let temporary = cache.join(format!("{digest:016x}-{name}.{}.{thread}.partial", std::process::id()));
     fs::write(&temporary, &bytes).expect("write unpacked fixture");
     fs::rename(&temporary, &target).expect("rename unpacked fixture");
     target

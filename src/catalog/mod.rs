@@ -8,10 +8,17 @@
 
 pub mod apk;
 pub mod auditable;
+pub mod cargo_lock;
+pub mod dotnet;
 pub mod dpkg;
 pub mod golang;
 pub mod java;
+pub mod language;
+pub mod npm;
+pub mod php;
+pub mod python;
 pub mod rpm;
+pub mod ruby;
 
 use crate::distro::Distro;
 use crate::fs::{FileReader, FileType, Filesystem, FsError};
@@ -232,13 +239,18 @@ pub trait Cataloger: Send + Sync {
 /// Every cataloger snapscan runs, in a fixed order.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
     vec![
-        // OS package databases first: language packages they own fold into them.
         Box::new(dpkg::DpkgCataloger),
         Box::new(rpm::RpmCataloger),
         Box::new(apk::ApkCataloger),
         Box::new(java::JavaArchiveCataloger),
         Box::new(golang::GoCataloger),
         Box::new(auditable::CargoAuditableCataloger),
+        Box::new(python::PythonCataloger),
+        Box::new(npm::NpmCataloger),
+        Box::new(cargo_lock::CargoLockCataloger),
+        Box::new(ruby::RubyCataloger),
+        Box::new(php::ComposerCataloger),
+        Box::new(dotnet::DotnetCataloger),
     ]
 }
 

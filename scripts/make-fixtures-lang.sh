@@ -1,0 +1,382 @@
+#!/usr/bin/env bash
+# Build the language-package fixture: a small root tree with real package-manager output
+# (a pip venv, a `pip install --target` dir, an npm app with node_modules and its
+# package-lock.json, a Cargo.lock from `cargo generate-lockfile`) plus hand-written files for
+# formats whose tools are not on this machine (yarn, pnpm, poetry, uv, Pipfile, RubyGems,
+# Composer, NuGet). Writes:
+#   fixtures/trees/lang/            the tree (only metadata kept; code pruned)
+#   fixtures/lang-expected.tsv      evidence, ecosystem, name, version, path of every package
+#                                   the real tools list (pip list, npm ls, cargo metadata)
+#                                   and every package the hand-written files declare
+#   fixtures/images/lang.img.zst    an ext4 image of the tree (mke2fs -d), zstd -19
+# Registry hosts are rewritten to *.example.org. Needs: python3 (venv, pip), npm, cargo,
+# mke2fs, zstd, and network access to PyPI, npm and crates.io.
+set -euo pipefail
+
+repository=$(cd "$(dirname "$0")/.." && pwd)
+tree="$repository/fixtures/trees/lang"
+expected="$repository/fixtures/lang-expected.tsv"
+image="$repository/fixtures/images/lang.img"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
+
+rm -rf "$tree"
+mkdir -p "$tree" "$(dirname "$image")"
+: > "$expected.partial"
+expect() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$expected.partial"; }
+
+# ---- Python: a venv and a --target directory, listed by pip itself.
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet six==1.16.0 idna==3.7
+site_packages=$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+python_version=$(basename "$(dirname "$site_packages")")
+venv_site="/opt/pyapp/.venv/lib/$python_version/site-packages"
+"$work/venv/bin/pip" list --format=json > "$work/venv-list.json"
+mkdir -p "$work/target"
+"$work/venv/bin/pip" install --quiet --target "$work/target" attrs==23.2.0
+"$work/venv/bin/pip" list --path "$work/target" --format=json > "$work/target-list.json"
+
+# Keep only each distribution's METADATA (and its dist-info folder), in the tree's layout.
+copy_metadata() { # from-site-packages to-site-packages-in-tree
+    local from=$1 to=$2
+    mkdir -p "$tree$to"
+    for metadata in "$from"/*.dist-info/METADATA; do
+        local folder
+        folder=$(basename "$(dirname "$metadata")")
+        mkdir -p "$tree$to/$folder"
+        cp "$metadata" "$tree$to/$folder/METADATA"
+    done
+}
+copy_metadata "$site_packages" "$venv_site"
+copy_metadata "$work/target" "/srv/pytarget"
+
+# pip list names each distribution; its METADATA is the dist-info folder pip made for it.
+python3 - "$work/venv-list.json" "$venv_site" "$work/target-list.json" "/srv/pytarget" "$tree" >> "$expected.partial" <<'EOF'
+import json, os, re, sys
+normalize = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+tree = sys.argv[5]
+for listing, site in ((sys.argv[1], sys.argv[2]), (sys.argv[3], sys.argv[4])):
+    folders = [d for d in os.listdir(tree + site) if d.endswith(".dist-info")]
+    for entry in json.load(open(listing)):
+        matches = [d for d in folders if normalize(d[: -len(".dist-info")].rsplit("-", 1)[0]) == normalize(entry["name"])
+                   and d[: -len(".dist-info")].rsplit("-", 1)[1] == entry["version"]]
+        assert len(matches) == 1, (entry, folders)
+        print(f"installed\tpypi\t{entry['name']}\t{entry['version']}\t{site}/{matches[0]}/METADATA")
+EOF
+
+# Hand-written Python files: a distutils-style .egg-info file and the declared formats.
+mkdir -p "$tree/usr/lib/python3/dist-packages" "$tree/srv/pyproject"
+printf 'Metadata-Version: 1.1\nName: chardet\nVersion: 4.0.0\nSummary: Universal encoding detector\n' \
+    > "$tree/usr/lib/python3/dist-packages/chardet-4.0.0.egg-info"
+expect installed pypi chardet 4.0.0 /usr/lib/python3/dist-packages/chardet-4.0.0.egg-info
+cat > "$tree/srv/pyproject/requirements.txt" <<'EOF'
+# pinned and unpinned requirements
+requests==2.31.0
+Flask>=2.0
+urllib3==2.0.7 \
+    --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000
+-e git+https://git.example.org/lib.git#egg=lib
+EOF
+expect declared pypi requests 2.31.0 /srv/pyproject/requirements.txt
+expect declared pypi urllib3 2.0.7 /srv/pyproject/requirements.txt
+cat > "$tree/srv/pyproject/Pipfile.lock" <<'EOF'
+{"_meta": {"hash": {"sha256": "00"}, "pipfile-spec": 6, "sources": [{"name": "pypi", "url": "https://pypi.example.org/simple", "verify_ssl": true}]},
+ "default": {"certifi": {"hashes": [], "version": "==2024.2.2"}, "mylib": {"editable": true, "path": "."}},
+ "develop": {"pytest": {"hashes": [], "version": "==8.0.0"}}}
+EOF
+expect declared pypi certifi 2024.2.2 /srv/pyproject/Pipfile.lock
+expect declared pypi pytest 8.0.0 /srv/pyproject/Pipfile.lock
+cat > "$tree/srv/pyproject/poetry.lock" <<'EOF'
+# This file is automatically @generated by Poetry 1.8.2 and should not be changed by hand.
+
+[[package]]
+name = "Jinja2"
+version = "3.1.3"
+description = "A very fast and expressive template engine."
+optional = false
+python-versions = ">=3.7"
+files = []
+
+[package.dependencies]
+MarkupSafe = ">=2.0"
+
+[[package]]
+name = "markupsafe"
+version = "2.1.5"
+description = "Safely add untrusted strings to HTML/XML markup."
+optional = false
+python-versions = ">=3.7"
+files = []
+
+[metadata]
+lock-version = "2.0"
+python-versions = "^3.11"
+content-hash = "00"
+EOF
+expect declared pypi Jinja2 3.1.3 /srv/pyproject/poetry.lock
+expect declared pypi markupsafe 2.1.5 /srv/pyproject/poetry.lock
+cat > "$tree/srv/pyproject/uv.lock" <<'EOF'
+version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "pyproject"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "packaging" }]
+
+[[package]]
+name = "packaging"
+version = "24.0"
+source = { registry = "https://pypi.example.org/simple" }
+sdist = { url = "https://files.example.org/packaging-24.0.tar.gz", hash = "sha256:00", size = 1 }
+EOF
+expect declared pypi packaging 24.0 /srv/pyproject/uv.lock
+# A METADATA file outside any .dist-info folder is not a distribution.
+printf 'Name: not-a-package\nVersion: 0\n' > "$tree/srv/pyproject/METADATA"
+
+# ---- Node.js: npm install (with a nested node_modules and a scoped package), listed by npm.
+mkdir -p "$work/nodeapp"
+cat > "$work/nodeapp/package.json" <<'EOF'
+{"name": "nodeapp", "version": "1.0.0", "private": true}
+EOF
+(cd "$work/nodeapp" && npm install --silent --no-audit --no-fund ms@2.1.3 debug@2.6.9 @types/ms@0.7.34)
+(cd "$work/nodeapp" && npm ls --all --json --long) > "$work/npm-ls.json"
+mkdir -p "$tree/srv/nodeapp"
+cp "$work/nodeapp/package.json" "$work/nodeapp/package-lock.json" "$tree/srv/nodeapp/"
+(cd "$work/nodeapp" && find node_modules -name package.json -path '*node_modules/*' | while read -r manifest; do
+    mkdir -p "$tree/srv/nodeapp/$(dirname "$manifest")"
+    cp "$manifest" "$tree/srv/nodeapp/$manifest"
+done)
+python3 - "$work/npm-ls.json" "$work/nodeapp" "/srv/nodeapp" >> "$expected.partial" <<'EOF'
+import json, sys
+listing, real_root, tree_root = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+seen = set()
+def visit(dependencies):
+    for name, node in sorted(dependencies.items()):
+        path = node["path"].replace(real_root, tree_root, 1)
+        print(f"installed\tnpm\t{name}\t{node['version']}\t{path}/package.json")
+        if (name, node["version"]) not in seen:
+            seen.add((name, node["version"]))
+            print(f"declared\tnpm\t{name}\t{node['version']}\t{tree_root}/package-lock.json")
+        visit(node.get("dependencies", {}))
+visit(listing.get("dependencies", {}))
+EOF
+# A tool cache inside node_modules holds copies, not installed packages.
+mkdir -p "$tree/srv/nodeapp/node_modules/.cache/babel/node_modules/ms"
+printf '{"name":"ms","version":"0.0.1-cache"}\n' > "$tree/srv/nodeapp/node_modules/.cache/babel/node_modules/ms/package.json"
+
+mkdir -p "$tree/srv/yarnapp" "$tree/srv/berryapp" "$tree/srv/pnpmapp"
+cat > "$tree/srv/yarnapp/yarn.lock" <<'EOF'
+# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.
+# yarn lockfile v1
+
+
+"@babel/helper-validator-identifier@^7.22.20":
+  version "7.22.20"
+  resolved "https://registry.example.org/@babel/helper-validator-identifier/-/helper-validator-identifier-7.22.20.tgz"
+
+lodash@^4.17.20, lodash@^4.17.21:
+  version "4.17.21"
+  resolved "https://registry.example.org/lodash/-/lodash-4.17.21.tgz"
+EOF
+expect declared npm @babel/helper-validator-identifier 7.22.20 /srv/yarnapp/yarn.lock
+expect declared npm lodash 4.17.21 /srv/yarnapp/yarn.lock
+cat > "$tree/srv/berryapp/yarn.lock" <<'EOF'
+# This file is generated by running "yarn install" inside your project.
+# Manual changes might be lost - proceed with caution!
+
+__metadata:
+  version: 8
+  cacheKey: 10c0
+
+"berryapp@workspace:.":
+  version: 0.0.0-use.local
+  resolution: "berryapp@workspace:."
+  languageName: unknown
+  linkType: soft
+
+"minimist@npm:^1.2.0":
+  version: 1.2.8
+  resolution: "minimist@npm:1.2.8"
+  languageName: node
+  linkType: hard
+EOF
+expect declared npm minimist 1.2.8 /srv/berryapp/yarn.lock
+cat > "$tree/srv/pnpmapp/pnpm-lock.yaml" <<'EOF'
+lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+importers:
+
+  .:
+    dependencies:
+      semver:
+        specifier: ^7.5.0
+        version: 7.5.4
+
+packages:
+
+  semver@7.5.4:
+    resolution: {integrity: sha512-00}
+    engines: {node: '>=10'}
+
+  lru-cache@6.0.0:
+    resolution: {integrity: sha512-00}
+
+snapshots:
+
+  semver@7.5.4:
+    dependencies:
+      lru-cache: 6.0.0
+
+  lru-cache@6.0.0: {}
+EOF
+expect declared npm semver 7.5.4 /srv/pnpmapp/pnpm-lock.yaml
+expect declared npm lru-cache 6.0.0 /srv/pnpmapp/pnpm-lock.yaml
+
+# ---- Rust: cargo generate-lockfile for a one-dependency crate, listed by cargo metadata.
+mkdir -p "$work/rustapp/src" "$tree/srv/rustapp"
+cat > "$work/rustapp/Cargo.toml" <<'EOF'
+[package]
+name = "rustapp"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+itoa = "=1.0.11"
+EOF
+echo 'fn main() {}' > "$work/rustapp/src/main.rs"
+(cd "$work/rustapp" && cargo generate-lockfile --quiet && cargo metadata --quiet --format-version 1 --locked) > "$work/cargo-metadata.json"
+cp "$work/rustapp/Cargo.toml" "$work/rustapp/Cargo.lock" "$tree/srv/rustapp/"
+python3 - "$work/cargo-metadata.json" >> "$expected.partial" <<'EOF'
+import json, sys
+for package in sorted(json.load(open(sys.argv[1]))["packages"], key=lambda p: p["name"]):
+    if package["source"]:
+        print(f"declared\tcargo\t{package['name']}\t{package['version']}\t/srv/rustapp/Cargo.lock")
+EOF
+
+# ---- Ruby: an installed gemspec as RubyGems writes it, a default gem, and a Gemfile.lock.
+specifications="/usr/lib/ruby/gems/3.1.0/specifications"
+mkdir -p "$tree$specifications/default" "$tree/srv/rubyapp"
+cat > "$tree$specifications/rack-2.2.8.gemspec" <<'EOF'
+# -*- encoding: utf-8 -*-
+# stub: rack 2.2.8 ruby lib
+
+Gem::Specification.new do |s|
+  s.name = "rack".freeze
+  s.version = "2.2.8"
+
+  s.required_rubygems_version = Gem::Requirement.new(">= 0".freeze) if s.respond_to? :required_rubygems_version=
+  s.require_paths = ["lib".freeze]
+  s.authors = ["Leah Neukirchen".freeze]
+  s.summary = "A modular Ruby webserver interface".freeze
+end
+EOF
+expect installed gem rack 2.2.8 "$specifications/rack-2.2.8.gemspec"
+cat > "$tree$specifications/default/json-2.6.1.gemspec" <<'EOF'
+# -*- encoding: utf-8 -*-
+# stub: json 2.6.1 ruby lib
+# stub: ext/json/extconf.rb
+
+Gem::Specification.new do |s|
+  s.name = "json".freeze
+  s.version = "2.6.1"
+end
+EOF
+expect installed gem json 2.6.1 "$specifications/default/json-2.6.1.gemspec"
+cat > "$tree/srv/rubyapp/Gemfile.lock" <<'EOF'
+PATH
+  remote: .
+  specs:
+    rubyapp (0.1.0)
+
+GEM
+  remote: https://gems.example.org/
+  specs:
+    nokogiri (1.15.4-x86_64-linux)
+      racc (~> 1.4)
+    racc (1.7.1)
+
+PLATFORMS
+  x86_64-linux
+
+DEPENDENCIES
+  nokogiri
+  rubyapp!
+
+BUNDLED WITH
+   2.4.10
+EOF
+expect declared gem nokogiri 1.15.4 /srv/rubyapp/Gemfile.lock
+expect declared gem racc 1.7.1 /srv/rubyapp/Gemfile.lock
+
+# ---- PHP: Composer 2 installed.json and composer.lock.
+mkdir -p "$tree/var/www/phpapp/vendor/composer"
+cat > "$tree/var/www/phpapp/vendor/composer/installed.json" <<'EOF'
+{"packages": [
+  {"name": "monolog/monolog", "version": "2.9.1", "version_normalized": "2.9.1.0", "type": "library"},
+  {"name": "psr/log", "version": "3.0.0", "version_normalized": "3.0.0.0", "type": "library"}],
+ "dev": true, "dev-package-names": []}
+EOF
+expect installed composer monolog/monolog 2.9.1 /var/www/phpapp/vendor/composer/installed.json
+expect installed composer psr/log 3.0.0 /var/www/phpapp/vendor/composer/installed.json
+cat > "$tree/var/www/phpapp/composer.lock" <<'EOF'
+{"_readme": ["This file locks the dependencies of your project to a known state"],
+ "content-hash": "00",
+ "packages": [{"name": "monolog/monolog", "version": "2.9.1"}, {"name": "psr/log", "version": "3.0.0"}],
+ "packages-dev": [{"name": "phpunit/phpunit", "version": "10.3.2"}]}
+EOF
+expect declared composer monolog/monolog 2.9.1 /var/www/phpapp/composer.lock
+expect declared composer psr/log 3.0.0 /var/www/phpapp/composer.lock
+expect declared composer phpunit/phpunit 10.3.2 /var/www/phpapp/composer.lock
+
+# ---- .NET: a deployed app's deps.json and a project's packages.lock.json.
+mkdir -p "$tree/opt/dotnetapp" "$tree/srv/dotnetsrc"
+cat > "$tree/opt/dotnetapp/DotnetApp.deps.json" <<'EOF'
+{"runtimeTarget": {"name": ".NETCoreApp,Version=v8.0", "signature": ""},
+ "targets": {".NETCoreApp,Version=v8.0": {}},
+ "libraries": {
+  "DotnetApp/1.0.0": {"type": "project", "serviceable": false, "sha512": ""},
+  "Newtonsoft.Json/13.0.3": {"type": "package", "serviceable": true, "sha512": "sha512-00", "path": "newtonsoft.json/13.0.3"},
+  "Serilog/3.1.1": {"type": "package", "serviceable": true, "sha512": "sha512-00", "path": "serilog/3.1.1"}}}
+EOF
+expect installed nuget Newtonsoft.Json 13.0.3 /opt/dotnetapp/DotnetApp.deps.json
+expect installed nuget Serilog 3.1.1 /opt/dotnetapp/DotnetApp.deps.json
+cat > "$tree/srv/dotnetsrc/packages.lock.json" <<'EOF'
+{"version": 1, "dependencies": {"net8.0": {
+  "Newtonsoft.Json": {"type": "Direct", "requested": "[13.0.3, )", "resolved": "13.0.3", "contentHash": "00"},
+  "Shared": {"type": "Project"}}}}
+EOF
+expect declared nuget Newtonsoft.Json 13.0.3 /srv/dotnetsrc/packages.lock.json
+
+# ---- No registry host names in committed files.
+grep -rlE 'registry\.npmjs\.org|registry\.yarnpkg\.com|pypi\.org|pythonhosted\.org|crates\.io|rubygems\.org|packagist\.org|nuget\.org' "$tree" | while read -r file; do
+    sed -i -E \
+        -e 's#registry\.npmjs\.org#registry.example.org#g' \
+        -e 's#registry\.yarnpkg\.com#registry.example.org#g' \
+        -e 's#files\.pythonhosted\.org#files.example.org#g' \
+        -e 's#(test\.)?pypi\.org#pypi.example.org#g' \
+        -e 's#github\.com/rust-lang/crates\.io-index#index.example.org/crates-index#g' \
+        -e 's#index\.crates\.io#index.example.org#g' \
+        -e 's#crates\.io#crates.example.org#g' \
+        -e 's#rubygems\.org#gems.example.org#g' \
+        -e 's#packagist\.org#packagist.example.org#g' \
+        -e 's#nuget\.org#nuget.example.org#g' \
+        "$file"
+done
+
+sort -u "$expected.partial" > "$expected"
+rm -f "$expected.partial"
+
+# ---- The ext4 image, reproducible: fixed UUID, hash seed, times and owners.
+find "$tree" -exec touch -h -d @1700000000 {} +
+rm -f "$image" "$image.zst"
+E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -d "$tree" -L lang -U 6c616e67-0000-4000-8000-000000000001 \
+    -E root_owner=0:0,hash_seed=6c616e67-0000-4000-8000-000000000002 "$image" 4M
+zstd -q -19 --rm "$image"
+echo "wrote $tree ($(du -sh "$tree" | cut -f1)), $expected ($(wc -l < "$expected") packages), $image.zst ($(du -h "$image.zst" | cut -f1))"
