@@ -123,7 +123,7 @@ fn v4_without_crc_or_ftype_and_1k_blocks() {
 }
 
 #[test]
-fn v5_with_64k_blocks() {
+fn v5_with_64k_blocks_and_large_extent_counters() {
     assert_walk_matches("fixtures/xfs/xfs-64k.img.zst", TREE_MANIFEST);
 }
 
