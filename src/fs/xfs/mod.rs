@@ -125,6 +125,7 @@ pub fn looks_like_xfs(source: &dyn ReadAt) -> std::io::Result<bool> {
 /// An XFS filesystem.
 pub struct XfsFilesystem {
     volume: Volume,
+    log_state: LogState,
     warnings: Vec<String>,
     directories: Mutex<HashMap<Vec<u8>, u64>>,
 }
@@ -136,8 +137,10 @@ impl XfsFilesystem {
         // The CRC covers the whole sector, whose size the superblock itself gives.
         let mut header = [0u8; superblock::READ_LENGTH];
         source.read_exact_at(0, &mut header)?;
-        let sector_size =
-            Fields::new(&header, "XFS superblock").u16(102).map(usize::from)?.clamp(superblock::READ_LENGTH, 32 * 1024);
+        let sector_size = Fields::new(&header, "XFS superblock")
+            .u16(superblock::SB_SECTSIZE)
+            .map(usize::from)?
+            .clamp(superblock::READ_LENGTH, 32 * 1024);
         let mut sector = vec![0u8; sector_size];
         source.read_exact_at(0, &mut sector)?;
         let superblock = Superblock::parse(&sector)?;
@@ -146,20 +149,21 @@ impl XfsFilesystem {
         if root.file_type()? != FileType::Directory {
             return Err(FsError::Corrupt(format!("root inode {} is not a directory", root.number)));
         }
+        let log_state = log::state(&volume);
         let mut warnings = Vec::new();
-        warnings.extend(log::state(&volume).warning());
+        warnings.extend(log_state.warning());
         if volume.superblock.needs_repair {
             warnings.push(
                 "XFS is flagged as needing repair (xfs_repair was interrupted); metadata may be inconsistent"
                     .to_string(),
             );
         }
-        Ok(Self { volume, warnings, directories: Mutex::new(HashMap::new()) })
+        Ok(Self { volume, log_state, warnings, directories: Mutex::new(HashMap::new()) })
     }
 
     /// Whether the log is clean, as found when opening.
-    pub fn log_state(&self) -> LogState {
-        log::state(&self.volume)
+    pub fn log_state(&self) -> &LogState {
+        &self.log_state
     }
 
     /// The inode at `path`, without following a final symlink; earlier components must
