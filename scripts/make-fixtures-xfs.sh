@@ -5,7 +5,7 @@
 #
 #   xfs-v5-gpt4k.img  v5, 4 KiB blocks and 4 KiB sectors, in a 4 KiB-sector GPT (protofile)
 #   xfs-v4.img        v4 (crc=0, ftype=0), 1 KiB blocks, 8 KiB directory blocks, bare (protofile)
-#   xfs-64k.img       v5, 64 KiB blocks, bare (protofile)
+#   xfs-64k.img       v5, 64 KiB blocks, large extent counters (nrext64), bare (protofile)
 #   xfs-forms.img     v5, 512-byte sectors, bare, populated through a loop mount: every
 #                     directory form, hard links, a bmbt-format file, a sparse file over
 #                     4 GiB, unwritten extents, a non-UTF-8 name
@@ -208,8 +208,9 @@ build_tree_images() {
     show_forms "$work/xfs-v4.img"
     compress "$work/xfs-v4.img"
 
-    # 64 KiB blocks (the largest XFS allows); each small file takes a whole 64 KiB block.
-    size=500m make_filesystem "$work/xfs-64k.img" -b size=65536 -p "$work/tree.proto"
+    # 64 KiB blocks (the largest XFS allows), large extent counters (nrext64); each small
+    # file takes a whole 64 KiB block.
+    size=500m make_filesystem "$work/xfs-64k.img" -b size=65536 -i nrext64=1 -p "$work/tree.proto"
     show_forms "$work/xfs-64k.img"
     compress "$work/xfs-64k.img"
 }

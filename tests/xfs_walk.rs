@@ -14,6 +14,7 @@ fn unpacked(relative: &str) -> std::path::PathBuf {
 }
 
 use sha2::{Digest, Sha256};
+use snapscan::fs::xfs::{LogState, XfsFilesystem};
 use snapscan::fs::{self, FileType, Filesystem, FsError, walk};
 use snapscan::source::{FileSource, ReadAt, Slice};
 use snapscan::volume;
@@ -123,7 +124,7 @@ fn v4_without_crc_or_ftype_and_1k_blocks() {
 }
 
 #[test]
-fn v5_with_64k_blocks() {
+fn v5_with_64k_blocks_and_large_extent_counters() {
     assert_walk_matches("fixtures/xfs/xfs-64k.img.zst", TREE_MANIFEST);
 }
 
@@ -157,6 +158,10 @@ fn an_unclean_log_is_reported_not_replayed() {
     assert_eq!(warnings, ["XFS log not replayed; changes in the last seconds before the snapshot may be missing"]);
     // The checkpointed metadata still reads.
     assert!(filesystem.read_dir(b"/").is_ok());
+    let dirty = XfsFilesystem::open(filesystem_source("fixtures/xfs/xfs-dirty.img.zst")).unwrap();
+    assert_eq!(dirty.log_state(), &LogState::Unclean);
+    let clean = XfsFilesystem::open(filesystem_source("fixtures/xfs/xfs-demo.img.zst")).unwrap();
+    assert_eq!(clean.log_state(), &LogState::Clean);
 }
 
 /// Scan one image's volume with every cataloger.

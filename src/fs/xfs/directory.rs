@@ -15,8 +15,8 @@ use crate::fs::{FileType, FsError};
 
 /// Directory offset where leaf blocks start; data blocks lie below it.
 const LEAF_OFFSET: u64 = 32 << 30;
-/// Largest directory data area we read (a directory with millions of entries fits).
-const MAX_DIRECTORY_BYTES: u64 = 1 << 30;
+/// Largest directory data area we read (a million long names fit in a quarter of it).
+const MAX_DIRECTORY_BYTES: u64 = 256 << 20;
 /// `XD2B`: v4 single-block directory.
 const BLOCK_MAGIC_V4: u32 = 0x5844_3242;
 /// `XD2D`: v4 data block.
@@ -135,11 +135,13 @@ fn block_form(volume: &Volume, inode: &Inode) -> Result<Vec<RawEntry>, FsError> 
 /// Byte offsets (multiples of the directory block size, below `data_end`) of directory
 /// blocks that start inside a mapped extent, in order.
 fn data_block_starts(map: &[Extent], block_log: u8, directory_block: u64, data_end: u64) -> Vec<u64> {
+    // Work in blocks below the end first: logical block numbers reach 2^54 and would
+    // overflow as byte offsets.
+    let end_block = data_end.div_ceil(1 << block_log);
     let mut starts = Vec::new();
-    for extent in map {
-        let first = (extent.logical << block_log).div_ceil(directory_block) * directory_block;
-        let mut start = first;
-        while start < (extent.end() << block_log).min(data_end) {
+    for extent in map.iter().take_while(|extent| extent.logical < end_block) {
+        let mut start = (extent.logical << block_log).div_ceil(directory_block) * directory_block;
+        while start < (extent.end().min(end_block) << block_log).min(data_end) {
             starts.push(start);
             start += directory_block;
         }

@@ -33,8 +33,8 @@ const BB_OWNER: usize = 56;
 const BB_CRC: usize = 64;
 /// Deepest bmbt we accept; real trees stay under 10 levels even with 2^48 extents.
 const MAX_LEVELS: u16 = 12;
-/// Most extents we hold for one file (24 bytes each in memory).
-pub const MAX_EXTENTS: u64 = 4 << 20;
+/// Most extents we hold for one file (32 bytes each in memory).
+pub const MAX_EXTENTS: u64 = 1 << 20;
 /// Logical block numbers are 54 bits.
 const MAX_LOGICAL_BLOCK: u64 = 1 << 54;
 
@@ -138,9 +138,14 @@ fn walk_bmbt(volume: &Volume, inode: &Inode, root: Fields<'_>) -> Result<Vec<Ext
         if !visited.insert(pointer) {
             return Err(corrupt(format!("block {pointer} is reached twice (a loop)")));
         }
-        // A well-formed tree has fewer node blocks than the inode's blocks.
-        if visited.len() as u64 > inode.blocks.max(1) {
-            return Err(corrupt(format!("more bmbt blocks than the inode's {} blocks", inode.blocks)));
+        // Every leaf holds at least one record and every node at least one child, so a
+        // sound tree has at most two blocks per extent (plus one path of nodes).
+        let limit = inode.data_extents.saturating_mul(2).saturating_add(u64::from(MAX_LEVELS)).min(inode.blocks);
+        if visited.len() as u64 > limit {
+            return Err(corrupt(format!(
+                "more bmbt blocks than {} extents in {} blocks can need",
+                inode.data_extents, inode.blocks
+            )));
         }
         let offset = superblock.block_offset(pointer, 0)?;
         let bytes = volume.read(offset, block_size)?;
@@ -196,21 +201,26 @@ fn node_pointers(node: Fields<'_>, keys: usize, capacity: usize, count: usize) -
 /// returns them): holes and unwritten extents give zeros.
 pub fn read_mapped(volume: &Volume, extents: &[Extent], mut offset: u64, mut buffer: &mut [u8]) -> Result<(), FsError> {
     let block_log = u32::from(volume.superblock.block_log);
+    // Checked once here, so every offset below stays representable.
+    offset
+        .checked_add(buffer.len() as u64)
+        .ok_or_else(|| FsError::Corrupt(format!("read of {} bytes at offset {offset} overflows", buffer.len())))?;
     while !buffer.is_empty() {
         let block = offset >> block_log;
         let within = offset & ((1u64 << block_log) - 1);
         // The first extent ending after this block.
         let index = extents.partition_point(|extent| extent.end() <= block);
-        let found = extents.get(index);
-        let (chunk_end, physical) = match found {
+        let (length, physical) = match extents.get(index) {
             Some(extent) if extent.logical <= block => {
-                (extent.end(), (!extent.unwritten).then_some((extent.physical, block - extent.logical)))
+                // Saturating: a far extent end is only capped by the buffer length below.
+                let available = (extent.end() - block).saturating_mul(1 << block_log) - within;
+                (available, (!extent.unwritten).then_some((extent.physical, block - extent.logical)))
             }
-            Some(next) => (next.logical, None),
-            None => (u64::MAX >> block_log, None),
+            Some(next) => ((next.logical - block).saturating_mul(1 << block_log) - within, None),
+            // Past the last extent: the rest is a hole.
+            None => (buffer.len() as u64, None),
         };
-        let available = (chunk_end - block).saturating_mul(1 << block_log).saturating_sub(within);
-        let length = usize::try_from(available).unwrap_or(usize::MAX).min(buffer.len());
+        let length = usize::try_from(length).unwrap_or(usize::MAX).min(buffer.len());
         let (chunk, rest) = std::mem::take(&mut buffer).split_at_mut(length);
         match physical {
             Some((start, delta)) => {
@@ -223,18 +233,94 @@ pub fn read_mapped(volume: &Volume, extents: &[Extent], mut offset: u64, mut buf
             None => chunk.fill(0),
         }
         buffer = rest;
-        offset =
-            offset.checked_add(length as u64).ok_or_else(|| FsError::Corrupt("file offset overflows".to_string()))?;
+        offset += length as u64;
     }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::superblock::{self, Superblock};
     use super::*;
+    use std::sync::Arc;
+
+    /// A 64-block (4 KiB blocks) device whose block `n` is filled with byte `n`.
+    fn volume() -> Volume {
+        let superblock = Superblock::parse(&superblock::tests::sample(512)).unwrap();
+        let bytes: Vec<u8> = (0..64u8).flat_map(|block| std::iter::repeat_n(block, 4096)).collect();
+        Volume::new(Arc::new(bytes), superblock)
+    }
+
+    fn inode_with(extents: &[Extent], count: u64) -> Inode {
+        Inode {
+            number: 131,
+            mode: 0o100_644,
+            format: ForkFormat::Extents,
+            uid: 0,
+            gid: 0,
+            size: 1 << 20,
+            blocks: 16,
+            data_extents: count,
+            realtime: false,
+            times: [(0, 0); 3],
+            data_fork: {
+                let mut fork: Vec<u8> = extents.iter().flat_map(|extent| pack(*extent)).collect();
+                fork.resize(336, 0);
+                fork
+            },
+        }
+    }
+
+    fn extent(logical: u64, physical: u64, length: u64) -> Extent {
+        Extent { logical, physical, length, unwritten: false }
+    }
+
+    #[test]
+    fn maps_and_reads_through_holes_and_unwritten_extents() {
+        let volume = volume();
+        let unwritten = Extent { unwritten: true, ..extent(5, 9, 1) };
+        let inode = inode_with(&[extent(0, 10, 2), extent(3, 20, 1), unwritten], 3);
+        let map = map(&volume, &inode).unwrap();
+        assert_eq!(map.len(), 3);
+        // Across the end of the first extent, a hole at block 2, block 3, then a hole.
+        let mut buffer = vec![0xEEu8; 4 * 4096 + 10];
+        read_mapped(&volume, &map, 4096 + 4000, &mut buffer).unwrap();
+        assert!(buffer[..96].iter().all(|&byte| byte == 11));
+        assert!(buffer[96..96 + 4096].iter().all(|&byte| byte == 0), "hole");
+        assert!(buffer[96 + 4096..96 + 8192].iter().all(|&byte| byte == 20));
+        assert!(buffer[96 + 8192..].iter().all(|&byte| byte == 0), "hole, then unwritten");
+    }
+
+    #[test]
+    fn refuses_bad_maps() {
+        let volume = volume();
+        let cases = [
+            (vec![extent(4, 10, 2), extent(0, 20, 1)], 2, "out of order"),
+            (vec![extent(0, 10, 4), extent(3, 20, 1)], 2, "overlapping"),
+            (vec![extent(0, 10, 0)], 1, "empty"),
+            (vec![extent(0, 10, 1)], 2, "count larger than the records present"),
+            (vec![extent(0, 10, 1)], 22, "count larger than the fork holds"),
+            (vec![extent(0, 10, 1)], MAX_EXTENTS + 1, "absurd count"),
+        ];
+        for (extents, count, why) in cases {
+            assert!(matches!(map(&volume, &inode_with(&extents, count)), Err(FsError::Corrupt(_))), "{why}");
+        }
+        // A sound map pointing past the device: an I/O error, not a panic.
+        let far = [extent(0, 16383, 1)];
+        let mut buffer = [0u8; 16];
+        assert!(read_mapped(&volume, &far, 0, &mut buffer).is_err());
+        let crossing = [extent(0, 16383, 2)];
+        let mut buffer = vec![0u8; 8192];
+        assert!(read_mapped(&volume, &crossing, 0, &mut buffer).is_err(), "an extent may not leave its group");
+        // Reads at the largest offsets stay checked, and a read past every extent ends.
+        assert!(read_mapped(&volume, &[], u64::MAX - 3, &mut [0u8; 8]).is_err());
+        let mut tail = [1u8; 8];
+        read_mapped(&volume, &[], u64::MAX - 8, &mut tail).unwrap();
+        assert_eq!(tail, [0; 8]);
+    }
 
     /// Pack an extent record the way XFS does.
-    pub fn pack(extent: Extent) -> [u8; 16] {
+    fn pack(extent: Extent) -> [u8; 16] {
         let high = (u64::from(extent.unwritten) << 63) | (extent.logical << 9) | (extent.physical >> 43);
         let low = (extent.physical << 21) | extent.length;
         let mut record = [0u8; 16];

@@ -145,3 +145,65 @@ fn inspect(volume: &Volume) -> Result<LogState, FsError> {
     }
     Ok(LogState::Undetermined(format!("no record header within {search} blocks of the head")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::superblock::{self, Superblock};
+    use super::*;
+    use std::sync::Arc;
+
+    const LOG_START_BLOCK: u64 = 16;
+    /// 8 filesystem blocks of 4 KiB: 64 basic blocks.
+    const LOG_BLOCKS: u32 = 8;
+
+    /// A volume whose log has been written up to basic block `head` in cycle 2 (cycle 1
+    /// after it), with a one-operation record at `head - 2` whose operation has `flags`.
+    fn volume(head: u64, flags: u8) -> Volume {
+        let mut sector = superblock::tests::sample(512);
+        sector[48..56].copy_from_slice(&LOG_START_BLOCK.to_be_bytes());
+        sector[96..100].copy_from_slice(&LOG_BLOCKS.to_be_bytes());
+        superblock::tests::seal(&mut sector);
+        let superblock = Superblock::parse(&sector).unwrap();
+        let log_offset = (LOG_START_BLOCK * 4096) as usize;
+        let mut bytes = vec![0u8; log_offset + LOG_BLOCKS as usize * 4096];
+        for block in 0..64u64 {
+            let cycle: u32 = if block < head { 2 } else { 1 };
+            let at = log_offset + block as usize * 512;
+            bytes[at..at + 4].copy_from_slice(&cycle.to_be_bytes());
+        }
+        let header = log_offset + (head as usize - 2) * 512;
+        bytes[header..header + 4].copy_from_slice(&RECORD_MAGIC.to_be_bytes());
+        bytes[header + H_CYCLE..header + H_CYCLE + 4].copy_from_slice(&2u32.to_be_bytes());
+        bytes[header + H_VERSION..header + H_VERSION + 4].copy_from_slice(&2u32.to_be_bytes());
+        bytes[header + H_NUM_LOGOPS..header + H_NUM_LOGOPS + 4].copy_from_slice(&1u32.to_be_bytes());
+        bytes[header + H_SIZE..header + H_SIZE + 4].copy_from_slice(&32768u32.to_be_bytes());
+        bytes[header + 512 + OH_FLAGS] = flags;
+        Volume::new(Arc::new(bytes), superblock)
+    }
+
+    #[test]
+    fn finds_the_head_of_a_wrapped_log_and_reads_the_last_record() {
+        for head in [3, 20, 37, 63] {
+            assert_eq!(state(&volume(head, UNMOUNT_TRANS)), LogState::Clean, "head {head}");
+            assert_eq!(state(&volume(head, 0)), LogState::Unclean, "head {head}");
+        }
+        assert!(LogState::Clean.warning().is_none());
+        assert!(LogState::Unclean.warning().unwrap().starts_with("XFS log not replayed"));
+    }
+
+    #[test]
+    fn garbage_and_missing_logs_are_undetermined_not_errors() {
+        let mut volume = volume(20, UNMOUNT_TRANS);
+        let log = (LOG_START_BLOCK * 4096) as usize;
+        // Wipe the record header: no header before the head.
+        let mut bytes = vec![0u8; log + LOG_BLOCKS as usize * 4096];
+        bytes[log..log + 4].copy_from_slice(&2u32.to_be_bytes());
+        volume.source = Arc::new(bytes);
+        assert!(matches!(state(&volume), LogState::Undetermined(_)));
+        // A log past the end of the device.
+        volume.source = Arc::new(vec![0u8; 4096]);
+        assert!(matches!(state(&volume), LogState::Undetermined(why) if why.contains("past the end")));
+        volume.superblock.log_start = 0;
+        assert_eq!(state(&volume), LogState::External);
+    }
+}

@@ -42,13 +42,25 @@ const DIRECTORY_CACHE_LIMIT: usize = 16 * 1024;
 /// Most directory levels one path lookup descends.
 const MAX_PATH_DEPTH: usize = 4096;
 
-/// The source and the geometry every structure is read with.
+/// Inodes read at once: one inode chunk (XFS allocates inodes 64 at a time, aligned).
+/// Inodes of one directory are usually allocated together, so one read serves many entries.
+const INODES_PER_CLUSTER: u64 = 64;
+/// Inode clusters kept in memory (8 MiB of 512-byte inodes); cleared when full.
+const INODE_CLUSTER_CACHE_LIMIT: usize = 256;
+
+/// The source and the geometry every structure is read with, and recently read inodes.
 pub struct Volume {
     source: Arc<dyn ReadAt>,
     superblock: Superblock,
+    inode_clusters: Mutex<HashMap<u64, Arc<[u8]>>>,
 }
 
 impl Volume {
+    /// A volume over `source` with a validated superblock.
+    fn new(source: Arc<dyn ReadAt>, superblock: Superblock) -> Self {
+        Self { source, superblock, inode_clusters: Mutex::new(HashMap::new()) }
+    }
+
     /// Read `length` bytes at `offset`.
     fn read(&self, offset: u64, length: usize) -> Result<Vec<u8>, FsError> {
         let mut buffer = vec![0u8; length];
@@ -64,8 +76,39 @@ impl Volume {
     /// Read and parse inode `number`.
     fn inode(&self, number: u64) -> Result<Inode, FsError> {
         let offset = self.superblock.inode_offset(number)?;
-        let bytes = self.read(offset, usize::from(self.superblock.inode_size))?;
-        Inode::parse(&self.superblock, number, &bytes)
+        let size = usize::from(self.superblock.inode_size);
+        let Some((start, cluster)) = self.inode_cluster(number) else {
+            return Inode::parse(&self.superblock, number, &self.read(offset, size)?);
+        };
+        let within = usize::try_from(offset - start).unwrap_or(usize::MAX);
+        let bytes = within.checked_add(size).and_then(|end| cluster.get(within..end));
+        Inode::parse(&self.superblock, number, bytes.ok_or_else(|| FsError::Corrupt("inode cluster is short".into()))?)
+    }
+
+    /// The aligned run of [`INODES_PER_CLUSTER`] inodes around `number`, from memory or
+    /// read in one call; `None` when the run would leave the group or the device (then
+    /// the inode is read alone).
+    fn inode_cluster(&self, number: u64) -> Option<(u64, Arc<[u8]>)> {
+        let per_cluster = INODES_PER_CLUSTER;
+        let first = number & !(per_cluster - 1);
+        let start = self.superblock.inode_offset(first).ok()?;
+        // Consecutive inode numbers are consecutive on disk inside one group: check the
+        // last one lands where contiguity says.
+        let last = self.superblock.inode_offset(first + per_cluster - 1).ok()?;
+        let length = per_cluster * u64::from(self.superblock.inode_size);
+        if last.checked_sub(start)? != length - u64::from(self.superblock.inode_size) {
+            return None;
+        }
+        if let Some(cluster) = self.inode_clusters.lock().ok()?.get(&start) {
+            return Some((start, Arc::clone(cluster)));
+        }
+        let cluster: Arc<[u8]> = self.read(start, usize::try_from(length).ok()?).ok()?.into();
+        let mut clusters = self.inode_clusters.lock().ok()?;
+        if clusters.len() >= INODE_CLUSTER_CACHE_LIMIT {
+            clusters.clear();
+        }
+        clusters.insert(start, Arc::clone(&cluster));
+        Some((start, cluster))
     }
 }
 
@@ -82,6 +125,7 @@ pub fn looks_like_xfs(source: &dyn ReadAt) -> std::io::Result<bool> {
 /// An XFS filesystem.
 pub struct XfsFilesystem {
     volume: Volume,
+    log_state: LogState,
     warnings: Vec<String>,
     directories: Mutex<HashMap<Vec<u8>, u64>>,
 }
@@ -93,30 +137,33 @@ impl XfsFilesystem {
         // The CRC covers the whole sector, whose size the superblock itself gives.
         let mut header = [0u8; superblock::READ_LENGTH];
         source.read_exact_at(0, &mut header)?;
-        let sector_size =
-            Fields::new(&header, "XFS superblock").u16(102).map(usize::from)?.clamp(superblock::READ_LENGTH, 32 * 1024);
+        let sector_size = Fields::new(&header, "XFS superblock")
+            .u16(superblock::SB_SECTSIZE)
+            .map(usize::from)?
+            .clamp(superblock::READ_LENGTH, 32 * 1024);
         let mut sector = vec![0u8; sector_size];
         source.read_exact_at(0, &mut sector)?;
         let superblock = Superblock::parse(&sector)?;
-        let volume = Volume { source, superblock };
+        let volume = Volume::new(source, superblock);
         let root = volume.inode(volume.superblock.root_inode)?;
         if root.file_type()? != FileType::Directory {
             return Err(FsError::Corrupt(format!("root inode {} is not a directory", root.number)));
         }
+        let log_state = log::state(&volume);
         let mut warnings = Vec::new();
-        warnings.extend(log::state(&volume).warning());
+        warnings.extend(log_state.warning());
         if volume.superblock.needs_repair {
             warnings.push(
                 "XFS is flagged as needing repair (xfs_repair was interrupted); metadata may be inconsistent"
                     .to_string(),
             );
         }
-        Ok(Self { volume, warnings, directories: Mutex::new(HashMap::new()) })
+        Ok(Self { volume, log_state, warnings, directories: Mutex::new(HashMap::new()) })
     }
 
     /// Whether the log is clean, as found when opening.
-    pub fn log_state(&self) -> LogState {
-        log::state(&self.volume)
+    pub fn log_state(&self) -> &LogState {
+        &self.log_state
     }
 
     /// The inode at `path`, without following a final symlink; earlier components must

@@ -27,7 +27,8 @@ const SB_AGBLOCKS: usize = 84;
 const SB_AGCOUNT: usize = 88;
 const SB_LOGBLOCKS: usize = 96;
 const SB_VERSIONNUM: usize = 100;
-const SB_SECTSIZE: usize = 102;
+/// `sb_sectsize`: the CRC covers a whole sector, so it is read before the rest.
+pub const SB_SECTSIZE: usize = 102;
 const SB_INODESIZE: usize = 104;
 const SB_INOPBLOCK: usize = 106;
 const SB_FNAME: usize = 108;

@@ -43,10 +43,7 @@ pub fn target(volume: &Volume, inode: &Inode) -> Result<Vec<u8>, FsError> {
                     break;
                 }
                 // A remote target spans at most a few blocks (1024 bytes in 1 KiB blocks).
-                let bytes_in_extent = extent
-                    .length
-                    .checked_shl(u32::from(superblock.block_log))
-                    .filter(|&bytes| bytes <= 4 * u64::from(superblock.block_size));
+                let bytes_in_extent = (extent.length <= 4).then(|| extent.length << superblock.block_log);
                 let bytes_in_extent =
                     bytes_in_extent.ok_or_else(|| corrupt(format!("extent of {} blocks", extent.length)))? as usize;
                 let offset = superblock
