@@ -324,6 +324,13 @@ pub mod testing {
         })
     }
 
+    /// Held by every test that makes SQLite copies, so a test counting leftover copies
+    /// sees none of another test's in flight.
+    pub fn sqlite_copies() -> std::sync::MutexGuard<'static, ()> {
+        static COPIES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Run a database reader over bytes, collecting every record.
     pub fn read_with(reader: DatabaseReader, bytes: Vec<u8>) -> Outcome {
         let mut file = BytesReader(bytes);
@@ -474,6 +481,22 @@ mod tests {
         assert_eq!(write_ahead_log(b"/usr/lib/sysimage/rpm/rpmdb.sqlite", &context), Ok(None));
         assert_eq!(write_ahead_log(b"/usr/share/rpm/rpmdb.sqlite", &context), Ok(None));
         assert_eq!(write_ahead_log(b"/var/lib/rpm/Packages", &context), Ok(None));
+    }
+
+    #[test]
+    fn catalogs_packages_still_in_the_write_ahead_log() {
+        let _guard = testing::sqlite_copies();
+        let blobs = [package("bash", None, "5.2.15", "1.amzn2023", "x86_64")];
+        let (database, log) = sqlite::testing::database_with_unmerged_log(&blobs);
+        let mut filesystem = MemoryFilesystem::new();
+        filesystem.file("/var/lib/rpm/rpmdb.sqlite", &database).file("/var/lib/rpm/rpmdb.sqlite-wal", &log);
+        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk.img", partition: None };
+        let mut reader = BytesReader(database);
+        let mut file = WantedFile { path: b"/var/lib/rpm/rpmdb.sqlite", reader: &mut reader };
+        let catalogued = RpmCataloger.catalog(&mut file, &context);
+        assert!(catalogued.problems.is_empty(), "{:?}", catalogued.problems);
+        let names: Vec<&str> = catalogued.packages.iter().map(|package| package.name.as_str()).collect();
+        assert_eq!(names, ["bash"]);
     }
 
     #[test]

@@ -187,9 +187,38 @@ pub fn read_with_log(
 }
 
 #[cfg(test)]
+pub mod testing {
+    //! rpm-style SQLite databases whose rows are still in the write-ahead log.
+    use rusqlite::Connection;
+
+    /// `(database, write-ahead log)` bytes of an rpm database whose rows (`blobs`) were
+    /// committed to the log but not yet merged: copied while the writer is still open.
+    pub fn database_with_unmerged_log(blobs: &[Vec<u8>]) -> (Vec<u8>, Vec<u8>) {
+        let path = std::env::temp_dir().join(format!(
+            "snapscan-test-wal-{}-{:?}.sqlite",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let log_path = path.with_extension("sqlite-wal");
+        let connection = Connection::open(&path).unwrap();
+        connection.pragma_update(None, "journal_mode", "WAL").unwrap();
+        connection.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        connection.execute_batch("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL); PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+        for blob in blobs {
+            connection.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob]).unwrap();
+        }
+        let copies = (std::fs::read(&path).unwrap(), std::fs::read(&log_path).unwrap());
+        drop(connection);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&log_path);
+        copies
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::super::header::testing::package;
-    use super::super::testing::{BytesReader, Outcome, read_with};
+    use super::super::testing::{BytesReader, Outcome, read_with, sqlite_copies};
     use super::*;
 
     /// An SQLite database file made by `statements`, as bytes.
@@ -217,9 +246,6 @@ mod tests {
         read_with(read, bytes)
     }
 
-    /// Tests that count leftover copies hold this, so no other test's copy is in flight.
-    static COPIES: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
     fn leftover_copies() -> usize {
         let prefix = format!("snapscan-rpmdb-{}-", std::process::id());
         std::fs::read_dir(std::env::temp_dir())
@@ -230,7 +256,7 @@ mod tests {
 
     #[test]
     fn reads_rows_and_removes_the_copy() {
-        let _guard = COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = sqlite_copies();
         let blobs = vec![
             package("bash", None, "5.2.15", "1.amzn2023", "x86_64"),
             package("openssl-libs", Some(1), "3.0.8", "1.amzn2023.0.3", "x86_64"),
@@ -244,24 +270,9 @@ mod tests {
 
     #[test]
     fn rows_still_in_the_write_ahead_log_are_read() {
-        let _guard = COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let path = std::env::temp_dir().join(format!("snapscan-test-wal-{}.sqlite", std::process::id()));
-        let log_path = path.with_extension("sqlite-wal");
-        let connection = Connection::open(&path).unwrap();
-        connection.pragma_update(None, "journal_mode", "WAL").unwrap();
-        connection.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-        connection.execute_batch(RPM_SCHEMA).unwrap();
-        connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
-        for name in ["bash", "openssl-libs"] {
-            connection
-                .execute("INSERT INTO Packages (blob) VALUES (?1)", [package(name, None, "1", "1", "x86_64")])
-                .unwrap();
-        }
-        // Copied while the writer is open, as a snapshot of a running system finds them.
-        let (database, log) = (std::fs::read(&path).unwrap(), std::fs::read(&log_path).unwrap());
-        drop(connection);
-        let _ = std::fs::remove_file(&path);
-        let _ = std::fs::remove_file(&log_path);
+        let _guard = sqlite_copies();
+        let blobs = [package("bash", None, "1", "1", "x86_64"), package("openssl-libs", None, "1", "1", "x86_64")];
+        let (database, log) = testing::database_with_unmerged_log(&blobs);
         assert!(!log.is_empty());
         let mut records = Vec::new();
         let mut problems = Vec::new();
@@ -278,7 +289,7 @@ mod tests {
 
     #[test]
     fn missing_table_empty_and_garbage_are_errors() {
-        let _guard = COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = sqlite_copies();
         let other = database("CREATE TABLE Packages2 (hnum INTEGER, blob BLOB); CREATE TABLE Packages_ (x);", &[]);
         assert!(
             matches!(read_all(other).0, Err(DatabaseError::Corrupt(message)) if message.contains("no Packages table"))
@@ -292,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_file_shorter_than_its_header_says_is_a_problem() {
-        let _guard = COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = sqlite_copies();
         let whole = database(RPM_SCHEMA, &[package("bash", None, "5.2", "1", "x86_64")]);
         let (result, records, problems) = read_all(whole[..whole.len() - 1].to_vec());
         assert!(result.is_ok());
@@ -303,7 +314,7 @@ mod tests {
 
     #[test]
     fn truncated_database_is_an_error_or_a_problem() {
-        let _guard = COPIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = sqlite_copies();
         let blobs: Vec<Vec<u8>> =
             (0..200).map(|index| package(&format!("package{index}"), None, "1", "1", "x86_64")).collect();
         let whole = database(RPM_SCHEMA, &blobs);
