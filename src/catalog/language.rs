@@ -132,16 +132,6 @@ impl Collector {
         self.result.problems.push(message.into());
     }
 
-    /// Packages collected so far.
-    pub fn len(&self) -> usize {
-        self.result.packages.len()
-    }
-
-    /// True when no package has been collected.
-    pub fn is_empty(&self) -> bool {
-        self.result.packages.is_empty()
-    }
-
     /// The packages and problems.
     pub fn finish(mut self) -> Catalogued {
         if self.rejected > PROBLEM_LIMIT {
@@ -293,11 +283,6 @@ impl<'de> serde::Deserialize<'de> for Text {
 /// Path components of a candidate, last first, for `wants` rules on parent directories.
 pub fn components_reversed(path: &[u8]) -> impl Iterator<Item = &[u8]> {
     crate::fs::path::components(path).rev()
-}
-
-/// True when some directory in `path` is named `name` (e.g. `node_modules`).
-pub fn has_component(path: &[u8], name: &[u8]) -> bool {
-    crate::fs::path::components(path).any(|component| component == name)
 }
 
 #[cfg(test)]
