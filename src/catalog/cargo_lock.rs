@@ -6,7 +6,7 @@
 //! workspace's own members and path dependencies: the project itself, never published, so
 //! they name nothing an advisory could be about and are skipped.
 
-use super::language::{self, Collector, Text};
+use super::language::{self, Collector, Reading, Text};
 use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 use serde::Deserialize;
@@ -24,14 +24,8 @@ impl Cataloger for CargoLockCataloger {
     }
 
     fn catalog(&self, file: &mut WantedFile<'_>, context: &CatalogContext<'_>) -> Catalogued {
-        let mut collector =
-            Collector::new(self.name(), Ecosystem::Cargo, Evidence::Declared, context, &file.display_path());
-        if let Err(message) =
-            language::read_text(file, DEFAULT_READ_LIMIT).and_then(|text| parse(&text, &mut collector))
-        {
-            collector.problem(message);
-        }
-        collector.finish()
+        let kind = (Ecosystem::Cargo, Evidence::Declared);
+        language::catalog_text(file, context, self.name(), kind, Reading::Whole(DEFAULT_READ_LIMIT), parse)
     }
 }
 

@@ -8,7 +8,7 @@
 //! `Project` entries are the solution's own projects. A package locked for several
 //! frameworks is reported once.
 
-use super::language::{self, Collector, Text};
+use super::language::{self, Collector, Reading, Text};
 use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 use serde::Deserialize;
@@ -48,15 +48,18 @@ impl Cataloger for DotnetCataloger {
             return Catalogued::default();
         };
         let evidence = if format == Format::Deps { Evidence::Installed } else { Evidence::Declared };
-        let mut collector = Collector::new(self.name(), Ecosystem::Nuget, evidence, context, &file.display_path());
-        let outcome = language::read_text(file, DEFAULT_READ_LIMIT).and_then(|text| match format {
-            Format::Deps => parse_deps(&text, &mut collector),
-            Format::PackagesLock => parse_packages_lock(&text, &mut collector),
-        });
-        if let Err(message) = outcome {
-            collector.problem(message);
-        }
-        collector.finish()
+        let kind = (Ecosystem::Nuget, evidence);
+        language::catalog_text(
+            file,
+            context,
+            self.name(),
+            kind,
+            Reading::Whole(DEFAULT_READ_LIMIT),
+            |text, collector| match format {
+                Format::Deps => parse_deps(text, collector),
+                Format::PackagesLock => parse_packages_lock(text, collector),
+            },
+        )
     }
 }
 

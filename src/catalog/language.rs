@@ -132,16 +132,6 @@ impl Collector {
         self.result.problems.push(message.into());
     }
 
-    /// Packages collected so far.
-    pub fn len(&self) -> usize {
-        self.result.packages.len()
-    }
-
-    /// True when no package has been collected.
-    pub fn is_empty(&self) -> bool {
-        self.result.packages.is_empty()
-    }
-
     /// The packages and problems.
     pub fn finish(mut self) -> Catalogued {
         if self.rejected > PROBLEM_LIMIT {
@@ -174,21 +164,51 @@ impl FileReader for Prefix<'_> {
     }
 }
 
+/// How much of a file its parser reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// The whole file, refused when over this many bytes.
+    Whole(u64),
+    /// At most this many bytes from the start (the rest is not needed).
+    Prefix(u64),
+}
+
+/// The body every language cataloger's `catalog` shares: read the file as text, let
+/// `parse` fill a [`Collector`], and record a read or parse failure as the file's problem
+/// (next to whatever packages were collected before it).
+pub fn catalog_text(
+    file: &mut WantedFile<'_>,
+    context: &CatalogContext<'_>,
+    found_by: &'static str,
+    (ecosystem, evidence): (Ecosystem, Evidence),
+    reading: Reading,
+    parse: impl FnOnce(&str, &mut Collector) -> Result<(), String>,
+) -> Catalogued {
+    let mut collector = Collector::new(found_by, ecosystem, evidence, context, &file.display_path());
+    let text = match reading {
+        Reading::Whole(limit) => read_text(file, limit),
+        Reading::Prefix(limit) => read_text_prefix(file, limit),
+    };
+    if let Err(message) = text.and_then(|text| parse(&text, &mut collector)) {
+        collector.problem(message);
+    }
+    collector.finish()
+}
+
 /// The whole file as text, refusing files over `limit` bytes or not UTF-8.
-pub fn read_text(file: &mut WantedFile<'_>, limit: u64) -> Result<String, String> {
+fn read_text(file: &mut WantedFile<'_>, limit: u64) -> Result<String, String> {
     let bytes = file.bytes(limit).map_err(|error| format!("cannot read: {error}"))?;
     decode(bytes)
 }
 
 /// At most the first `limit` bytes of the file as text (for formats whose useful part is
-/// at the start, like `METADATA` headers before a long description). The second value
-/// says whether the file was cut.
-pub fn read_text_prefix(file: &mut WantedFile<'_>, limit: u64) -> Result<(String, bool), String> {
+/// at the start, like `METADATA` headers before a long description).
+fn read_text_prefix(file: &mut WantedFile<'_>, limit: u64) -> Result<String, String> {
     let cut = file.reader.size() > limit;
     let mut prefix = Prefix { inner: &mut *file.reader, limit };
     let bytes = crate::fs::read_all(&mut prefix, limit).map_err(|error| format!("cannot read: {error}"))?;
-    let text = if cut { String::from_utf8_lossy(&bytes).into_owned() } else { decode(bytes)? };
-    Ok((text, cut))
+    // A cut may split a character; the headers before it are what matters.
+    if cut { Ok(String::from_utf8_lossy(&bytes).into_owned()) } else { decode(bytes) }
 }
 
 /// Bytes to text: UTF-8 required, a leading byte-order mark (common in .NET files) dropped.
@@ -293,11 +313,6 @@ impl<'de> serde::Deserialize<'de> for Text {
 /// Path components of a candidate, last first, for `wants` rules on parent directories.
 pub fn components_reversed(path: &[u8]) -> impl Iterator<Item = &[u8]> {
     crate::fs::path::components(path).rev()
-}
-
-/// True when some directory in `path` is named `name` (e.g. `node_modules`).
-pub fn has_component(path: &[u8], name: &[u8]) -> bool {
-    crate::fs::path::components(path).any(|component| component == name)
 }
 
 #[cfg(test)]

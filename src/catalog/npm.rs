@@ -10,7 +10,7 @@
 //! belong to some dependency's development, not to what is installed, and are skipped.
 //! Workspace members, links and local folders are the project itself and are skipped too.
 
-use super::language::{self, Collector, Text};
+use super::language::{self, Collector, Reading, Text};
 use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 use serde::Deserialize;
@@ -79,21 +79,21 @@ impl Cataloger for NpmCataloger {
             return Catalogued::default();
         };
         let evidence = if format == Format::InstalledManifest { Evidence::Installed } else { Evidence::Declared };
-        let mut collector = Collector::new(self.name(), Ecosystem::Npm, evidence, context, &file.display_path());
         let limit = if format == Format::InstalledManifest { MANIFEST_LIMIT } else { DEFAULT_READ_LIMIT };
-        let outcome = language::read_text(file, limit).and_then(|text| match format {
-            Format::InstalledManifest => parse_installed_manifest(&text, &mut collector),
-            Format::PackageLock => parse_package_lock(&text, &mut collector),
-            Format::YarnLock => {
-                parse_yarn_lock(&text, &mut collector);
-                Ok(())
-            }
-            Format::PnpmLock => parse_pnpm_lock(&text, &mut collector),
-        });
-        if let Err(message) = outcome {
-            collector.problem(message);
-        }
-        collector.finish()
+        let kind = (Ecosystem::Npm, evidence);
+        language::catalog_text(
+            file,
+            context,
+            self.name(),
+            kind,
+            Reading::Whole(limit),
+            |text, collector| match format {
+                Format::InstalledManifest => parse_installed_manifest(text, collector),
+                Format::PackageLock => parse_package_lock(text, collector),
+                Format::YarnLock => parse_yarn_lock(text, collector),
+                Format::PnpmLock => parse_pnpm_lock(text, collector),
+            },
+        )
     }
 }
 
@@ -212,7 +212,7 @@ fn parse_package_lock(text: &str, collector: &mut Collector) -> Result<(), Strin
 /// `version "1.1.2"` / `version: 1.1.2`. Read line by line so both work, and so a hostile
 /// file costs one pass. Berry descriptors carry a protocol (`a@npm:^1.0.0`); aliases name
 /// the real package after `npm:`; `workspace:`, `link:`, `portal:`, `file:` are local.
-fn parse_yarn_lock(text: &str, collector: &mut Collector) {
+fn parse_yarn_lock(text: &str, collector: &mut Collector) -> Result<(), String> {
     let mut descriptor: Option<&str> = None;
     for line in text.lines() {
         if line.starts_with('#') || line.trim().is_empty() {
@@ -236,6 +236,7 @@ fn parse_yarn_lock(text: &str, collector: &mut Collector) {
             collector.add(name, version, npm_purl);
         }
     }
+    Ok(())
 }
 
 /// The package a yarn descriptor line resolves to, or `None` for metadata and local entries.

@@ -6,7 +6,7 @@
 //! carries `name` (`vendor/project`) and `version` as Composer shows it (`v5.4.0`,
 //! `dev-main`), kept as written since advisories compare Composer's own versions.
 
-use super::language::{self, Collector, Text};
+use super::language::{self, Collector, Reading, Text};
 use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 use serde::Deserialize;
@@ -45,13 +45,8 @@ impl Cataloger for ComposerCataloger {
             return Catalogued::default();
         };
         let evidence = if format == Format::Installed { Evidence::Installed } else { Evidence::Declared };
-        let mut collector = Collector::new(self.name(), Ecosystem::Composer, evidence, context, &file.display_path());
-        if let Err(message) =
-            language::read_text(file, DEFAULT_READ_LIMIT).and_then(|text| parse(&text, &mut collector))
-        {
-            collector.problem(message);
-        }
-        collector.finish()
+        let kind = (Ecosystem::Composer, evidence);
+        language::catalog_text(file, context, self.name(), kind, Reading::Whole(DEFAULT_READ_LIMIT), parse)
     }
 }
 

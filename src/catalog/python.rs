@@ -9,7 +9,7 @@
 //! Names are kept as written; purls use the PEP 503 normalised name, which is what
 //! advisories and indexes key on (`Django_Foo` and `django-foo` are one project).
 
-use super::language::{self, Collector, Text};
+use super::language::{self, Collector, Reading, Text};
 use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 use serde::Deserialize;
@@ -83,26 +83,20 @@ impl Cataloger for PythonCataloger {
             Format::CoreMetadata | Format::CondaMeta => Evidence::Installed,
             _ => Evidence::Declared,
         };
-        let mut collector = Collector::new(self.name(), Ecosystem::Pypi, evidence, context, &file.display_path());
-        let text = match format {
-            Format::CoreMetadata => language::read_text_prefix(file, METADATA_PREFIX_LIMIT).map(|(text, _)| text),
-            Format::CondaMeta | Format::Requirements => language::read_text(file, SMALL_FILE_LIMIT),
-            _ => language::read_text(file, DEFAULT_READ_LIMIT),
+        let reading = match format {
+            Format::CoreMetadata => Reading::Prefix(METADATA_PREFIX_LIMIT),
+            Format::CondaMeta | Format::Requirements => Reading::Whole(SMALL_FILE_LIMIT),
+            _ => Reading::Whole(DEFAULT_READ_LIMIT),
         };
-        let outcome = text.and_then(|text| match format {
-            Format::CoreMetadata => parse_core_metadata(&text, &mut collector),
-            Format::CondaMeta => parse_conda_meta(&text, &mut collector),
-            Format::Requirements => {
-                parse_requirements(&text, &mut collector);
-                Ok(())
+        language::catalog_text(file, context, self.name(), (Ecosystem::Pypi, evidence), reading, |text, collector| {
+            match format {
+                Format::CoreMetadata => parse_core_metadata(text, collector),
+                Format::CondaMeta => parse_conda_meta(text, collector),
+                Format::Requirements => parse_requirements(text, collector),
+                Format::PipfileLock => parse_pipfile_lock(text, collector),
+                Format::PoetryLock | Format::UvLock | Format::PyLock => parse_toml_lock(text, format, collector),
             }
-            Format::PipfileLock => parse_pipfile_lock(&text, &mut collector),
-            Format::PoetryLock | Format::UvLock | Format::PyLock => parse_toml_lock(&text, format, &mut collector),
-        });
-        if let Err(message) = outcome {
-            collector.problem(message);
-        }
-        collector.finish()
+        })
     }
 }
 
@@ -211,7 +205,7 @@ fn parse_conda_meta(text: &str, collector: &mut Collector) -> Result<(), String>
 
 /// `requirements*.txt`: only `name==version` (or `===`) pins declare a version; ranges,
 /// URLs, editable installs, options and includes name none and are skipped.
-fn parse_requirements(text: &str, collector: &mut Collector) {
+fn parse_requirements(text: &str, collector: &mut Collector) -> Result<(), String> {
     let mut logical = String::new();
     for raw in text.lines() {
         // A trailing backslash continues the requirement on the next line.
@@ -229,6 +223,7 @@ fn parse_requirements(text: &str, collector: &mut Collector) {
     if let Some((name, version)) = pinned_requirement(&logical) {
         collector.add(name, version, pypi_purl);
     }
+    Ok(())
 }
 
 /// The name and version of one pinned requirement line, if it is one.

@@ -8,7 +8,7 @@
 //! under `specs:` of its `GEM` and `GIT` sections, four spaces in (six are their
 //! dependencies); `PATH` sections are the project's own gems and are skipped.
 
-use super::language::{self, Collector};
+use super::language::{self, Collector, Reading};
 use super::{Candidate, CatalogContext, Cataloger, Catalogued, DEFAULT_READ_LIMIT, Ecosystem, Evidence, WantedFile};
 use crate::fs::FileType;
 
@@ -59,18 +59,18 @@ impl Cataloger for RubyCataloger {
             Format::InstalledSpecification => (Evidence::Installed, GEMSPEC_LIMIT),
             Format::GemfileLock => (Evidence::Declared, DEFAULT_READ_LIMIT),
         };
-        let mut collector = Collector::new(self.name(), Ecosystem::Gem, evidence, context, &file.display_path());
-        let outcome = language::read_text(file, limit).and_then(|text| match format {
-            Format::InstalledSpecification => parse_gemspec(&text, &mut collector),
-            Format::GemfileLock => {
-                parse_gemfile_lock(&text, &mut collector);
-                Ok(())
-            }
-        });
-        if let Err(message) = outcome {
-            collector.problem(message);
-        }
-        collector.finish()
+        let kind = (Ecosystem::Gem, evidence);
+        language::catalog_text(
+            file,
+            context,
+            self.name(),
+            kind,
+            Reading::Whole(limit),
+            |text, collector| match format {
+                Format::InstalledSpecification => parse_gemspec(text, collector),
+                Format::GemfileLock => parse_gemfile_lock(text, collector),
+            },
+        )
     }
 }
 
@@ -131,7 +131,7 @@ fn parse_gemspec(text: &str, collector: &mut Collector) -> Result<(), String> {
 }
 
 /// A `Gemfile.lock`: `    name (version[-platform])` lines under `specs:` in `GEM` and `GIT`.
-fn parse_gemfile_lock(text: &str, collector: &mut Collector) {
+fn parse_gemfile_lock(text: &str, collector: &mut Collector) -> Result<(), String> {
     let mut in_gem_section = false;
     let mut saw_section = false;
     for line in text.lines() {
@@ -160,6 +160,7 @@ fn parse_gemfile_lock(text: &str, collector: &mut Collector) {
     if !saw_section && !text.trim().is_empty() {
         collector.problem("no GEM, GIT, PATH, PLATFORMS or DEPENDENCIES section: not a Gemfile.lock");
     }
+    Ok(())
 }
 
 #[cfg(test)]
