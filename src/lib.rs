@@ -13,6 +13,7 @@ pub mod report;
 pub mod scan;
 pub mod settings;
 pub mod source;
+pub mod version;
 pub mod volume;
 
 #[cfg(test)]

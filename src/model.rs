@@ -38,7 +38,10 @@ pub struct Tool {
 
 impl Default for Tool {
     fn default() -> Self {
-        Self { name: "snapscan".to_string(), version: env!("CARGO_PKG_VERSION").to_string() }
+        Self {
+            name: "snapscan".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
     }
 }
 
@@ -110,7 +113,11 @@ pub struct DistroInfo {
 
 impl From<&Distro> for DistroInfo {
     fn from(distro: &Distro) -> Self {
-        Self { id: distro.id.clone(), version_id: distro.version_id.clone(), pretty_name: distro.pretty_name.clone() }
+        Self {
+            id: distro.id.clone(),
+            version_id: distro.version_id.clone(),
+            pretty_name: distro.pretty_name.clone(),
+        }
     }
 }
 

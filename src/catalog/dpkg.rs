@@ -1,6 +1,6 @@
 //! Debian packages from dpkg's status database (written in the next commit).
 
-use super::{CatalogContext, Catalogued, Candidate, Cataloger, WantedFile};
+use super::{Candidate, CatalogContext, Cataloger, Catalogued, WantedFile};
 
 /// dpkg `status` and distroless `status.d/*`.
 pub struct DpkgCataloger;

@@ -39,11 +39,22 @@ fn read_features(source: &dyn ReadAt) -> std::io::Result<Option<Features>> {
     }
     let mut superblock = [0u8; 0x68];
     source.read_exact_at(SUPERBLOCK_OFFSET, &mut superblock)?;
-    let field = |offset: usize| u32::from_le_bytes([superblock[offset], superblock[offset + 1], superblock[offset + 2], superblock[offset + 3]]);
+    let field = |offset: usize| {
+        u32::from_le_bytes([
+            superblock[offset],
+            superblock[offset + 1],
+            superblock[offset + 2],
+            superblock[offset + 3],
+        ])
+    };
     if u16::from_le_bytes([superblock[0x38], superblock[0x39]]) != EXT_MAGIC {
         return Ok(None);
     }
-    Ok(Some(Features { compat: field(0x5C), incompat: field(0x60), ro_compat: field(0x64) }))
+    Ok(Some(Features {
+        compat: field(0x5C),
+        incompat: field(0x60),
+        ro_compat: field(0x64),
+    }))
 }
 
 /// True when the ext superblock magic is present.
@@ -53,8 +64,11 @@ pub fn looks_like_ext(source: &dyn ReadAt) -> std::io::Result<bool> {
 
 fn kind_of(features: &Features) -> &'static str {
     let ext4_incompat = INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_FLEX_BG;
-    let ext4_ro_compat =
-        RO_COMPAT_HUGE_FILE | RO_COMPAT_GDT_CSUM | RO_COMPAT_DIR_NLINK | RO_COMPAT_EXTRA_ISIZE | RO_COMPAT_METADATA_CSUM;
+    let ext4_ro_compat = RO_COMPAT_HUGE_FILE
+        | RO_COMPAT_GDT_CSUM
+        | RO_COMPAT_DIR_NLINK
+        | RO_COMPAT_EXTRA_ISIZE
+        | RO_COMPAT_METADATA_CSUM;
     if features.incompat & ext4_incompat != 0 || features.ro_compat & ext4_ro_compat != 0 {
         "ext4"
     } else if features.compat & COMPAT_HAS_JOURNAL != 0 {
@@ -68,7 +82,11 @@ fn kind_of(features: &Features) -> &'static str {
 struct Reader(Arc<dyn ReadAt>);
 
 impl Ext4Read for Reader {
-    fn read(&mut self, start_byte: u64, dst: &mut [u8]) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
+    fn read(
+        &mut self,
+        start_byte: u64,
+        dst: &mut [u8],
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
         self.0.read_exact_at(start_byte, dst).map_err(Into::into)
     }
 }
@@ -85,7 +103,10 @@ impl ExtFilesystem {
         let features = read_features(source.as_ref())?
             .ok_or_else(|| FsError::Corrupt("no ext superblock magic".to_string()))?;
         let inner = Ext4::load(Box::new(Reader(source))).map_err(convert)?;
-        Ok(Self { inner, kind: kind_of(&features) })
+        Ok(Self {
+            inner,
+            kind: kind_of(&features),
+        })
     }
 }
 
@@ -117,7 +138,8 @@ fn file_type(kind: ext4_view::FileType) -> FileType {
 }
 
 fn path(bytes: &[u8]) -> Result<ext4_view::Path<'_>, FsError> {
-    ext4_view::Path::try_from(bytes).map_err(|_| FsError::Corrupt(format!("malformed path {}", super::path::display(bytes))))
+    ext4_view::Path::try_from(bytes)
+        .map_err(|_| FsError::Corrupt(format!("malformed path {}", super::path::display(bytes))))
 }
 
 impl Filesystem for ExtFilesystem {
@@ -137,8 +159,21 @@ impl Filesystem for ExtFilesystem {
     fn symlink_metadata(&self, bytes: &[u8]) -> Result<Metadata, FsError> {
         let metadata = self.inner.symlink_metadata(path(bytes)?).map_err(convert)?;
         let mut hasher = std::hash::DefaultHasher::new();
-        (metadata.mode(), metadata.uid(), metadata.gid(), metadata.len()).hash(&mut hasher);
-        for time in [Some(metadata.accessed()), Some(metadata.modified()), metadata.created()].into_iter().flatten() {
+        (
+            metadata.mode(),
+            metadata.uid(),
+            metadata.gid(),
+            metadata.len(),
+        )
+            .hash(&mut hasher);
+        for time in [
+            Some(metadata.accessed()),
+            Some(metadata.modified()),
+            metadata.created(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             (time.seconds(), time.nanoseconds()).hash(&mut hasher);
         }
         Ok(Metadata {
@@ -160,7 +195,10 @@ impl Filesystem for ExtFilesystem {
             if name == b"." || name == b".." {
                 continue;
             }
-            entries.push(DirEntry { name: name.to_vec(), file_type: entry.file_type().ok().map(file_type) });
+            entries.push(DirEntry {
+                name: name.to_vec(),
+                file_type: entry.file_type().ok().map(file_type),
+            });
         }
         Ok(entries)
     }
@@ -176,7 +214,10 @@ impl Filesystem for ExtFilesystem {
             return Err(FsError::NotAFile);
         }
         let file = self.inner.open(path(bytes)?).map_err(convert)?;
-        Ok(Box::new(ExtFile { size: metadata.len(), file }))
+        Ok(Box::new(ExtFile {
+            size: metadata.len(),
+            file,
+        }))
     }
 }
 

@@ -22,7 +22,10 @@ impl FileSource {
         let file = File::open(path)?;
         let metadata = file.metadata()?;
         if metadata.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "is a directory"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory",
+            ));
         }
         // A block device reports length 0 in metadata; seeking to the end finds its size.
         let length = if metadata.len() == 0 {
@@ -31,7 +34,12 @@ impl FileSource {
         } else {
             metadata.len()
         };
-        Ok(Self { file, path: path.to_path_buf(), length, counters: Arc::default() })
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            length,
+            counters: Arc::default(),
+        })
     }
 
     /// The image's path.

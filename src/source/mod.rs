@@ -31,7 +31,9 @@ pub trait ReadAt: Send + Sync {
 pub fn out_of_range(offset: u64, length: usize, source_length: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
-        format!("read of {length} bytes at offset {offset} is past the end ({source_length} bytes)"),
+        format!(
+            "read of {length} bytes at offset {offset} is past the end ({source_length} bytes)"
+        ),
     )
 }
 
