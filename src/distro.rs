@@ -62,15 +62,9 @@ pub fn parse_os_release(text: &str) -> BTreeMap<String, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let Some((key, raw)) = line.split_once('=') else {
-            continue;
-        };
+        let Some((key, raw)) = line.split_once('=') else { continue };
         let key = key.trim();
-        if key.is_empty()
-            || !key
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
-        {
+        if key.is_empty() || !key.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_') {
             continue;
         }
         fields.insert(key.to_string(), unquote(raw.trim()));
@@ -106,22 +100,12 @@ fn from_os_release(fields: &BTreeMap<String, String>, source_file: &str) -> Opti
     }
     Some(Distro {
         id,
-        version_id: fields
-            .get("VERSION_ID")
-            .filter(|value| !value.is_empty())
-            .cloned(),
-        version_codename: fields
-            .get("VERSION_CODENAME")
-            .filter(|value| !value.is_empty())
-            .cloned(),
+        version_id: fields.get("VERSION_ID").filter(|value| !value.is_empty()).cloned(),
+        version_codename: fields.get("VERSION_CODENAME").filter(|value| !value.is_empty()).cloned(),
         pretty_name: fields.get("PRETTY_NAME").cloned(),
         id_like: fields
             .get("ID_LIKE")
-            .map(|like| {
-                like.split_whitespace()
-                    .map(str::to_ascii_lowercase)
-                    .collect()
-            })
+            .map(|like| like.split_whitespace().map(str::to_ascii_lowercase).collect())
             .unwrap_or_default(),
         source_file: source_file.to_string(),
     })
@@ -216,10 +200,7 @@ mod tests {
     fn detects_through_symlink_then_falls_back() {
         let mut filesystem = MemoryFilesystem::new();
         filesystem
-            .file(
-                "/usr/lib/os-release",
-                b"ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
-            )
+            .file("/usr/lib/os-release", b"ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n")
             .symlink("/etc/os-release", "../usr/lib/os-release");
         let (distro, problems) = detect(&filesystem);
         let distro = distro.unwrap();

@@ -38,10 +38,7 @@ pub struct Tool {
 
 impl Default for Tool {
     fn default() -> Self {
-        Self {
-            name: "snapscan".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-        }
+        Self { name: "snapscan".to_string(), version: env!("CARGO_PKG_VERSION").to_string() }
     }
 }
 
@@ -54,6 +51,8 @@ pub struct Target {
     pub kind: String,
     /// Disks read for it.
     pub volumes: Vec<Volume>,
+    /// Why the target could not be read at all (`null` when it was scanned).
+    pub error: Option<String>,
 }
 
 /// One disk.
@@ -113,11 +112,7 @@ pub struct DistroInfo {
 
 impl From<&Distro> for DistroInfo {
     fn from(distro: &Distro) -> Self {
-        Self {
-            id: distro.id.clone(),
-            version_id: distro.version_id.clone(),
-            pretty_name: distro.pretty_name.clone(),
-        }
+        Self { id: distro.id.clone(), version_id: distro.version_id.clone(), pretty_name: distro.pretty_name.clone() }
     }
 }
 

@@ -17,36 +17,23 @@ pub fn repository_root() -> PathBuf {
 /// path not ending in `.zst` is returned as it is. Safe to call from parallel tests.
 pub fn unpacked(relative: &str) -> PathBuf {
     let source = repository_root().join(relative);
-    let Some(stem) = relative.strip_suffix(".zst") else {
-        return source;
-    };
-    let compressed =
-        fs::read(&source).unwrap_or_else(|error| panic!("fixture {}: {error}", source.display()));
+    let Some(stem) = relative.strip_suffix(".zst") else { return source };
+    let compressed = fs::read(&source).unwrap_or_else(|error| panic!("fixture {}: {error}", source.display()));
     // Name the copy by the compressed bytes so an updated fixture is unpacked again.
     let digest = compressed
         .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
-        });
-    let name = Path::new(stem)
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
+        .fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3));
+    let name = Path::new(stem).file_name().unwrap_or_default().to_string_lossy().into_owned();
     let cache = repository_root().join("target").join("fixture-cache");
     let target = cache.join(format!("{digest:016x}-{name}"));
     if target.exists() {
         return target;
     }
     fs::create_dir_all(&cache).expect("create fixture cache");
-    let mut decoder =
-        ruzstd::decoding::StreamingDecoder::new(compressed.as_slice()).expect("zstd header");
+    let mut decoder = ruzstd::decoding::StreamingDecoder::new(compressed.as_slice()).expect("zstd header");
     let mut bytes = Vec::new();
     decoder.read_to_end(&mut bytes).expect("zstd body");
-    let temporary = cache.join(format!(
-        "{digest:016x}-{name}.{}.partial",
-        std::process::id()
-    ));
+    let temporary = cache.join(format!("{digest:016x}-{name}.{}.partial", std::process::id()));
     fs::write(&temporary, &bytes).expect("write unpacked fixture");
     fs::rename(&temporary, &target).expect("rename unpacked fixture");
     target

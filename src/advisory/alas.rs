@@ -36,25 +36,13 @@ pub fn ecosystem_of(id: &str) -> Option<&'static str> {
 }
 
 fn attribute(element: &BytesStart<'_>, name: &[u8]) -> Option<String> {
-    element
-        .attributes()
-        .flatten()
-        .find(|attribute| attribute.key.as_ref() == name)
-        .and_then(|attribute| {
-            attribute
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .ok()
-                .map(|value| value.into_owned())
-        })
+    element.attributes().flatten().find(|attribute| attribute.key.as_ref() == name).and_then(|attribute| {
+        attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|value| value.into_owned())
+    })
 }
 
 /// Read an `updateinfo.xml` document.
-pub fn parse_document(
-    xml: &str,
-    label: &str,
-    source: &str,
-    counts: &mut ImportCounts,
-) -> Vec<Advisory> {
+pub fn parse_document(xml: &str, label: &str, source: &str, counts: &mut ImportCounts) -> Vec<Advisory> {
     let mut reader = Reader::from_str(xml);
     let mut advisories = Vec::new();
     let mut current: Option<PendingUpdate> = None;
@@ -63,10 +51,7 @@ pub fn parse_document(
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(error) => {
-                counts.rejected.push(format!(
-                    "{label}: XML error at byte {}: {error}",
-                    reader.buffer_position()
-                ));
+                counts.rejected.push(format!("{label}: XML error at byte {}: {error}", reader.buffer_position()));
                 break;
             }
         };
@@ -74,10 +59,7 @@ pub fn parse_document(
             XmlEvent::Eof => {
                 if let Some(update) = current.take() {
                     counts.records += 1;
-                    counts.rejected.push(format!(
-                        "{label}: document ends inside update {:?} (truncated?)",
-                        update.id
-                    ));
+                    counts.rejected.push(format!("{label}: document ends inside update {:?} (truncated?)", update.id));
                 }
                 break;
             }
@@ -92,9 +74,7 @@ pub fn parse_document(
                 b"title" => text_target = Some("title"),
                 b"severity" => text_target = Some("severity"),
                 b"updated" | b"issued" => {
-                    if let (Some(update), Some(date)) =
-                        (current.as_mut(), attribute(&element, b"date"))
-                    {
+                    if let (Some(update), Some(date)) = (current.as_mut(), attribute(&element, b"date")) {
                         if date > update.updated {
                             update.updated = date;
                         }
@@ -110,26 +90,18 @@ pub fn parse_document(
                     }
                 }
                 b"package" => {
-                    if let (Some(update), Some(name)) =
-                        (current.as_mut(), attribute(&element, b"name"))
-                    {
-                        let epoch =
-                            attribute(&element, b"epoch").unwrap_or_else(|| "0".to_string());
+                    if let (Some(update), Some(name)) = (current.as_mut(), attribute(&element, b"name")) {
+                        let epoch = attribute(&element, b"epoch").unwrap_or_else(|| "0".to_string());
                         let version = attribute(&element, b"version").unwrap_or_default();
                         let release = attribute(&element, b"release").unwrap_or_default();
-                        update
-                            .packages
-                            .insert(name, format!("{epoch}:{version}-{release}"));
+                        update.packages.insert(name, format!("{epoch}:{version}-{release}"));
                     }
                 }
                 _ => {}
             },
             XmlEvent::Text(text) => {
                 if let (Some(target), Some(update)) = (text_target, current.as_mut()) {
-                    let value = text
-                        .decode()
-                        .map(|value| value.into_owned())
-                        .unwrap_or_default();
+                    let value = text.decode().map(|value| value.into_owned()).unwrap_or_default();
                     match target {
                         "id" => update.id.push_str(value.trim()),
                         "title" => update.title.push_str(value.trim()),
@@ -148,9 +120,7 @@ pub fn parse_document(
                             counts.imported += 1;
                             advisories.push(advisory);
                         }
-                        Ok(None) => counts
-                            .dropped
-                            .push(format!("{label}: an update that is not a security update")),
+                        Ok(None) => counts.dropped.push(format!("{label}: an update that is not a security update")),
                         Err(reason) => counts.rejected.push(format!("{label}: {reason}")),
                     }
                 }
@@ -165,15 +135,11 @@ fn convert(update: PendingUpdate, source: &str) -> Result<Option<Advisory>, Stri
     if update.kind != "security" {
         return Ok(None);
     }
-    let ecosystem =
-        ecosystem_of(&update.id).ok_or_else(|| format!("{:?}: not an ALAS id", update.id))?;
+    let ecosystem = ecosystem_of(&update.id).ok_or_else(|| format!("{:?}: not an ALAS id", update.id))?;
     let mut affected = Vec::new();
     for (name, fixed) in update.packages {
-        let range = Range::new(
-            Scheme::Rpm,
-            vec![Event::Introduced("0".to_string()), Event::Fixed(fixed)],
-        )
-        .map_err(|error| format!("{}: {name}: {error}", update.id))?;
+        let range = Range::new(Scheme::Rpm, vec![Event::Introduced("0".to_string()), Event::Fixed(fixed)])
+            .map_err(|error| format!("{}: {name}: {error}", update.id))?;
         affected.push(Affected {
             ecosystem: ecosystem.to_string(),
             normalized_name: name.clone(),
@@ -198,12 +164,7 @@ fn convert(update: PendingUpdate, source: &str) -> Result<Option<Advisory>, Stri
         summary: Some(update.title).filter(|title| !title.is_empty()),
         modified: Some(update.updated).filter(|updated| !updated.is_empty()),
         severity: Severity::from_word(&update.severity, "alas"),
-        references: update
-            .references
-            .into_iter()
-            .map(|(_, _, href)| href)
-            .filter(|href| !href.is_empty())
-            .collect(),
+        references: update.references.into_iter().map(|(_, _, href)| href).filter(|href| !href.is_empty()).collect(),
         id: update.id,
         aliases,
         affected,
@@ -225,35 +186,19 @@ mod tests {
     fn reads_security_updates() {
         let mut counts = ImportCounts::default();
         let advisories = parse_document(XML, "updateinfo.xml", "alas2", &mut counts);
-        assert_eq!(
-            (
-                counts.records,
-                counts.imported,
-                counts.rejected.len(),
-                counts.dropped.len()
-            ),
-            (3, 1, 1, 1)
-        );
+        assert_eq!((counts.records, counts.imported, counts.rejected.len(), counts.dropped.len()), (3, 1, 1, 1));
         let advisory = &advisories[0];
         assert_eq!(advisory.id, "ALAS2-2018-942");
         assert_eq!(advisory.aliases, ["CVE-2017-5715"]);
-        assert_eq!(
-            advisory.severity.as_ref().map(|severity| severity.band),
-            Some(SeverityBand::High)
-        );
+        assert_eq!(advisory.severity.as_ref().map(|severity| severity.band), Some(SeverityBand::High));
         assert_eq!(advisory.affected.len(), 1);
         let qemu = &advisory.affected[0];
         assert_eq!(qemu.ecosystem, "Amazon Linux:2");
         assert_eq!(
             qemu.evaluate("10:1.5.3-141.amzn2.5.2"),
-            Ok(Verdict::Affected {
-                fixed: Some("10:1.5.3-141.amzn2.5.3".to_string())
-            })
+            Ok(Verdict::Affected { fixed: Some("10:1.5.3-141.amzn2.5.3".to_string()) })
         );
-        assert_eq!(
-            qemu.evaluate("10:1.5.3-141.amzn2.5.3"),
-            Ok(Verdict::NotAffected)
-        );
+        assert_eq!(qemu.evaluate("10:1.5.3-141.amzn2.5.3"), Ok(Verdict::NotAffected));
     }
 
     #[test]
@@ -261,21 +206,9 @@ mod tests {
         let mut counts = ImportCounts::default();
         let cut = &XML[..XML.len() / 2];
         assert!(parse_document(cut, "cut.xml", "alas", &mut counts).is_empty());
-        assert!(
-            counts.rejected[0].contains("truncated"),
-            "{:?}",
-            counts.rejected
-        );
+        assert!(counts.rejected[0].contains("truncated"), "{:?}", counts.rejected);
         let mut garbage = ImportCounts::default();
-        assert!(
-            parse_document(
-                "<updates><update type=\"security\"><<<",
-                "g.xml",
-                "alas",
-                &mut garbage
-            )
-            .is_empty()
-        );
+        assert!(parse_document("<updates><update type=\"security\"><<<", "g.xml", "alas", &mut garbage).is_empty());
         assert!(!garbage.rejected.is_empty());
         assert_eq!(ecosystem_of("ALAS2023-2023-001"), Some("Amazon Linux:2023"));
         assert_eq!(ecosystem_of("ALAS-2018-939"), Some("Amazon Linux:1"));

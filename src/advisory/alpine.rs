@@ -38,12 +38,7 @@ pub fn looks_like_secdb(document: &Value) -> bool {
 
 /// Convert a secdb document. Wolfi/Chainguard secdbs (no `distroversion`) are filed
 /// under `Wolfi`.
-pub fn parse_document(
-    mut document: Value,
-    label: &str,
-    source: &str,
-    counts: &mut ImportCounts,
-) -> Vec<Advisory> {
+pub fn parse_document(mut document: Value, label: &str, source: &str, counts: &mut ImportCounts) -> Vec<Advisory> {
     if document.get("distroversion").is_none()
         && let Some(object) = document.as_object_mut()
     {
@@ -53,9 +48,7 @@ pub fn parse_document(
         Ok(secdb) => secdb,
         Err(error) => {
             counts.records += 1;
-            counts
-                .rejected
-                .push(format!("{label}: not a valid secdb: {error}"));
+            counts.rejected.push(format!("{label}: not a valid secdb: {error}"));
             return Vec::new();
         }
     };
@@ -84,21 +77,14 @@ pub fn parse_document(
                 counts.imported += u64::try_from(identifiers.len()).unwrap_or(u64::MAX);
                 continue;
             }
-            let range = match Range::new(
-                Scheme::Apk,
-                vec![
-                    Event::Introduced("0".to_string()),
-                    Event::Fixed(fixed.clone()),
-                ],
-            ) {
-                Ok(range) => range,
-                Err(error) => {
-                    counts
-                        .rejected
-                        .push(format!("{label}: {name} {fixed}: {error}"));
-                    continue;
-                }
-            };
+            let range =
+                match Range::new(Scheme::Apk, vec![Event::Introduced("0".to_string()), Event::Fixed(fixed.clone())]) {
+                    Ok(range) => range,
+                    Err(error) => {
+                        counts.rejected.push(format!("{label}: {name} {fixed}: {error}"));
+                        continue;
+                    }
+                };
             counts.imported += u64::try_from(identifiers.len()).unwrap_or(u64::MAX);
             for identifier in identifiers {
                 by_cve.entry(identifier).or_default().push(Affected {
@@ -139,30 +125,12 @@ mod tests {
         assert!(looks_like_secdb(&document));
         let mut counts = ImportCounts::default();
         let advisories = parse_document(document, "main.yaml", "alpine", &mut counts);
-        let ids: Vec<&str> = advisories
-            .iter()
-            .map(|advisory| advisory.id.as_str())
-            .collect();
-        assert_eq!(
-            ids,
-            [
-                "ALPINE-CVE-2019-1551",
-                "ALPINE-CVE-2020-1967",
-                "ALPINE-CVE-2020-1968"
-            ]
-        );
-        assert_eq!(
-            (counts.records, counts.imported, counts.rejected.len()),
-            (5, 4, 1)
-        );
+        let ids: Vec<&str> = advisories.iter().map(|advisory| advisory.id.as_str()).collect();
+        assert_eq!(ids, ["ALPINE-CVE-2019-1551", "ALPINE-CVE-2020-1967", "ALPINE-CVE-2020-1968"]);
+        assert_eq!((counts.records, counts.imported, counts.rejected.len()), (5, 4, 1));
         let affected = &advisories[0].affected[0];
         assert_eq!(affected.ecosystem, "Alpine:v3.11");
-        assert_eq!(
-            affected.evaluate("1.1.1d-r0"),
-            Ok(Verdict::Affected {
-                fixed: Some("1.1.1d-r2".to_string())
-            })
-        );
+        assert_eq!(affected.evaluate("1.1.1d-r0"), Ok(Verdict::Affected { fixed: Some("1.1.1d-r2".to_string()) }));
         assert_eq!(affected.evaluate("1.1.1d-r2"), Ok(Verdict::NotAffected));
     }
 

@@ -22,8 +22,9 @@ pub fn scheme(ecosystem: &str) -> Option<Scheme> {
     Some(match base(ecosystem) {
         "Debian" | "Ubuntu" => Scheme::Dpkg,
         "Alpine" | "Wolfi" | "Chainguard" => Scheme::Apk,
-        "AlmaLinux" | "Rocky Linux" | "Red Hat" | "Amazon Linux" | "openSUSE" | "SUSE"
-        | "Mageia" | "openEuler" => Scheme::Rpm,
+        "AlmaLinux" | "Rocky Linux" | "Red Hat" | "Amazon Linux" | "openSUSE" | "SUSE" | "Mageia" | "openEuler" => {
+            Scheme::Rpm
+        }
         "PyPI" => Scheme::Pep440,
         "npm" | "crates.io" | "Hex" | "Pub" | "SwiftURL" => Scheme::Semver,
         "Go" => Scheme::Go,
@@ -81,10 +82,7 @@ impl Distro {
     /// `Red Hat:enterprise_linux:9`, `Amazon Linux:2023`), or `None` when the release
     /// is unknown (Debian testing, an unknown distro): no guess, so no wrong matches.
     pub fn advisory_ecosystem(&self) -> Option<String> {
-        let version = self
-            .version_id
-            .as_deref()
-            .filter(|version| !version.is_empty());
+        let version = self.version_id.as_deref().filter(|version| !version.is_empty());
         let major = self.major_version();
         match self.id.as_str() {
             "debian" => Some(format!("Debian:{}", major?)),
@@ -126,11 +124,7 @@ mod tests {
     use super::*;
 
     fn distro(id: &str, version: Option<&str>) -> Distro {
-        Distro {
-            id: id.to_string(),
-            version_id: version.map(str::to_string),
-            ..Distro::default()
-        }
+        Distro { id: id.to_string(), version_id: version.map(str::to_string), ..Distro::default() }
     }
 
     #[test]
@@ -152,11 +146,7 @@ mod tests {
             ("amzn", Some("9999"), None),
             ("gentoo", Some("2.14"), None),
         ] {
-            assert_eq!(
-                distro(id, version).advisory_ecosystem().as_deref(),
-                expected,
-                "{id} {version:?}"
-            );
+            assert_eq!(distro(id, version).advisory_ecosystem().as_deref(), expected, "{id} {version:?}");
         }
     }
 
@@ -169,18 +159,9 @@ mod tests {
         assert_eq!(scheme("Packagist"), Some(Scheme::Composer));
         assert_eq!(scheme("Bitnami"), None);
         assert_eq!(normalize_name("PyPI", "Foo__Bar.baz"), "foo-bar-baz");
-        assert_eq!(
-            normalize_name("PyPI", "jinja2"),
-            normalize_name("PyPI", "Jinja2")
-        );
-        assert_eq!(
-            normalize_name("NuGet", "Newtonsoft.Json"),
-            "newtonsoft.json"
-        );
-        assert_eq!(
-            normalize_name("Maven", "com.google.guava:guava"),
-            "com.google.guava:guava"
-        );
+        assert_eq!(normalize_name("PyPI", "jinja2"), normalize_name("PyPI", "Jinja2"));
+        assert_eq!(normalize_name("NuGet", "Newtonsoft.Json"), "newtonsoft.json");
+        assert_eq!(normalize_name("Maven", "com.google.guava:guava"), "com.google.guava:guava");
         assert_eq!(normalize_name("npm", "@babel/core"), "@babel/core");
     }
 }

@@ -41,18 +41,10 @@ pub fn import_path(path: &Path, source: &str) -> Result<Imported, AdvisoryError>
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> AdvisoryError {
-    AdvisoryError::Io {
-        path: path.display().to_string(),
-        source,
-    }
+    AdvisoryError::Io { path: path.display().to_string(), source }
 }
 
-fn walk_directory(
-    directory: &Path,
-    source: &str,
-    depth: usize,
-    imported: &mut Imported,
-) -> Result<(), AdvisoryError> {
+fn walk_directory(directory: &Path, source: &str, depth: usize, imported: &mut Imported) -> Result<(), AdvisoryError> {
     if depth > DEPTH_LIMIT {
         return Err(AdvisoryError::Format {
             path: directory.display().to_string(),
@@ -68,8 +60,7 @@ fn walk_directory(
     entries.sort();
     for entry in entries {
         // symlink_metadata: a symlink loop must not send the walk in circles.
-        let metadata =
-            std::fs::symlink_metadata(&entry).map_err(|error| io_error(&entry, error))?;
+        let metadata = std::fs::symlink_metadata(&entry).map_err(|error| io_error(&entry, error))?;
         if metadata.is_dir() {
             walk_directory(&entry, source, depth + 1, imported)?;
         } else if metadata.is_file() && is_feed_name(&entry) {
@@ -81,48 +72,31 @@ fn walk_directory(
 
 /// Names we read inside directories; other files (READMEs, scripts) are skipped.
 fn is_feed_name(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    [".json", ".yaml", ".yml", ".zip", ".xml", ".xml.gz"]
-        .iter()
-        .any(|suffix| name.ends_with(suffix))
+    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or("").to_ascii_lowercase();
+    [".json", ".yaml", ".yml", ".zip", ".xml", ".xml.gz"].iter().any(|suffix| name.ends_with(suffix))
 }
 
 fn import_file(path: &Path, source: &str, imported: &mut Imported) -> Result<(), AdvisoryError> {
-    let name = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or("").to_ascii_lowercase();
     if name.ends_with(".zip") {
         return import_zip(path, source, imported);
     }
     let file = std::fs::File::open(path).map_err(|error| io_error(path, error))?;
     let mut bytes = Vec::new();
-    file.take(FILE_LIMIT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|error| io_error(path, error))?;
+    file.take(FILE_LIMIT + 1).read_to_end(&mut bytes).map_err(|error| io_error(path, error))?;
     let label = path.display().to_string();
     import_bytes(&name, &label, bytes, source, imported);
     Ok(())
 }
 
 fn import_zip(path: &Path, source: &str, imported: &mut Imported) -> Result<(), AdvisoryError> {
-    let format_error = |reason: String| AdvisoryError::Format {
-        path: path.display().to_string(),
-        reason,
-    };
+    let format_error = |reason: String| AdvisoryError::Format { path: path.display().to_string(), reason };
     let file = std::fs::File::open(path).map_err(|error| io_error(path, error))?;
-    let mut archive = zip::ZipArchive::new(file)
-        .map_err(|error| format_error(format!("not a readable zip archive: {error}")))?;
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|error| format_error(format!("not a readable zip archive: {error}")))?;
     let mut total: u64 = 0;
     for index in 0..archive.len() {
-        let mut entry = archive
-            .by_index(index)
-            .map_err(|error| format_error(format!("entry {index}: {error}")))?;
+        let mut entry = archive.by_index(index).map_err(|error| format_error(format!("entry {index}: {error}")))?;
         if entry.is_dir() {
             continue;
         }
@@ -134,23 +108,13 @@ fn import_zip(path: &Path, source: &str, imported: &mut Imported) -> Result<(), 
         let mut bytes = Vec::new();
         if let Err(error) = (&mut entry).take(FILE_LIMIT + 1).read_to_end(&mut bytes) {
             // A damaged entry in an otherwise readable archive: the feed is incomplete.
-            return Err(format_error(format!(
-                "{entry_name}: {error} (truncated or corrupt archive)"
-            )));
+            return Err(format_error(format!("{entry_name}: {error} (truncated or corrupt archive)")));
         }
         total = total.saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
         if total > ARCHIVE_LIMIT {
-            return Err(format_error(format!(
-                "more than {ARCHIVE_LIMIT} bytes decompressed"
-            )));
+            return Err(format_error(format!("more than {ARCHIVE_LIMIT} bytes decompressed")));
         }
-        import_bytes(
-            &entry_name.to_ascii_lowercase(),
-            &label,
-            bytes,
-            source,
-            imported,
-        );
+        import_bytes(&entry_name.to_ascii_lowercase(), &label, bytes, source, imported);
     }
     Ok(())
 }
@@ -167,15 +131,9 @@ fn import_bytes(name: &str, label: &str, bytes: Vec<u8>, source: &str, imported:
     }
     let bytes = if name.ends_with(".gz") {
         let mut decompressed = Vec::new();
-        match flate2::read::GzDecoder::new(bytes.as_slice())
-            .take(FILE_LIMIT + 1)
-            .read_to_end(&mut decompressed)
-        {
+        match flate2::read::GzDecoder::new(bytes.as_slice()).take(FILE_LIMIT + 1).read_to_end(&mut decompressed) {
             Ok(_) if u64::try_from(decompressed.len()).unwrap_or(u64::MAX) > FILE_LIMIT => {
-                return reject(
-                    counts,
-                    format!("decompresses to more than {FILE_LIMIT} bytes"),
-                );
+                return reject(counts, format!("decompresses to more than {FILE_LIMIT} bytes"));
             }
             Ok(_) => decompressed,
             Err(error) => return reject(counts, format!("gzip: {error}")),
@@ -187,9 +145,7 @@ fn import_bytes(name: &str, label: &str, bytes: Vec<u8>, source: &str, imported:
         return reject(counts, "not UTF-8 text".to_string());
     };
     if name.ends_with(".xml") || name.ends_with(".xml.gz") {
-        imported
-            .advisories
-            .extend(alas::parse_document(&text, label, source, counts));
+        imported.advisories.extend(alas::parse_document(&text, label, source, counts));
         return;
     }
     let document: Value = if name.ends_with(".yaml") || name.ends_with(".yml") {
@@ -204,18 +160,11 @@ fn import_bytes(name: &str, label: &str, bytes: Vec<u8>, source: &str, imported:
         }
     };
     if alpine::looks_like_secdb(&document) {
-        imported
-            .advisories
-            .extend(alpine::parse_document(document, label, source, counts));
+        imported.advisories.extend(alpine::parse_document(document, label, source, counts));
     } else if osv::looks_like_osv(&document) {
-        imported
-            .advisories
-            .extend(osv::parse_document(document, label, source, counts));
+        imported.advisories.extend(osv::parse_document(document, label, source, counts));
     } else {
-        reject(
-            counts,
-            "neither an OSV record nor an Alpine secdb".to_string(),
-        );
+        reject(counts, "neither an OSV record nor an Alpine secdb".to_string());
     }
 }
 
@@ -225,8 +174,7 @@ mod tests {
     use std::io::Write;
 
     fn scratch(name: &str) -> PathBuf {
-        let directory =
-            std::env::temp_dir().join(format!("snapscan-import-{name}-{}", std::process::id()));
+        let directory = std::env::temp_dir().join(format!("snapscan-import-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&directory);
         std::fs::create_dir_all(&directory).unwrap();
         directory
@@ -245,35 +193,17 @@ mod tests {
         let zip_path = directory.join("all.zip");
         {
             let mut writer = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
-            let options = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Deflated);
+            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
             writer.start_file("GHSA-2.json", options).unwrap();
-            writer
-                .write_all(RECORD.replace("GHSA-1", "GHSA-2").as_bytes())
-                .unwrap();
+            writer.write_all(RECORD.replace("GHSA-1", "GHSA-2").as_bytes()).unwrap();
             writer.finish().unwrap();
         }
         let imported = import_path(&directory, "test").unwrap();
-        let mut ids: Vec<&str> = imported
-            .advisories
-            .iter()
-            .map(|advisory| advisory.id.as_str())
-            .collect();
+        let mut ids: Vec<&str> = imported.advisories.iter().map(|advisory| advisory.id.as_str()).collect();
         ids.sort();
         assert_eq!(ids, ["GHSA-1", "GHSA-2"]);
-        assert_eq!(
-            imported.counts.rejected.len(),
-            2,
-            "{:?}",
-            imported.counts.rejected
-        );
-        assert!(
-            imported
-                .counts
-                .rejected
-                .iter()
-                .any(|reason| reason.contains("garbage.json: JSON"))
-        );
+        assert_eq!(imported.counts.rejected.len(), 2, "{:?}", imported.counts.rejected);
+        assert!(imported.counts.rejected.iter().any(|reason| reason.contains("garbage.json: JSON")));
 
         // A truncated archive is an error for the whole source.
         let bytes = std::fs::read(&zip_path).unwrap();
@@ -289,20 +219,15 @@ mod tests {
     fn reads_gzipped_updateinfo() {
         let directory = scratch("gz");
         let path = directory.join("updateinfo.xml.gz");
-        let mut encoder = flate2::write::GzEncoder::new(
-            std::fs::File::create(&path).unwrap(),
-            flate2::Compression::default(),
-        );
+        let mut encoder =
+            flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::default());
         encoder
             .write_all(br#"<updates><update type="security"><id>ALAS2023-2023-001</id><severity>medium</severity><pkglist><collection><package name="curl" epoch="0" version="8.0.1" release="1.amzn2023"/></collection></pkglist></update></updates>"#)
             .unwrap();
         encoder.finish().unwrap();
         let imported = import_path(&path, "alas").unwrap();
         assert_eq!(imported.advisories.len(), 1);
-        assert_eq!(
-            imported.advisories[0].affected[0].ecosystem,
-            "Amazon Linux:2023"
-        );
+        assert_eq!(imported.advisories[0].affected[0].ecosystem, "Amazon Linux:2023");
         std::fs::write(directory.join("bad.xml.gz"), b"not gzip").unwrap();
         let bad = import_path(&directory.join("bad.xml.gz"), "alas").unwrap();
         assert!(bad.counts.rejected[0].contains("gzip"));

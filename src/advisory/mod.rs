@@ -64,9 +64,7 @@ pub enum AdvisoryError {
         expected: u32,
     },
     /// No bundle at the path.
-    #[error(
-        "no advisory bundle at {path}: build one with `snapscan db build --from DIR --output {path}`"
-    )]
+    #[error("no advisory bundle at {path}: build one with `snapscan db build --from DIR --output {path}`")]
     Missing {
         /// Where we looked.
         path: String,
@@ -117,11 +115,7 @@ impl Range {
     /// Validate every event under `scheme` and sort the events once.
     pub fn new(scheme: Scheme, mut events: Vec<Event>) -> Result<Range, VersionError> {
         if events.len() > MAX_EVENTS {
-            return Err(VersionError::invalid(
-                scheme,
-                "",
-                "too many events in one range",
-            ));
+            return Err(VersionError::invalid(scheme, "", "too many events in one range"));
         }
         for event in &events {
             if !is_zero_introduced(event) {
@@ -129,15 +123,12 @@ impl Range {
             }
         }
         // Validated above, so comparisons cannot fail; a zero introduced sorts first.
-        events.sort_by(
-            |left, right| match (is_zero_introduced(left), is_zero_introduced(right)) {
-                (true, true) => Ordering::Equal,
-                (true, false) => Ordering::Less,
-                (false, true) => Ordering::Greater,
-                (false, false) => version::compare(scheme, left.version(), right.version())
-                    .unwrap_or(Ordering::Equal),
-            },
-        );
+        events.sort_by(|left, right| match (is_zero_introduced(left), is_zero_introduced(right)) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            (false, false) => version::compare(scheme, left.version(), right.version()).unwrap_or(Ordering::Equal),
+        });
         Ok(Range { scheme, events })
     }
 
@@ -164,9 +155,7 @@ impl Range {
     /// The lowest `fixed` version above `installed`, if any.
     pub fn nearest_fix(&self, installed: &str) -> Option<&str> {
         self.events.iter().find_map(|event| match event {
-            Event::Fixed(fixed)
-                if version::compare(self.scheme, installed, fixed) == Ok(Ordering::Less) =>
-            {
+            Event::Fixed(fixed) if version::compare(self.scheme, installed, fixed) == Ok(Ordering::Less) => {
                 Some(fixed.as_str())
             }
             _ => None,
@@ -212,8 +201,7 @@ impl Affected {
     pub fn evaluate(&self, installed: &str) -> Result<Verdict, VersionError> {
         version::validate(self.scheme, installed)?;
         let listed = self.versions.iter().any(|listed| {
-            listed == installed
-                || version::compare(self.scheme, listed, installed) == Ok(Ordering::Equal)
+            listed == installed || version::compare(self.scheme, listed, installed) == Ok(Ordering::Equal)
         });
         let mut affected = listed;
         let mut fixed: Option<&str> = None;
@@ -223,9 +211,7 @@ impl Affected {
                 affected = true;
                 if let Some(candidate) = range.nearest_fix(installed) {
                     let lower = match fixed {
-                        Some(current) => {
-                            version::compare(range.scheme, candidate, current) == Ok(Ordering::Less)
-                        }
+                        Some(current) => version::compare(range.scheme, candidate, current) == Ok(Ordering::Less),
                         None => true,
                     };
                     if lower {
@@ -234,13 +220,7 @@ impl Affected {
                 }
             }
         }
-        Ok(if affected {
-            Verdict::Affected {
-                fixed: fixed.map(str::to_string),
-            }
-        } else {
-            Verdict::NotAffected
-        })
+        Ok(if affected { Verdict::Affected { fixed: fixed.map(str::to_string) } } else { Verdict::NotAffected })
     }
 }
 
@@ -303,27 +283,15 @@ impl ImportCounts {
 
 /// Build a bundle at `output` from feed paths (directories, zips, files), replacing any
 /// existing bundle atomically. Each path is one source, named by its file name.
-pub fn build(
-    inputs: &[std::path::PathBuf],
-    output: &std::path::Path,
-) -> Result<BuildReport, AdvisoryError> {
+pub fn build(inputs: &[std::path::PathBuf], output: &std::path::Path) -> Result<BuildReport, AdvisoryError> {
     let mut sources = Vec::with_capacity(inputs.len());
     for input in inputs {
-        let name = input.file_name().map_or_else(
-            || input.display().to_string(),
-            |name| name.to_string_lossy().into_owned(),
-        );
+        let name =
+            input.file_name().map_or_else(|| input.display().to_string(), |name| name.to_string_lossy().into_owned());
         let imported = import::import_path(input, &name)?;
-        sources.push((
-            name,
-            input.display().to_string(),
-            imported.advisories,
-            imported.counts,
-        ));
+        sources.push((name, input.display().to_string(), imported.advisories, imported.counts));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
     store::write_bundle(output, sources, now)
 }
 
@@ -346,15 +314,7 @@ mod tests {
     #[test]
     fn walks_events_in_version_order_with_several_intervals() {
         // Given out of order on purpose: sorting happens once, at validation.
-        let range = range(
-            Scheme::Semver,
-            &[
-                fixed("1.5.0"),
-                introduced("2.0.0"),
-                fixed("2.3.1"),
-                introduced("1.0.0"),
-            ],
-        );
+        let range = range(Scheme::Semver, &[fixed("1.5.0"), introduced("2.0.0"), fixed("2.3.1"), introduced("1.0.0")]);
         assert_eq!(range.events.first(), Some(&introduced("1.0.0")));
         for (installed, expected) in [
             ("0.9.0", false),
@@ -374,19 +334,13 @@ mod tests {
 
     #[test]
     fn last_affected_and_limit_and_open_ranges() {
-        let last = range(
-            Scheme::Pep440,
-            &[introduced("0"), Event::LastAffected("2.0".to_string())],
-        );
+        let last = range(Scheme::Pep440, &[introduced("0"), Event::LastAffected("2.0".to_string())]);
         assert_eq!(last.contains("2.0"), Ok(true));
         assert_eq!(last.contains("2.0.post1"), Ok(false));
         let open = range(Scheme::Dpkg, &[introduced("0")]);
         assert_eq!(open.contains("1:9.9-1"), Ok(true));
         assert_eq!(open.nearest_fix("1.0"), None);
-        let limit = range(
-            Scheme::Semver,
-            &[introduced("1.0.0"), Event::Limit("2.0.0".to_string())],
-        );
+        let limit = range(Scheme::Semver, &[introduced("1.0.0"), Event::Limit("2.0.0".to_string())]);
         assert_eq!(limit.contains("1.5.0"), Ok(true));
         assert_eq!(limit.contains("2.0.0"), Ok(false));
     }
@@ -407,17 +361,9 @@ mod tests {
             ranges: vec![range(Scheme::Pep440, &[introduced("0"), fixed("2.11.3")])],
             versions: vec!["3.0.0a1".to_string()],
         };
-        assert_eq!(
-            affected.evaluate("2.10"),
-            Ok(Verdict::Affected {
-                fixed: Some("2.11.3".to_string())
-            })
-        );
+        assert_eq!(affected.evaluate("2.10"), Ok(Verdict::Affected { fixed: Some("2.11.3".to_string()) }));
         assert_eq!(affected.evaluate("2.11.3"), Ok(Verdict::NotAffected));
-        assert_eq!(
-            affected.evaluate("3.0.0a1"),
-            Ok(Verdict::Affected { fixed: None })
-        );
+        assert_eq!(affected.evaluate("3.0.0a1"), Ok(Verdict::Affected { fixed: None }));
         assert!(affected.evaluate("garbage!").is_err());
     }
 }

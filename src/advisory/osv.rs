@@ -30,12 +30,8 @@ impl<'de> Deserialize<'de> for VersionText {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match Value::deserialize(deserializer)? {
             Value::String(text) => Ok(VersionText(text)),
-            Value::Number(number) if number.is_u64() || number.is_i64() => {
-                Ok(VersionText(number.to_string()))
-            }
-            other => Err(serde::de::Error::custom(format!(
-                "version must be a string, found {other}"
-            ))),
+            Value::Number(number) if number.is_u64() || number.is_i64() => Ok(VersionText(number.to_string())),
+            other => Err(serde::de::Error::custom(format!("version must be a string, found {other}"))),
         }
     }
 }
@@ -105,10 +101,7 @@ impl RawEvent {
             (None, Some(version), None, None) => Ok(Event::Fixed(version.0)),
             (None, None, Some(version), None) => Ok(Event::LastAffected(version.0)),
             (None, None, None, Some(version)) => Ok(Event::Limit(version.0)),
-            _ => Err(
-                "an event must have exactly one of introduced, fixed, last_affected, limit"
-                    .to_string(),
-            ),
+            _ => Err("an event must have exactly one of introduced, fixed, last_affected, limit".to_string()),
         }
     }
 }
@@ -116,39 +109,26 @@ impl RawEvent {
 /// Whether a parsed JSON/YAML document looks like OSV (a record, a list, or an API answer).
 pub fn looks_like_osv(document: &Value) -> bool {
     match document {
-        Value::Object(object) => {
-            object.contains_key("id") || object.get("vulns").is_some_and(Value::is_array)
-        }
+        Value::Object(object) => object.contains_key("id") || object.get("vulns").is_some_and(Value::is_array),
         Value::Array(items) => items.first().is_some_and(|item| item.get("id").is_some()),
         _ => false,
     }
 }
 
 /// Convert every record of a parsed document. `label` names the file for messages.
-pub fn parse_document(
-    document: Value,
-    label: &str,
-    source: &str,
-    counts: &mut ImportCounts,
-) -> Vec<Advisory> {
+pub fn parse_document(document: Value, label: &str, source: &str, counts: &mut ImportCounts) -> Vec<Advisory> {
     let records = match document {
         Value::Array(items) => items,
-        Value::Object(mut object) if object.get("vulns").is_some_and(Value::is_array) => {
-            match object.remove("vulns") {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            }
-        }
+        Value::Object(mut object) if object.get("vulns").is_some_and(Value::is_array) => match object.remove("vulns") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
         other => vec![other],
     };
     let mut advisories = Vec::new();
     for record in records {
         counts.records += 1;
-        let id_hint = record
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("(no id)")
-            .to_string();
+        let id_hint = record.get("id").and_then(Value::as_str).unwrap_or("(no id)").to_string();
         let raw: RawRecord = match serde_json::from_value(record) {
             Ok(raw) => raw,
             Err(error) => {
@@ -165,24 +145,14 @@ pub fn parse_document(
                 counts.imported += 1;
                 advisories.push(advisory);
             }
-            Err(reason) => counts
-                .rejected
-                .push(format!("{label}: {id_hint}: {reason}")),
+            Err(reason) => counts.rejected.push(format!("{label}: {id_hint}: {reason}")),
         }
     }
     advisories
 }
 
-fn convert(
-    raw: RawRecord,
-    label: &str,
-    source: &str,
-    counts: &mut ImportCounts,
-) -> Result<Advisory, String> {
-    let id = raw
-        .id
-        .filter(|id| !id.trim().is_empty())
-        .ok_or("record has no id")?;
+fn convert(raw: RawRecord, label: &str, source: &str, counts: &mut ImportCounts) -> Result<Advisory, String> {
+    let id = raw.id.filter(|id| !id.trim().is_empty()).ok_or("record has no id")?;
     if id.len() > 200 {
         return Err("id longer than 200 characters".to_string());
     }
@@ -204,19 +174,14 @@ fn convert(
         match convert_affected(entry, counts) {
             Ok(Some(entry)) => affected.push(entry),
             Ok(None) => {}
-            Err(reason) => counts
-                .dropped
-                .push(format!("{label}: {id}: affected[{index}]: {reason}")),
+            Err(reason) => counts.dropped.push(format!("{label}: {id}: affected[{index}]: {reason}")),
         }
     }
     if affected.is_empty() {
         return Err("no affected package with a usable range or version list".to_string());
     }
-    let ghsa_word = raw
-        .database_specific
-        .as_ref()
-        .and_then(|specific| specific.get("severity"))
-        .and_then(Value::as_str);
+    let ghsa_word =
+        raw.database_specific.as_ref().and_then(|specific| specific.get("severity")).and_then(Value::as_str);
     let severity = raw
         .severity
         .as_deref()
@@ -260,23 +225,16 @@ fn pick_severity(severities: &[RawSeverity]) -> Option<Severity> {
             .filter(|severity| severity.kind == kind)
             .find_map(|severity| Severity::from_vector(&severity.score))
     };
-    by_kind("CVSS_V3")
-        .or_else(|| by_kind("CVSS_V4"))
-        .or_else(|| {
-            severities.iter().find_map(|severity| {
-                Severity::from_word(&severity.score, &severity.kind.to_ascii_lowercase())
-            })
-        })
+    by_kind("CVSS_V3").or_else(|| by_kind("CVSS_V4")).or_else(|| {
+        severities.iter().find_map(|severity| Severity::from_word(&severity.score, &severity.kind.to_ascii_lowercase()))
+    })
 }
 
 /// Convert one affected entry; `Ok(None)` when it only had GIT ranges (counted).
-fn convert_affected(
-    entry: RawAffected,
-    counts: &mut ImportCounts,
-) -> Result<Option<Affected>, String> {
+fn convert_affected(entry: RawAffected, counts: &mut ImportCounts) -> Result<Option<Affected>, String> {
     let package = entry.package.ok_or("no package")?;
-    let scheme = ecosystem::scheme(&package.ecosystem)
-        .ok_or_else(|| format!("unknown ecosystem {:?}", package.ecosystem))?;
+    let scheme =
+        ecosystem::scheme(&package.ecosystem).ok_or_else(|| format!("unknown ecosystem {:?}", package.ecosystem))?;
     if package.name.trim().is_empty() {
         return Err("empty package name".to_string());
     }
@@ -304,10 +262,7 @@ fn convert_affected(
         }
     }
     if scheme == Scheme::Go
-        && let Some(custom) = entry
-            .ecosystem_specific
-            .as_ref()
-            .and_then(|specific| specific.get("custom_ranges"))
+        && let Some(custom) = entry.ecosystem_specific.as_ref().and_then(|specific| specific.get("custom_ranges"))
     {
         match serde_json::from_value::<Vec<RawRange>>(custom.clone()) {
             Ok(custom_ranges) => {
@@ -325,31 +280,17 @@ fn convert_affected(
             Err(error) => problems.push(format!("custom_ranges: {error}")),
         }
     }
-    let versions: Vec<String> = entry
-        .versions
-        .unwrap_or_default()
-        .into_iter()
-        .take(VERSIONS_LIMIT)
-        .map(|version| version.0)
-        .collect();
+    let versions: Vec<String> =
+        entry.versions.unwrap_or_default().into_iter().take(VERSIONS_LIMIT).map(|version| version.0).collect();
     if ranges.is_empty() && versions.is_empty() {
         if problems.is_empty() && had_ranges {
             // Only GIT ranges: counted above, nothing to match on.
             return Ok(None);
         }
-        return Err(if problems.is_empty() {
-            "no ranges or versions".to_string()
-        } else {
-            problems.join("; ")
-        });
+        return Err(if problems.is_empty() { "no ranges or versions".to_string() } else { problems.join("; ") });
     }
     if !problems.is_empty() {
-        counts.dropped.push(format!(
-            "{}/{}: {}",
-            package.ecosystem,
-            package.name,
-            problems.join("; ")
-        ));
+        counts.dropped.push(format!("{}/{}: {}", package.ecosystem, package.name, problems.join("; ")));
     }
     Ok(Some(Affected {
         normalized_name: ecosystem::normalize_name(&package.ecosystem, &package.name),
@@ -362,14 +303,8 @@ fn convert_affected(
 }
 
 fn build_range(scheme: Scheme, events: Vec<RawEvent>) -> Result<Range, String> {
-    let events = events
-        .into_iter()
-        .map(RawEvent::into_event)
-        .collect::<Result<Vec<_>, _>>()?;
-    if !events
-        .iter()
-        .any(|event| matches!(event, Event::Introduced(_)))
-    {
+    let events = events.into_iter().map(RawEvent::into_event).collect::<Result<Vec<_>, _>>()?;
+    if !events.iter().any(|event| matches!(event, Event::Introduced(_))) {
         return Err("range has no introduced event".to_string());
     }
     Range::new(scheme, events).map_err(|error| error.to_string())
@@ -395,10 +330,7 @@ mod tests {
     fn parse(text: &str) -> (Vec<Advisory>, ImportCounts) {
         let mut counts = ImportCounts::default();
         let document: Value = serde_json::from_str(text).unwrap();
-        (
-            parse_document(document, "test.json", "test", &mut counts),
-            counts,
-        )
+        (parse_document(document, "test.json", "test", &mut counts), counts)
     }
 
     const GHSA: &str = r#"{"schema_version":"1.4.0","id":"GHSA-29mw-wpgm-hmr9","aliases":["CVE-2020-28500"],
@@ -422,21 +354,10 @@ mod tests {
             (SeverityBand::Medium, Some(5.3), "cvss_v3")
         );
         let lodash = &advisory.affected[0];
-        assert_eq!(
-            lodash.ranges[0].events[0],
-            Event::Introduced("4.0.0".to_string())
-        );
-        assert_eq!(
-            lodash.evaluate("4.17.20"),
-            Ok(Verdict::Affected {
-                fixed: Some("4.17.21".to_string())
-            })
-        );
+        assert_eq!(lodash.ranges[0].events[0], Event::Introduced("4.0.0".to_string()));
+        assert_eq!(lodash.evaluate("4.17.20"), Ok(Verdict::Affected { fixed: Some("4.17.21".to_string()) }));
         assert_eq!(lodash.evaluate("3.10.1"), Ok(Verdict::NotAffected));
-        assert_eq!(
-            advisory.affected[1].evaluate("4.5.1"),
-            Ok(Verdict::Affected { fixed: None })
-        );
+        assert_eq!(advisory.affected[1].evaluate("4.5.1"), Ok(Verdict::Affected { fixed: None }));
     }
 
     #[test]
@@ -447,15 +368,7 @@ mod tests {
         );
         let (advisories, counts) = parse(&text);
         assert_eq!(advisories.len(), 1);
-        assert_eq!(
-            (
-                counts.records,
-                counts.imported,
-                counts.withdrawn,
-                counts.git_ranges_skipped
-            ),
-            (3, 1, 1, 1)
-        );
+        assert_eq!((counts.records, counts.imported, counts.withdrawn, counts.git_ranges_skipped), (3, 1, 1, 1));
         assert_eq!(counts.rejected.len(), 1, "{:?}", counts.rejected);
     }
 
@@ -474,14 +387,7 @@ mod tests {
         assert_eq!(counts.records, 6);
         assert_eq!(counts.rejected.len(), 6, "{:#?}", counts.rejected);
         let all = counts.rejected.join("\n") + &counts.dropped.join("\n");
-        for reason in [
-            "no id",
-            "unknown ecosystem",
-            "not.a.version",
-            "exactly one",
-            "unknown range type",
-            "E:",
-        ] {
+        for reason in ["no id", "unknown ecosystem", "not.a.version", "exactly one", "unknown range type", "E:"] {
             assert!(all.contains(reason), "missing {reason:?} in {all}");
         }
     }
@@ -493,12 +399,7 @@ mod tests {
           "ecosystem_specific":{"custom_ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.56.3"},{"introduced":"1.57.0"},{"fixed":"1.57.1"}]}]}}]}"#;
         let (advisories, _) = parse(text);
         let grpc = &advisories[0].affected[0];
-        assert_eq!(
-            grpc.evaluate("v1.56.2"),
-            Ok(Verdict::Affected {
-                fixed: Some("1.56.3".to_string())
-            })
-        );
+        assert_eq!(grpc.evaluate("v1.56.2"), Ok(Verdict::Affected { fixed: Some("1.56.3".to_string()) }));
         assert_eq!(grpc.evaluate("v1.56.3"), Ok(Verdict::NotAffected));
         assert_eq!(grpc.evaluate("v1.58.0"), Ok(Verdict::NotAffected));
     }
@@ -510,10 +411,9 @@ mod tests {
         let mut counts = ImportCounts::default();
         let advisories = parse_document(document, "x.yaml", "pypa", &mut counts);
         assert_eq!(advisories[0].affected[0].versions, ["4.9.0", "3"]);
-        let float: Value = serde_norway::from_str(
-            "id: X\naffected:\n- package: {name: a, ecosystem: PyPI}\n  versions: [1.10]\n",
-        )
-        .unwrap();
+        let float: Value =
+            serde_norway::from_str("id: X\naffected:\n- package: {name: a, ecosystem: PyPI}\n  versions: [1.10]\n")
+                .unwrap();
         assert!(parse_document(float, "y.yaml", "pypa", &mut counts).is_empty());
         assert!(counts.rejected.last().unwrap().contains("must be a string"));
     }

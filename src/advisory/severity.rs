@@ -71,9 +71,9 @@ impl FromStr for SeverityBand {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match SeverityBand::from_word(text) {
-            SeverityBand::Unknown if text != "unknown" => Err(format!(
-                "unknown severity {text:?} (expected none, low, medium, high or critical)"
-            )),
+            SeverityBand::Unknown if text != "unknown" => {
+                Err(format!("unknown severity {text:?} (expected none, low, medium, high or critical)"))
+            }
             band => Ok(band),
         }
     }
@@ -117,12 +117,7 @@ impl Severity {
     pub fn from_word(word: &str, source: &str) -> Option<Severity> {
         match SeverityBand::from_word(word) {
             SeverityBand::Unknown => None,
-            band => Some(Severity {
-                band,
-                score: None,
-                vector: None,
-                source: source.to_string(),
-            }),
+            band => Some(Severity { band, score: None, vector: None, source: source.to_string() }),
         }
     }
 }
@@ -151,38 +146,20 @@ mod tests {
     #[test]
     fn scores_vectors() {
         let v31 = Severity::from_vector("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H").unwrap();
-        assert_eq!(
-            (v31.score, v31.band, v31.source.as_str()),
-            (Some(9.8), SeverityBand::Critical, "cvss_v3")
-        );
+        assert_eq!((v31.score, v31.band, v31.source.as_str()), (Some(9.8), SeverityBand::Critical, "cvss_v3"));
         let local = Severity::from_vector("CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N").unwrap();
         assert_eq!((local.score, local.band), (Some(5.5), SeverityBand::Medium));
-        let v4 = Severity::from_vector(
-            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
-        )
-        .unwrap();
-        assert_eq!(
-            (v4.score, v4.band, v4.source.as_str()),
-            (Some(9.3), SeverityBand::Critical, "cvss_v4")
-        );
+        let v4 = Severity::from_vector("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N").unwrap();
+        assert_eq!((v4.score, v4.band, v4.source.as_str()), (Some(9.3), SeverityBand::Critical, "cvss_v4"));
         assert!(Severity::from_vector("CVSS:3.1/AV:X").is_none());
         assert!(Severity::from_vector("").is_none());
     }
 
     #[test]
     fn reads_source_words() {
-        assert_eq!(
-            Severity::from_word("MODERATE", "ghsa").unwrap().band,
-            SeverityBand::Medium
-        );
-        assert_eq!(
-            Severity::from_word("important", "alas").unwrap().band,
-            SeverityBand::High
-        );
-        assert_eq!(
-            Severity::from_word("negligible", "ubuntu").unwrap().band,
-            SeverityBand::Low
-        );
+        assert_eq!(Severity::from_word("MODERATE", "ghsa").unwrap().band, SeverityBand::Medium);
+        assert_eq!(Severity::from_word("important", "alas").unwrap().band, SeverityBand::High);
+        assert_eq!(Severity::from_word("negligible", "ubuntu").unwrap().band, SeverityBand::Low);
         assert!(Severity::from_word("untriaged", "ubuntu").is_none());
         assert_eq!("high".parse::<SeverityBand>(), Ok(SeverityBand::High));
         assert!("severe".parse::<SeverityBand>().is_err());

@@ -63,10 +63,7 @@ pub struct BuildReport {
 }
 
 fn sqlite_error(path: &Path) -> impl Fn(rusqlite::Error) -> AdvisoryError + '_ {
-    move |source| AdvisoryError::Sqlite {
-        path: path.display().to_string(),
-        source,
-    }
+    move |source| AdvisoryError::Sqlite { path: path.display().to_string(), source }
 }
 
 /// Write a bundle at `output` from sources `(name, origin, advisories, counts)`,
@@ -78,20 +75,15 @@ pub fn write_bundle(
 ) -> Result<BuildReport, AdvisoryError> {
     let temporary = output.with_file_name(format!(
         ".{}.partial-{}",
-        output
-            .file_name()
-            .and_then(|name| name.to_str())
-            .unwrap_or("bundle"),
+        output.file_name().and_then(|name| name.to_str()).unwrap_or("bundle"),
         std::process::id()
     ));
     let _ = std::fs::remove_file(&temporary);
     let result = write_into(&temporary, sources, now_unix);
     match result {
         Ok(report) => {
-            std::fs::rename(&temporary, output).map_err(|source| AdvisoryError::Io {
-                path: output.display().to_string(),
-                source,
-            })?;
+            std::fs::rename(&temporary, output)
+                .map_err(|source| AdvisoryError::Io { path: output.display().to_string(), source })?;
             Ok(report)
         }
         Err(error) => {
@@ -137,36 +129,23 @@ fn write_into(
                 {
                     newest = Some(modified.clone());
                 }
-                let body =
-                    serde_json::to_string(advisory).map_err(|source| AdvisoryError::Format {
-                        path: path.display().to_string(),
-                        reason: source.to_string(),
-                    })?;
+                let body = serde_json::to_string(advisory).map_err(|source| AdvisoryError::Format {
+                    path: path.display().to_string(),
+                    reason: source.to_string(),
+                })?;
                 insert_advisory
-                    .execute(params![
-                        advisory.id,
-                        advisory.source,
-                        advisory.modified,
-                        body
-                    ])
+                    .execute(params![advisory.id, advisory.source, advisory.modified, body])
                     .map_err(&error)?;
                 let rowid = transaction.last_insert_rowid();
                 let mut keys: Vec<(&str, &str)> = advisory
                     .affected
                     .iter()
-                    .map(|affected| {
-                        (
-                            affected.ecosystem.as_str(),
-                            affected.normalized_name.as_str(),
-                        )
-                    })
+                    .map(|affected| (affected.ecosystem.as_str(), affected.normalized_name.as_str()))
                     .collect();
                 keys.sort();
                 keys.dedup();
                 for (ecosystem, package) in keys {
-                    insert_package
-                        .execute(params![ecosystem, package, rowid])
-                        .map_err(&error)?;
+                    insert_package.execute(params![ecosystem, package, rowid]).map_err(&error)?;
                 }
                 total += 1;
             }
@@ -203,49 +182,28 @@ fn write_into(
             ("schema_version", BUNDLE_SCHEMA_VERSION.to_string()),
             ("built_at", built_at),
             ("built_at_unix", now_unix.to_string()),
-            (
-                "built_by",
-                format!("snapscan {}", env!("CARGO_PKG_VERSION")),
-            ),
+            ("built_by", format!("snapscan {}", env!("CARGO_PKG_VERSION"))),
         ] {
-            transaction
-                .execute("INSERT INTO metadata VALUES (?1, ?2)", params![key, value])
-                .map_err(&error)?;
+            transaction.execute("INSERT INTO metadata VALUES (?1, ?2)", params![key, value]).map_err(&error)?;
         }
     }
-    transaction
-        .execute_batch("CREATE INDEX packages_key ON packages (ecosystem, name);")
-        .map_err(&error)?;
+    transaction.execute_batch("CREATE INDEX packages_key ON packages (ecosystem, name);").map_err(&error)?;
     transaction.commit().map_err(&error)?;
     connection.close().map_err(|(_, source)| error(source))?;
-    let info = read_info(
-        &Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&error)?,
-        path,
-    )?;
+    let info = read_info(&Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&error)?, path)?;
     debug_assert_eq!(info.advisories, total);
-    Ok(BuildReport {
-        info,
-        counts: all_counts,
-    })
+    Ok(BuildReport { info, counts: all_counts })
 }
 
 fn read_info(connection: &Connection, path: &Path) -> Result<DatabaseInfo, AdvisoryError> {
     let error = sqlite_error(path);
     let metadata: HashMap<String, String> = connection
         .prepare("SELECT key, value FROM metadata")
-        .and_then(|mut statement| {
-            statement
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-                .collect()
-        })
+        .and_then(|mut statement| statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect())
         .map_err(&error)?;
     let found = metadata.get("schema_version").cloned().unwrap_or_default();
     if found != BUNDLE_SCHEMA_VERSION.to_string() {
-        return Err(AdvisoryError::Schema {
-            path: path.display().to_string(),
-            found,
-            expected: BUNDLE_SCHEMA_VERSION,
-        });
+        return Err(AdvisoryError::Schema { path: path.display().to_string(), found, expected: BUNDLE_SCHEMA_VERSION });
     }
     let sources = connection
         .prepare("SELECT name, origin, records, imported, rejected, withdrawn, git_ranges_skipped, newest_modified FROM sources ORDER BY rowid")
@@ -266,18 +224,12 @@ fn read_info(connection: &Connection, path: &Path) -> Result<DatabaseInfo, Advis
                 .collect::<Result<Vec<_>, _>>()
         })
         .map_err(&error)?;
-    let advisories = from_sql(
-        connection
-            .query_row("SELECT count(*) FROM advisories", [], |row| row.get(0))
-            .map_err(&error)?,
-    );
+    let advisories =
+        from_sql(connection.query_row("SELECT count(*) FROM advisories", [], |row| row.get(0)).map_err(&error)?);
     Ok(DatabaseInfo {
         schema_version: BUNDLE_SCHEMA_VERSION,
         built_at: metadata.get("built_at").cloned().unwrap_or_default(),
-        built_at_unix: metadata
-            .get("built_at_unix")
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(0),
+        built_at_unix: metadata.get("built_at_unix").and_then(|value| value.parse().ok()).unwrap_or(0),
         built_by: metadata.get("built_by").cloned().unwrap_or_default(),
         advisories,
         sources,
@@ -305,11 +257,7 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("Database")
-            .field("path", &self.path)
-            .field("keys", &self.index.len())
-            .finish()
+        formatter.debug_struct("Database").field("path", &self.path).field("keys", &self.index.len()).finish()
     }
 }
 
@@ -317,32 +265,20 @@ impl Database {
     /// Open a bundle read-only and load its index.
     pub fn open(path: &Path) -> Result<Database, AdvisoryError> {
         if !path.is_file() {
-            return Err(AdvisoryError::Missing {
-                path: path.display().to_string(),
-            });
+            return Err(AdvisoryError::Missing { path: path.display().to_string() });
         }
         let error = sqlite_error(path);
-        let connection = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(&error)?;
+        let connection =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(&error)?;
         let info = read_info(&connection, path)?;
         let mut index: HashMap<(String, String), Vec<i64>> = HashMap::new();
         {
-            let mut statement = connection
-                .prepare("SELECT ecosystem, name, advisory FROM packages")
-                .map_err(&error)?;
+            let mut statement = connection.prepare("SELECT ecosystem, name, advisory FROM packages").map_err(&error)?;
             let mut rows = statement.query([]).map_err(&error)?;
             while let Some(row) = rows.next().map_err(&error)? {
-                let key = (
-                    row.get::<_, String>(0).map_err(&error)?,
-                    row.get::<_, String>(1).map_err(&error)?,
-                );
-                index
-                    .entry(key)
-                    .or_default()
-                    .push(row.get(2).map_err(&error)?);
+                let key = (row.get::<_, String>(0).map_err(&error)?, row.get::<_, String>(1).map_err(&error)?);
+                index.entry(key).or_default().push(row.get(2).map_err(&error)?);
             }
         }
         Ok(Database {
@@ -365,43 +301,25 @@ impl Database {
     }
 
     /// Advisories naming `name` (already normalised) in `ecosystem`.
-    pub fn advisories_for(
-        &self,
-        ecosystem: &str,
-        name: &str,
-    ) -> Result<Vec<Arc<Advisory>>, AdvisoryError> {
+    pub fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Arc<Advisory>>, AdvisoryError> {
         let Some(rowids) = self.index.get(&(ecosystem.to_string(), name.to_string())) else {
             return Ok(Vec::new());
         };
         let mut found = Vec::with_capacity(rowids.len());
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for rowid in rowids {
             if let Some(advisory) = cache.get(rowid) {
                 found.push(Arc::clone(advisory));
                 continue;
             }
-            let connection = self
-                .connection
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let connection = self.connection.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let body: String = connection
-                .query_row(
-                    "SELECT body FROM advisories WHERE rowid = ?1",
-                    [rowid],
-                    |row| row.get(0),
-                )
-                .map_err(|source| AdvisoryError::Sqlite {
-                    path: self.path.clone(),
-                    source,
-                })?;
-            let advisory: Advisory =
-                serde_json::from_str(&body).map_err(|error| AdvisoryError::Format {
-                    path: self.path.clone(),
-                    reason: format!("advisory row {rowid}: {error}"),
-                })?;
+                .query_row("SELECT body FROM advisories WHERE rowid = ?1", [rowid], |row| row.get(0))
+                .map_err(|source| AdvisoryError::Sqlite { path: self.path.clone(), source })?;
+            let advisory: Advisory = serde_json::from_str(&body).map_err(|error| AdvisoryError::Format {
+                path: self.path.clone(),
+                reason: format!("advisory row {rowid}: {error}"),
+            })?;
             let advisory = Arc::new(advisory);
             cache.insert(*rowid, Arc::clone(&advisory));
             found.push(advisory);
@@ -423,16 +341,11 @@ pub fn rfc3339(unix_seconds: u64) -> String {
     let shifted = days + 719_468;
     let era = shifted / 146_097;
     let day_of_era = shifted % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
     let year = year_of_era + era * 400 + u64::from(month <= 2);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
@@ -462,10 +375,7 @@ mod tests {
             {"id": "PYSEC-2", "modified": "2024-06-01T00:00:00Z", "affected": [{"package": {"ecosystem": "PyPI", "name": "jinja2"},
               "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.1.4"}]}]}]}
         ]);
-        (
-            osv::parse_document(document, "sample.json", "pypa", &mut counts),
-            counts,
-        )
+        (osv::parse_document(document, "sample.json", "pypa", &mut counts), counts)
     }
 
     #[test]
@@ -476,20 +386,12 @@ mod tests {
         let (advisories, counts) = sample();
         let report = write_bundle(
             &path,
-            vec![(
-                "pypa".to_string(),
-                "/feeds/pypa".to_string(),
-                advisories,
-                counts,
-            )],
+            vec![("pypa".to_string(), "/feeds/pypa".to_string(), advisories, counts)],
             1_796_189_499,
         )
         .unwrap();
         assert_eq!(report.info.advisories, 2);
-        assert_eq!(
-            report.info.sources[0].newest_modified.as_deref(),
-            Some("2024-06-01T00:00:00Z")
-        );
+        assert_eq!(report.info.sources[0].newest_modified.as_deref(), Some("2024-06-01T00:00:00Z"));
         let database = Database::open(&path).unwrap();
         assert_eq!(database.info().built_at, "2026-12-02T05:31:39Z");
         let found = database.advisories_for("PyPI", "jinja2").unwrap();
@@ -499,17 +401,8 @@ mod tests {
         drop(database);
 
         // Rebuilding replaces the file; no temporary is left behind.
-        write_bundle(
-            &path,
-            vec![(
-                "empty".to_string(),
-                "-".to_string(),
-                Vec::new(),
-                ImportCounts::default(),
-            )],
-            1,
-        )
-        .unwrap();
+        write_bundle(&path, vec![("empty".to_string(), "-".to_string(), Vec::new(), ImportCounts::default())], 1)
+            .unwrap();
         assert_eq!(Database::open(&path).unwrap().info().advisories, 0);
         let leftovers: Vec<_> = std::fs::read_dir(&directory)
             .unwrap()
@@ -522,33 +415,23 @@ mod tests {
 
     #[test]
     fn refuses_missing_garbage_and_newer_bundles() {
-        let directory =
-            std::env::temp_dir().join(format!("snapscan-store-bad-{}", std::process::id()));
+        let directory = std::env::temp_dir().join(format!("snapscan-store-bad-{}", std::process::id()));
         std::fs::create_dir_all(&directory).unwrap();
-        let missing = Database::open(&directory.join("nope.db"))
-            .unwrap_err()
-            .to_string();
+        let missing = Database::open(&directory.join("nope.db")).unwrap_err().to_string();
         assert!(missing.contains("db build"), "{missing}");
         let garbage = directory.join("garbage.db");
-        std::fs::write(&garbage, b"this is not sqlite at all, not even close......................................................").unwrap();
-        assert!(matches!(
-            Database::open(&garbage),
-            Err(AdvisoryError::Sqlite { .. })
-        ));
-        let newer = directory.join("newer.db");
-        let (advisories, counts) = sample();
-        write_bundle(
-            &newer,
-            vec![("pypa".to_string(), "-".to_string(), advisories, counts)],
-            0,
+        std::fs::write(
+            &garbage,
+            b"this is not sqlite at all, not even close......................................................",
         )
         .unwrap();
+        assert!(matches!(Database::open(&garbage), Err(AdvisoryError::Sqlite { .. })));
+        let newer = directory.join("newer.db");
+        let (advisories, counts) = sample();
+        write_bundle(&newer, vec![("pypa".to_string(), "-".to_string(), advisories, counts)], 0).unwrap();
         Connection::open(&newer)
             .unwrap()
-            .execute(
-                "UPDATE metadata SET value = '99' WHERE key = 'schema_version'",
-                [],
-            )
+            .execute("UPDATE metadata SET value = '99' WHERE key = 'schema_version'", [])
             .unwrap();
         let error = Database::open(&newer).unwrap_err().to_string();
         assert!(error.contains("schema version 99"), "{error}");

@@ -163,10 +163,7 @@ pub struct Catalogued {
 impl Catalogued {
     /// Only a problem.
     pub fn problem(message: impl Into<String>) -> Self {
-        Self {
-            packages: Vec::new(),
-            problems: vec![message.into()],
-        }
+        Self { packages: Vec::new(), problems: vec![message.into()] }
     }
 }
 
@@ -205,11 +202,7 @@ pub struct CatalogContext<'a> {
 impl CatalogContext<'_> {
     /// A location on this filesystem.
     pub fn location(&self, path: &str) -> Location {
-        Location {
-            volume: self.volume.to_string(),
-            partition: self.partition,
-            path: path.to_string(),
-        }
+        Location { volume: self.volume.to_string(), partition: self.partition, path: path.to_string() }
     }
 
     /// Read another file (e.g. a sibling), following symlinks inside the image, capped.
@@ -241,9 +234,7 @@ pub fn purl_encode(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                encoded.push(byte as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => encoded.push(byte as char),
             _ => encoded.push_str(&format!("%{byte:02X}")),
         }
     }

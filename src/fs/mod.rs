@@ -60,6 +60,9 @@ pub struct DirEntry {
     pub file_type: Option<FileType>,
 }
 
+/// A directory entry with its metadata, or why the metadata could not be read.
+pub type EntryWithMetadata = (DirEntry, Result<Metadata, FsError>);
+
 /// An open regular file; reads at any offset without reading the rest.
 pub trait FileReader {
     /// Size in bytes.
@@ -82,6 +85,19 @@ pub trait Filesystem {
     fn symlink_metadata(&self, path: &[u8]) -> Result<Metadata, FsError>;
     /// Entries of the directory at `path`, without `.` and `..`.
     fn read_dir(&self, path: &[u8]) -> Result<Vec<DirEntry>, FsError>;
+    /// Entries of the directory at `path` with each one's metadata. The default looks each
+    /// entry up by path; filesystems that can read the inode straight from the entry
+    /// override it (a path lookup walks every component again).
+    fn read_dir_with_metadata(&self, path: &[u8]) -> Result<Vec<EntryWithMetadata>, FsError> {
+        Ok(self
+            .read_dir(path)?
+            .into_iter()
+            .map(|entry| {
+                let metadata = self.symlink_metadata(&path::join(path, &entry.name));
+                (entry, metadata)
+            })
+            .collect())
+    }
     /// Target of the symlink at `path`, as stored.
     fn read_link(&self, path: &[u8]) -> Result<Vec<u8>, FsError>;
     /// Open the regular file at `path` for positional reads.
@@ -147,9 +163,7 @@ pub fn read_all(file: &mut dyn FileReader, limit: u64) -> Result<Vec<u8>, FsErro
     while filled < length {
         let got = file.read_at(filled as u64, &mut bytes[filled..])?;
         if got == 0 {
-            return Err(FsError::Corrupt(format!(
-                "file ended at {filled} of {length} bytes"
-            )));
+            return Err(FsError::Corrupt(format!("file ended at {filled} of {length} bytes")));
         }
         filled += got;
     }
@@ -219,10 +233,7 @@ pub fn identify_unsupported(source: &dyn ReadAt) -> Option<&'static str> {
         }
     }
     let mut btrfs = [0u8; 8];
-    if source.len() >= 0x10048
-        && source.read_exact_at(0x10040, &mut btrfs).is_ok()
-        && &btrfs == b"_BHRfS_M"
-    {
+    if source.len() >= 0x10048 && source.read_exact_at(0x10040, &mut btrfs).is_ok() && &btrfs == b"_BHRfS_M" {
         return Some("btrfs");
     }
     None
@@ -298,9 +309,7 @@ pub mod testing {
             self.0.len() as u64
         }
         fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
-            let start = usize::try_from(offset)
-                .unwrap_or(usize::MAX)
-                .min(self.0.len());
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.0.len());
             let count = buf.len().min(self.0.len() - start);
             buf[..count].copy_from_slice(&self.0[start..start + count]);
             Ok(count)
@@ -323,14 +332,7 @@ pub mod testing {
                 Node::Directory => (FileType::Directory, 0o755, 0),
                 Node::Symlink(target) => (FileType::Symlink, 0o777, target.len() as u64),
             };
-            Ok(Metadata {
-                file_type,
-                mode,
-                size,
-                identity: None,
-                fingerprint: 0,
-                modified: 0,
-            })
+            Ok(Metadata { file_type, mode, size, identity: None, fingerprint: 0, modified: 0 })
         }
         fn read_dir(&self, path: &[u8]) -> Result<Vec<DirEntry>, FsError> {
             let key = path::normalize(path);
@@ -355,10 +357,7 @@ pub mod testing {
                         Node::Directory => FileType::Directory,
                         Node::Symlink(_) => FileType::Symlink,
                     };
-                    Some(DirEntry {
-                        name: rest.to_vec(),
-                        file_type: Some(file_type),
-                    })
+                    Some(DirEntry { name: rest.to_vec(), file_type: Some(file_type) })
                 })
                 .collect())
         }
@@ -391,26 +390,11 @@ mod tests {
             .symlink("/etc/absolute", "/usr/lib/os-release")
             .symlink("/loop/a", "b")
             .symlink("/loop/b", "a");
-        assert_eq!(
-            resolve(&fs, b"/etc/os-release").unwrap(),
-            b"/usr/lib/os-release"
-        );
-        assert_eq!(
-            resolve(&fs, b"/etc/escape").unwrap(),
-            b"/usr/lib/os-release"
-        );
-        assert_eq!(
-            resolve(&fs, b"/etc/absolute").unwrap(),
-            b"/usr/lib/os-release"
-        );
-        assert!(matches!(
-            resolve(&fs, b"/loop/a"),
-            Err(FsError::TooManySymlinks)
-        ));
-        assert!(matches!(
-            resolve(&fs, b"/missing/x"),
-            Err(FsError::NotFound)
-        ));
+        assert_eq!(resolve(&fs, b"/etc/os-release").unwrap(), b"/usr/lib/os-release");
+        assert_eq!(resolve(&fs, b"/etc/escape").unwrap(), b"/usr/lib/os-release");
+        assert_eq!(resolve(&fs, b"/etc/absolute").unwrap(), b"/usr/lib/os-release");
+        assert!(matches!(resolve(&fs, b"/loop/a"), Err(FsError::TooManySymlinks)));
+        assert!(matches!(resolve(&fs, b"/missing/x"), Err(FsError::NotFound)));
     }
 
     #[test]
@@ -418,12 +402,6 @@ mod tests {
         let mut fs = MemoryFilesystem::new();
         fs.file("/big", &[7u8; 100]);
         assert_eq!(read_capped(&fs, b"/big", 100).unwrap().len(), 100);
-        assert!(matches!(
-            read_capped(&fs, b"/big", 99),
-            Err(FsError::TooLarge {
-                size: 100,
-                limit: 99
-            })
-        ));
+        assert!(matches!(read_capped(&fs, b"/big", 99), Err(FsError::TooLarge { size: 100, limit: 99 })));
     }
 }

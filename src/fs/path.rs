@@ -2,8 +2,7 @@
 
 /// The non-empty components of `path`, split on `/`.
 pub fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
-    path.split(|&byte| byte == b'/')
-        .filter(|part| !part.is_empty())
+    path.split(|&byte| byte == b'/').filter(|part| !part.is_empty())
 }
 
 /// `/a/b` from `[a, b]`; `/` from none.

@@ -22,10 +22,7 @@ impl FileSource {
         let file = File::open(path)?;
         let metadata = file.metadata()?;
         if metadata.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "is a directory",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "is a directory"));
         }
         // A block device reports length 0 in metadata; seeking to the end finds its size.
         let length = if metadata.len() == 0 {
@@ -34,12 +31,7 @@ impl FileSource {
         } else {
             metadata.len()
         };
-        Ok(Self {
-            file,
-            path: path.to_path_buf(),
-            length,
-            counters: Arc::default(),
-        })
+        Ok(Self { file, path: path.to_path_buf(), length, counters: Arc::default() })
     }
 
     /// The image's path.

@@ -16,11 +16,7 @@ impl Slice {
     /// A slice that must lie inside `inner`; `None` when it does not.
     pub fn new(inner: Arc<dyn ReadAt>, offset: u64, length: u64) -> Option<Self> {
         let end = offset.checked_add(length)?;
-        (end <= inner.len()).then_some(Self {
-            inner,
-            offset,
-            length,
-        })
+        (end <= inner.len()).then_some(Self { inner, offset, length })
     }
 
     /// Offset of the slice in the inner source.

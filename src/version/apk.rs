@@ -25,9 +25,7 @@ struct ApkVersion<'a> {
 fn parse(version: &str) -> Result<ApkVersion<'_>, VersionError> {
     let invalid = |reason| VersionError::invalid(Scheme::Apk, version, reason);
     let (mut rest, revision) = match version.rsplit_once("-r") {
-        Some((rest, revision))
-            if !revision.is_empty() && revision.bytes().all(|byte| byte.is_ascii_digit()) =>
-        {
+        Some((rest, revision)) if !revision.is_empty() && revision.bytes().all(|byte| byte.is_ascii_digit()) => {
             (rest, revision)
         }
         Some(_) => return Err(invalid("revision is not -r<number>")),
@@ -65,10 +63,7 @@ fn parse(version: &str) -> Result<ApkVersion<'_>, VersionError> {
         let rank = match name {
             "p" => PATCH_RANK,
             "" => return Err(invalid("empty suffix")),
-            name => SUFFIXES
-                .iter()
-                .position(|known| *known == name)
-                .ok_or_else(|| invalid("unknown suffix"))?,
+            name => SUFFIXES.iter().position(|known| *known == name).ok_or_else(|| invalid("unknown suffix"))?,
         };
         let (number, after_number) = split_leading(after_name, |byte| byte.is_ascii_digit());
         suffixes.push((rank, number));
@@ -77,12 +72,7 @@ fn parse(version: &str) -> Result<ApkVersion<'_>, VersionError> {
     if !rest.is_empty() {
         return Err(invalid("unexpected characters"));
     }
-    Ok(ApkVersion {
-        numbers,
-        letter,
-        suffixes,
-        revision,
-    })
+    Ok(ApkVersion { numbers, letter, suffixes, revision })
 }
 
 /// Order two apk versions.
@@ -113,9 +103,7 @@ fn compare_suffixes(a: &[(usize, &str)], b: &[(usize, &str)]) -> Ordering {
     for index in 0..length {
         let (left_rank, left_number) = a.get(index).copied().unwrap_or(release);
         let (right_rank, right_number) = b.get(index).copied().unwrap_or(release);
-        let order = left_rank
-            .cmp(&right_rank)
-            .then_with(|| compare_digits(left_number, right_number));
+        let order = left_rank.cmp(&right_rank).then_with(|| compare_digits(left_number, right_number));
         if order != Ordering::Equal {
             return order;
         }
@@ -148,45 +136,19 @@ mod tests {
                 "1.0.1",
             ],
         );
-        assert_ascending(
-            Scheme::Apk,
-            &["1.2.3-r0", "1.2.3-r1", "1.2.3-r10", "1.2.4-r0"],
-        );
-        assert_ascending(
-            Scheme::Apk,
-            &[
-                "3.0.8-r0",
-                "3.0.10-r0",
-                "3.1.4-r5",
-                "3.3.0_alpha1-r0",
-                "3.3.0-r0",
-            ],
-        );
+        assert_ascending(Scheme::Apk, &["1.2.3-r0", "1.2.3-r1", "1.2.3-r10", "1.2.4-r0"]);
+        assert_ascending(Scheme::Apk, &["3.0.8-r0", "3.0.10-r0", "3.1.4-r5", "3.3.0_alpha1-r0", "3.3.0-r0"]);
         assert_ascending(Scheme::Apk, &["1.36.1-r2", "1.36.1-r15", "1.36.1-r29"]);
         assert_ascending(Scheme::Apk, &["2.2a", "2.2b", "2.2.1"]);
         assert_ascending(Scheme::Apk, &["0.9.9_rc1_p1", "0.9.9_rc2", "0.9.9"]);
-        assert_equal(
-            Scheme::Apk,
-            &[("1.0-r0", "1.0"), ("1.0~abc123-r0", "1.0"), ("1.01", "1.1")],
-        );
+        assert_equal(Scheme::Apk, &[("1.0-r0", "1.0"), ("1.0~abc123-r0", "1.0"), ("1.01", "1.1")]);
     }
 
     #[test]
     fn rejects_malformed() {
         assert_invalid(
             Scheme::Apk,
-            &[
-                "a1",
-                "1.",
-                "1..2",
-                "1.0_bogus",
-                "1.0-r",
-                "1.0-rx",
-                "1.0~xyz",
-                "1.0 ",
-                "1.0A",
-                "1.0_",
-            ],
+            &["a1", "1.", "1..2", "1.0_bogus", "1.0-r", "1.0-rx", "1.0~xyz", "1.0 ", "1.0A", "1.0_"],
         );
     }
 }

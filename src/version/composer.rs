@@ -25,11 +25,7 @@ pub fn normalize(version: &str) -> Result<String, VersionError> {
         numbers.push(number.to_string());
         rest = after;
         match rest.strip_prefix('.') {
-            Some(after_dot)
-                if after_dot.starts_with(|character: char| character.is_ascii_digit()) =>
-            {
-                rest = after_dot
-            }
+            Some(after_dot) if after_dot.starts_with(|character: char| character.is_ascii_digit()) => rest = after_dot,
             _ => break,
         }
     }
@@ -99,10 +95,7 @@ fn special_rank(token: &str) -> i32 {
         ("pl", 5),
         ("p", 5),
     ];
-    FORMS
-        .iter()
-        .find(|(name, _)| token.starts_with(name))
-        .map_or(-1, |(_, rank)| *rank)
+    FORMS.iter().find(|(name, _)| token.starts_with(name)).map_or(-1, |(_, rank)| *rank)
 }
 
 /// PHP `version_compare` over canonical tokens (digit runs and other runs).
@@ -125,21 +118,13 @@ fn version_compare(a: &str, b: &str) -> Ordering {
         tokens
     };
     let rank = |token: &str| {
-        if token.starts_with(|c: char| c.is_ascii_digit()) {
-            4
-        } else {
-            special_rank(token)
-        }
+        if token.starts_with(|c: char| c.is_ascii_digit()) { 4 } else { special_rank(token) }
     };
     let (a, b) = (tokens(a), tokens(b));
     for (left, right) in a.iter().zip(&b) {
         let left_digit = left.starts_with(|c: char| c.is_ascii_digit());
         let right_digit = right.starts_with(|c: char| c.is_ascii_digit());
-        let order = if left_digit && right_digit {
-            compare_digits(left, right)
-        } else {
-            rank(left).cmp(&rank(right))
-        };
+        let order = if left_digit && right_digit { compare_digits(left, right) } else { rank(left).cmp(&rank(right)) };
         if order != Ordering::Equal {
             return order;
         }
@@ -202,21 +187,8 @@ mod tests {
                 "2.0",
             ],
         );
-        assert_ascending(
-            Scheme::Composer,
-            &["5.4.49", "5.4.50", "6.0.0-beta1", "6.4.14", "10.48.29"],
-        );
-        assert_equal(
-            Scheme::Composer,
-            &[
-                ("v1.0", "1.0.0.0"),
-                ("1.0.0-b2", "1.0.0-beta2"),
-                ("1.0-stable", "1.0"),
-            ],
-        );
-        assert_invalid(
-            Scheme::Composer,
-            &["dev-main", "abc", "1.0-foo", "1.0.0-dev1"],
-        );
+        assert_ascending(Scheme::Composer, &["5.4.49", "5.4.50", "6.0.0-beta1", "6.4.14", "10.48.29"]);
+        assert_equal(Scheme::Composer, &[("v1.0", "1.0.0.0"), ("1.0.0-b2", "1.0.0-beta2"), ("1.0-stable", "1.0")]);
+        assert_invalid(Scheme::Composer, &["dev-main", "abc", "1.0-foo", "1.0.0-dev1"]);
     }
 }

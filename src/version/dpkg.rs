@@ -37,30 +37,17 @@ pub fn parse(version: &str) -> Result<DpkgVersion<'_>, VersionError> {
     if upstream.is_empty() {
         return Err(invalid("empty upstream version"));
     }
-    if !upstream
-        .bytes()
-        .next()
-        .is_some_and(|byte| byte.is_ascii_digit())
-    {
+    if !upstream.bytes().next().is_some_and(|byte| byte.is_ascii_digit()) {
         return Err(invalid("upstream version does not start with a digit"));
     }
-    let allowed =
-        |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'+' | b'~' | b'-' | b':');
-    if !upstream.bytes().all(allowed)
-        || !revision
-            .bytes()
-            .all(|byte| allowed(byte) && byte != b'-' && byte != b':')
-    {
+    let allowed = |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'+' | b'~' | b'-' | b':');
+    if !upstream.bytes().all(allowed) || !revision.bytes().all(|byte| allowed(byte) && byte != b'-' && byte != b':') {
         return Err(invalid("character not allowed in a Debian version"));
     }
     if rest.ends_with('-') {
         return Err(invalid("empty revision after '-'"));
     }
-    Ok(DpkgVersion {
-        epoch,
-        upstream,
-        revision,
-    })
+    Ok(DpkgVersion { epoch, upstream, revision })
 }
 
 /// Order two dpkg versions.
@@ -121,56 +108,19 @@ mod tests {
     /// Orderings from deb-version(7) and dpkg's own `t/dpkg_version.t`.
     #[test]
     fn orders_like_dpkg() {
-        assert_ascending(
-            Scheme::Dpkg,
-            &["1.0~rc1", "1.0", "1.0-1", "1.0a", "1.0+b1", "1.1", "1:0.1"],
-        );
+        assert_ascending(Scheme::Dpkg, &["1.0~rc1", "1.0", "1.0-1", "1.0a", "1.0+b1", "1.1", "1:0.1"]);
         assert_ascending(Scheme::Dpkg, &["0~~", "0~~a", "0~", "0"]);
-        assert_ascending(
-            Scheme::Dpkg,
-            &[
-                "1.2.3~rc1-1",
-                "1.2.3-1",
-                "1.2.3-1+b1",
-                "1.2.3-1.1",
-                "1.2.3-2",
-            ],
-        );
-        assert_ascending(
-            Scheme::Dpkg,
-            &[
-                "3.0.11-1~deb12u2",
-                "3.0.11-1~deb12u3",
-                "3.0.15-1~deb12u1",
-                "3.0.15-1",
-            ],
-        );
-        assert_ascending(
-            Scheme::Dpkg,
-            &["2.36-9", "2.36-9+deb12u4", "2.36-9+deb12u10"],
-        );
+        assert_ascending(Scheme::Dpkg, &["1.2.3~rc1-1", "1.2.3-1", "1.2.3-1+b1", "1.2.3-1.1", "1.2.3-2"]);
+        assert_ascending(Scheme::Dpkg, &["3.0.11-1~deb12u2", "3.0.11-1~deb12u3", "3.0.15-1~deb12u1", "3.0.15-1"]);
+        assert_ascending(Scheme::Dpkg, &["2.36-9", "2.36-9+deb12u4", "2.36-9+deb12u10"]);
         assert_ascending(Scheme::Dpkg, &["0.9", "0.10", "0.100", "1"]);
-        assert_ascending(
-            Scheme::Dpkg,
-            &["1:1.2.13.dfsg-1", "1:1.2.13.dfsg-1+b1", "2:1.0"],
-        );
-        assert_equal(
-            Scheme::Dpkg,
-            &[
-                ("0:1.0", "1.0"),
-                ("1.0-0", "1.0-0"),
-                ("1.01", "1.1"),
-                ("00:1", "1"),
-            ],
-        );
+        assert_ascending(Scheme::Dpkg, &["1:1.2.13.dfsg-1", "1:1.2.13.dfsg-1+b1", "2:1.0"]);
+        assert_equal(Scheme::Dpkg, &[("0:1.0", "1.0"), ("1.0-0", "1.0-0"), ("1.01", "1.1"), ("00:1", "1")]);
     }
 
     #[test]
     fn rejects_malformed() {
-        assert_invalid(
-            Scheme::Dpkg,
-            &["a:1.0", ":1.0", "1:", "abc", "1.0-", "1.0 2", "1.0_1", "-1"],
-        );
+        assert_invalid(Scheme::Dpkg, &["a:1.0", ":1.0", "1:", "abc", "1.0-", "1.0 2", "1.0_1", "-1"]);
     }
 
     /// Cross-check random pairs against `dpkg --compare-versions` when dpkg is installed.
@@ -185,10 +135,7 @@ mod tests {
             return;
         }
         let mut random = Random(7);
-        let pieces = [
-            "0", "1", "2", "10", "01", "a", "b", "~", "~rc1", "+", ".", "-1", "-2", "+b1", "1:",
-            "dfsg", "z",
-        ];
+        let pieces = ["0", "1", "2", "10", "01", "a", "b", "~", "~rc1", "+", ".", "-1", "-2", "+b1", "1:", "dfsg", "z"];
         let mut checked = 0;
         for _ in 0..150 {
             let mut make = || {
@@ -212,10 +159,7 @@ mod tests {
                 .stderr(std::process::Stdio::null())
                 .status()
                 .expect("run dpkg");
-            assert!(
-                status.success(),
-                "dpkg disagrees: {left} {operator} {right}"
-            );
+            assert!(status.success(), "dpkg disagrees: {left} {operator} {right}");
             checked += 1;
         }
         assert!(checked > 50, "only {checked} valid pairs");

@@ -26,9 +26,7 @@ pub fn normalize_toolchain(version: &str) -> Option<String> {
     let parts: Vec<&str> = release.split('.').collect();
     if parts.is_empty()
         || parts.len() > 3
-        || parts
-            .iter()
-            .any(|part| part.is_empty() || !part.bytes().all(|byte| byte.is_ascii_digit()))
+        || parts.iter().any(|part| part.is_empty() || !part.bytes().all(|byte| byte.is_ascii_digit()))
     {
         return None;
     }
@@ -70,10 +68,7 @@ mod tests {
                 "v2.1.0",
             ],
         );
-        assert_equal(
-            Scheme::Go,
-            &[("v2.0.0+incompatible", "2.0.0"), ("v1.2.3", "1.2.3")],
-        );
+        assert_equal(Scheme::Go, &[("v2.0.0+incompatible", "2.0.0"), ("v1.2.3", "1.2.3")]);
         assert_invalid(Scheme::Go, &["vv1.0.0", "1.0.0.0", "v1.x"]);
     }
 
@@ -81,14 +76,8 @@ mod tests {
     fn normalizes_toolchain_versions() {
         assert_eq!(normalize_toolchain("go1.21.5").as_deref(), Some("1.21.5"));
         assert_eq!(normalize_toolchain("go1.21").as_deref(), Some("1.21.0"));
-        assert_eq!(
-            normalize_toolchain("go1.21rc2").as_deref(),
-            Some("1.21.0-rc.2")
-        );
-        assert_eq!(
-            normalize_toolchain("go1.20beta1").as_deref(),
-            Some("1.20.0-beta.1")
-        );
+        assert_eq!(normalize_toolchain("go1.21rc2").as_deref(), Some("1.21.0-rc.2"));
+        assert_eq!(normalize_toolchain("go1.20beta1").as_deref(), Some("1.20.0-beta.1"));
         assert_eq!(normalize_toolchain("devel +abc"), None);
         assert_eq!(normalize_toolchain("go1.21rc"), None);
         assert_ascending(Scheme::Go, &["1.21.0-rc.2", "1.21.0", "1.21.5"]);

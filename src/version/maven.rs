@@ -59,12 +59,8 @@ impl Item {
         match self {
             Item::Number(digits) if digits.is_empty() => Ordering::Equal,
             Item::Number(_) => Ordering::Greater,
-            Item::Qualifier(qualifier) => qualifier_key(qualifier)
-                .as_str()
-                .cmp(qualifier_key("").as_str()),
-            Item::List(items) => items
-                .first()
-                .map_or(Ordering::Equal, Item::compare_to_nothing),
+            Item::Qualifier(qualifier) => qualifier_key(qualifier).as_str().cmp(qualifier_key("").as_str()),
+            Item::List(items) => items.first().map_or(Ordering::Equal, Item::compare_to_nothing),
         }
     }
 
@@ -73,9 +69,7 @@ impl Item {
             (Item::Number(left), Item::Number(right)) => compare_digits(left, right),
             (Item::Number(_), _) => Ordering::Greater,
             (Item::Qualifier(_), Item::Number(_)) => Ordering::Less,
-            (Item::Qualifier(left), Item::Qualifier(right)) => {
-                qualifier_key(left).cmp(&qualifier_key(right))
-            }
+            (Item::Qualifier(left), Item::Qualifier(right)) => qualifier_key(left).cmp(&qualifier_key(right)),
             (Item::Qualifier(_), Item::List(_)) => Ordering::Less,
             (Item::List(_), Item::Number(_)) => Ordering::Less,
             (Item::List(_), Item::Qualifier(_)) => Ordering::Greater,
@@ -130,11 +124,7 @@ fn parse(version: &str) -> Vec<Item> {
     for (index, character) in lower.char_indices() {
         let chunk = lower.get(start..index).unwrap_or("");
         if character == '.' || character == '-' {
-            let item = if chunk.is_empty() {
-                Item::Number(String::new())
-            } else {
-                Item::parse(chunk, false)
-            };
+            let item = if chunk.is_empty() { Item::Number(String::new()) } else { Item::parse(chunk, false) };
             push(&mut stack, item);
             start = index + character.len_utf8();
             if character == '-' {
@@ -214,23 +204,15 @@ mod tests {
         assert_ascending(
             Scheme::Maven,
             &[
-                "2.0", "2-1", "2.0.a", "2.0.0.a", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b",
-                "2.1-c", "2.1-1", "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11",
-                "11.m2", "11.m11", "11", "11.a", "11b", "11c", "11m",
+                "2.0", "2-1", "2.0.a", "2.0.0.a", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b", "2.1-c", "2.1-1",
+                "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11", "11.m2", "11.m11", "11", "11.a",
+                "11b", "11c", "11m",
             ],
         );
         // Unknown qualifiers (`pr`) sort after the release, exactly as in Maven.
         assert_ascending(
             Scheme::Maven,
-            &[
-                "2.9.10",
-                "2.9.10.1",
-                "2.9.10.8",
-                "2.10.0",
-                "2.10.0.pr1",
-                "2.12.7.1",
-                "2.13.4",
-            ],
+            &["2.9.10", "2.9.10.1", "2.9.10.8", "2.10.0", "2.10.0.pr1", "2.12.7.1", "2.13.4"],
         );
         assert_ascending(Scheme::Maven, &["31.0-android", "31.1-jre", "32.0.0-jre"]);
         assert_equal(

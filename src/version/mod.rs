@@ -119,11 +119,7 @@ pub enum VersionError {
 impl VersionError {
     /// An [`VersionError::Invalid`] for `version`.
     pub fn invalid(scheme: Scheme, version: &str, reason: &'static str) -> Self {
-        VersionError::Invalid {
-            scheme: scheme.name(),
-            version: version.to_string(),
-            reason,
-        }
+        VersionError::Invalid { scheme: scheme.name(), version: version.to_string(), reason }
     }
 }
 
@@ -152,15 +148,10 @@ pub fn validate(scheme: Scheme, version: &str) -> Result<(), VersionError> {
 
 fn check_length(scheme: Scheme, version: &str) -> Result<(), VersionError> {
     if version.is_empty() {
-        return Err(VersionError::Empty {
-            scheme: scheme.name(),
-        });
+        return Err(VersionError::Empty { scheme: scheme.name() });
     }
     if version.len() > MAX_VERSION_LENGTH {
-        return Err(VersionError::TooLong {
-            scheme: scheme.name(),
-            length: version.len(),
-        });
+        return Err(VersionError::TooLong { scheme: scheme.name(), length: version.len() });
     }
     Ok(())
 }
@@ -175,10 +166,7 @@ pub fn compare_digits(a: &str, b: &str) -> Ordering {
 
 /// Split `text` at the end of its leading run of bytes matching `predicate`.
 pub(crate) fn split_leading(text: &str, predicate: impl Fn(u8) -> bool) -> (&str, &str) {
-    let end = text
-        .bytes()
-        .position(|byte| !predicate(byte))
-        .unwrap_or(text.len());
+    let end = text.bytes().position(|byte| !predicate(byte)).unwrap_or(text.len());
     text.split_at(end)
 }
 
@@ -192,44 +180,25 @@ pub(crate) mod testing {
     pub fn assert_ascending(scheme: Scheme, ascending: &[&str]) {
         for pair in ascending.windows(2) {
             let [lower, higher] = pair else { continue };
-            assert_eq!(
-                compare(scheme, lower, higher),
-                Ok(Ordering::Less),
-                "{scheme:?}: {lower} < {higher}"
-            );
-            assert_eq!(
-                compare(scheme, higher, lower),
-                Ok(Ordering::Greater),
-                "{scheme:?}: {higher} > {lower}"
-            );
+            assert_eq!(compare(scheme, lower, higher), Ok(Ordering::Less), "{scheme:?}: {lower} < {higher}");
+            assert_eq!(compare(scheme, higher, lower), Ok(Ordering::Greater), "{scheme:?}: {higher} > {lower}");
         }
         for version in ascending {
-            assert_eq!(
-                compare(scheme, version, version),
-                Ok(Ordering::Equal),
-                "{scheme:?}: {version} = itself"
-            );
+            assert_eq!(compare(scheme, version, version), Ok(Ordering::Equal), "{scheme:?}: {version} = itself");
         }
     }
 
     /// Assert each pair compares equal.
     pub fn assert_equal(scheme: Scheme, pairs: &[(&str, &str)]) {
         for (left, right) in pairs {
-            assert_eq!(
-                compare(scheme, left, right),
-                Ok(Ordering::Equal),
-                "{scheme:?}: {left} = {right}"
-            );
+            assert_eq!(compare(scheme, left, right), Ok(Ordering::Equal), "{scheme:?}: {left} = {right}");
         }
     }
 
     /// Assert each version is rejected.
     pub fn assert_invalid(scheme: Scheme, versions: &[&str]) {
         for version in versions {
-            assert!(
-                validate(scheme, version).is_err(),
-                "{scheme:?}: {version:?} should be invalid"
-            );
+            assert!(validate(scheme, version).is_err(), "{scheme:?}: {version:?} should be invalid");
         }
     }
 
@@ -253,9 +222,7 @@ pub(crate) mod testing {
         /// A random version-like string from `alphabet`, up to `max_length` long.
         pub fn string(&mut self, alphabet: &[u8], max_length: usize) -> String {
             let length = self.below(max_length + 1);
-            (0..length)
-                .map(|_| char::from(alphabet[self.below(alphabet.len())]))
-                .collect()
+            (0..length).map(|_| char::from(alphabet[self.below(alphabet.len())])).collect()
         }
     }
 }
@@ -268,10 +235,7 @@ mod tests {
     #[test]
     fn digits_compare_without_overflow() {
         assert_eq!(compare_digits("007", "7"), Ordering::Equal);
-        assert_eq!(
-            compare_digits("99999999999999999999999", "100000000000000000000000"),
-            Ordering::Less
-        );
+        assert_eq!(compare_digits("99999999999999999999999", "100000000000000000000000"), Ordering::Less);
         assert_eq!(compare_digits("", "0"), Ordering::Equal);
     }
 
@@ -279,14 +243,8 @@ mod tests {
     fn empty_and_huge_versions_are_errors_in_every_scheme() {
         let huge = "1".repeat(MAX_VERSION_LENGTH + 1);
         for scheme in Scheme::ALL {
-            assert!(matches!(
-                compare(scheme, "", "1"),
-                Err(VersionError::Empty { .. })
-            ));
-            assert!(matches!(
-                compare(scheme, "1", &huge),
-                Err(VersionError::TooLong { .. })
-            ));
+            assert!(matches!(compare(scheme, "", "1"), Err(VersionError::Empty { .. })));
+            assert!(matches!(compare(scheme, "1", &huge), Err(VersionError::TooLong { .. })));
             assert_eq!(Scheme::from_name(scheme.name()), Some(scheme));
         }
     }
@@ -304,22 +262,10 @@ mod tests {
                 let forward = compare(scheme, &left, &right);
                 let backward = compare(scheme, &right, &left);
                 if let (Ok(forward), Ok(backward)) = (&forward, &backward) {
-                    assert_eq!(
-                        *forward,
-                        backward.reverse(),
-                        "{scheme:?}: {left:?} vs {right:?}"
-                    );
-                    assert_eq!(
-                        compare(scheme, &left, &left),
-                        Ok(Ordering::Equal),
-                        "{scheme:?}: {left:?}"
-                    );
+                    assert_eq!(*forward, backward.reverse(), "{scheme:?}: {left:?} vs {right:?}");
+                    assert_eq!(compare(scheme, &left, &left), Ok(Ordering::Equal), "{scheme:?}: {left:?}");
                 } else {
-                    assert_eq!(
-                        forward.is_ok(),
-                        backward.is_ok(),
-                        "{scheme:?}: {left:?} vs {right:?}"
-                    );
+                    assert_eq!(forward.is_ok(), backward.is_ok(), "{scheme:?}: {left:?} vs {right:?}");
                 }
             }
         }

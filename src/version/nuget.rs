@@ -36,14 +36,7 @@ mod tests {
             ],
         );
         assert_ascending(Scheme::Nuget, &["1.0.0-1", "1.0.0-a"]);
-        assert_equal(
-            Scheme::Nuget,
-            &[
-                ("1.0", "1.0.0.0"),
-                ("1.0.0-BETA", "1.0.0-beta"),
-                ("1.0.0+abc", "1.0.0"),
-            ],
-        );
+        assert_equal(Scheme::Nuget, &[("1.0", "1.0.0.0"), ("1.0.0-BETA", "1.0.0-beta"), ("1.0.0+abc", "1.0.0")]);
         assert_invalid(Scheme::Nuget, &["1.0.0.0.0", "1.a", "1.0.0-"]);
     }
 }

@@ -65,18 +65,12 @@ impl<'a> Cursor<'a> {
 fn parse(version: &str) -> Result<Pep440Version, VersionError> {
     let invalid = |reason| VersionError::invalid(Scheme::Pep440, version, reason);
     let lower = version.trim().to_ascii_lowercase();
-    let mut cursor = Cursor {
-        rest: lower.strip_prefix('v').unwrap_or(&lower),
-    };
-    let first = cursor
-        .number()
-        .ok_or_else(|| invalid("does not start with a number"))?;
+    let mut cursor = Cursor { rest: lower.strip_prefix('v').unwrap_or(&lower) };
+    let first = cursor.number().ok_or_else(|| invalid("does not start with a number"))?;
     let (epoch, mut release) = match cursor.rest.strip_prefix('!') {
         Some(rest) => {
             cursor.rest = rest;
-            let number = cursor
-                .number()
-                .ok_or_else(|| invalid("no release after the epoch"))?;
+            let number = cursor.number().ok_or_else(|| invalid("no release after the epoch"))?;
             (first.to_string(), vec![number.to_string()])
         }
         None => ("0".to_string(), vec![first.to_string()]),
@@ -92,35 +86,30 @@ fn parse(version: &str) -> Result<Pep440Version, VersionError> {
             }
         }
     }
-    let pre = cursor
-        .word(&["alpha", "a", "beta", "b", "rc", "c", "preview", "pre"])
-        .map(|word| {
-            let rank = match word {
-                "alpha" | "a" => 0,
-                "beta" | "b" => 1,
-                _ => 2,
-            };
-            (rank, cursor.implicit_number())
-        });
-    let post = if let Some(rest) = cursor
-        .rest
-        .strip_prefix('-')
-        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    let pre = cursor.word(&["alpha", "a", "beta", "b", "rc", "c", "preview", "pre"]).map(|word| {
+        let rank = match word {
+            "alpha" | "a" => 0,
+            "beta" | "b" => 1,
+            _ => 2,
+        };
+        (rank, cursor.implicit_number())
+    });
+    let post = if let Some(rest) =
+        cursor.rest.strip_prefix('-').filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
     {
         cursor.rest = rest;
         cursor.number().map(str::to_string)
     } else {
-        cursor
-            .word(&["post", "rev", "r"])
-            .map(|_| cursor.implicit_number())
+        cursor.word(&["post", "rev", "r"]).map(|_| cursor.implicit_number())
     };
     let dev = cursor.word(&["dev"]).map(|_| cursor.implicit_number());
     let local = match cursor.rest.strip_prefix('+') {
         Some(rest) => {
             let segments: Vec<String> = rest.split(['.', '-', '_']).map(str::to_string).collect();
-            if segments.iter().any(|segment| {
-                segment.is_empty() || !segment.bytes().all(|byte| byte.is_ascii_alphanumeric())
-            }) {
+            if segments
+                .iter()
+                .any(|segment| segment.is_empty() || !segment.bytes().all(|byte| byte.is_ascii_alphanumeric()))
+            {
                 return Err(invalid("local version segments must be alphanumeric"));
             }
             cursor.rest = "";
@@ -131,14 +120,7 @@ fn parse(version: &str) -> Result<Pep440Version, VersionError> {
     if !cursor.rest.is_empty() {
         return Err(invalid("unexpected characters"));
     }
-    Ok(Pep440Version {
-        epoch,
-        release,
-        pre,
-        post,
-        dev,
-        local,
-    })
+    Ok(Pep440Version { epoch, release, pre, post, dev, local })
 }
 
 /// A position in `packaging`'s sort key where "absent" sorts below or above any value.
@@ -183,15 +165,11 @@ impl Pep440Version {
     }
 
     fn post_key(&self) -> Bound<Number<'_>> {
-        self.post
-            .as_deref()
-            .map_or(Bound::Below, |number| Bound::Value(Number(number)))
+        self.post.as_deref().map_or(Bound::Below, |number| Bound::Value(Number(number)))
     }
 
     fn dev_key(&self) -> Bound<Number<'_>> {
-        self.dev
-            .as_deref()
-            .map_or(Bound::Above, |number| Bound::Value(Number(number)))
+        self.dev.as_deref().map_or(Bound::Above, |number| Bound::Value(Number(number)))
     }
 
     fn local_key(&self) -> Vec<LocalSegment<'_>> {
@@ -209,10 +187,7 @@ impl Pep440Version {
 
     fn release_key(&self) -> Vec<Number<'_>> {
         let mut release: Vec<Number<'_>> = self.release.iter().map(|part| Number(part)).collect();
-        while release
-            .last()
-            .is_some_and(|part| part.0.trim_start_matches('0').is_empty())
-        {
+        while release.last().is_some_and(|part| part.0.trim_start_matches('0').is_empty()) {
             release.pop();
         }
         release
@@ -288,18 +263,6 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        assert_invalid(
-            Scheme::Pep440,
-            &[
-                "a",
-                "1.0x",
-                "1.0+",
-                "1.0+a..b",
-                "1!",
-                "1.0-beta-",
-                "1.0 junk",
-                "=1.0",
-            ],
-        );
+        assert_invalid(Scheme::Pep440, &["a", "1.0x", "1.0+", "1.0+a..b", "1!", "1.0-beta-", "1.0 junk", "=1.0"]);
     }
 }

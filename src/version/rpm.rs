@@ -20,11 +20,7 @@ pub struct Evr<'a> {
 pub fn parse(text: &str) -> Result<Evr<'_>, VersionError> {
     let invalid = |reason| VersionError::invalid(Scheme::Rpm, text, reason);
     let (epoch, rest) = match text.split_once(':') {
-        Some((epoch, rest))
-            if epoch.bytes().all(|byte| byte.is_ascii_digit()) && !epoch.is_empty() =>
-        {
-            (epoch, rest)
-        }
+        Some((epoch, rest)) if epoch.bytes().all(|byte| byte.is_ascii_digit()) && !epoch.is_empty() => (epoch, rest),
         Some(_) => return Err(invalid("epoch is not a number")),
         None => ("", text),
     };
@@ -39,11 +35,7 @@ pub fn parse(text: &str) -> Result<Evr<'_>, VersionError> {
     if !version.bytes().all(allowed) || !release.unwrap_or("").bytes().all(allowed) {
         return Err(invalid("character not allowed in an RPM version"));
     }
-    Ok(Evr {
-        epoch,
-        version,
-        release,
-    })
+    Ok(Evr { epoch, version, release })
 }
 
 /// Order two EVRs. A release missing on either side is not compared (advisories name
@@ -101,26 +93,15 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
             break;
         };
         let numeric = byte_one.is_ascii_digit();
-        let segment: fn(u8) -> bool = if numeric {
-            |byte| byte.is_ascii_digit()
-        } else {
-            |byte| byte.is_ascii_alphabetic()
-        };
+        let segment: fn(u8) -> bool =
+            if numeric { |byte| byte.is_ascii_digit() } else { |byte| byte.is_ascii_alphabetic() };
         let (segment_one, rest_one) = split_leading(one, segment);
         let (segment_two, rest_two) = split_leading(two, segment);
         if segment_two.is_empty() {
             // Different segment types: a number is newer than letters.
-            return if numeric {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            };
+            return if numeric { Ordering::Greater } else { Ordering::Less };
         }
-        let order = if numeric {
-            compare_digits(segment_one, segment_two)
-        } else {
-            segment_one.cmp(segment_two)
-        };
+        let order = if numeric { compare_digits(segment_one, segment_two) } else { segment_one.cmp(segment_two) };
         if order != Ordering::Equal {
             return order;
         }
@@ -174,16 +155,8 @@ mod tests {
             ("1b.fc17", "1.fc17"),
         ];
         for (lower, higher) in less {
-            assert_eq!(
-                rpmvercmp(lower, higher),
-                Ordering::Less,
-                "{lower} < {higher}"
-            );
-            assert_eq!(
-                rpmvercmp(higher, lower),
-                Ordering::Greater,
-                "{higher} > {lower}"
-            );
+            assert_eq!(rpmvercmp(lower, higher), Ordering::Less, "{lower} < {higher}");
+            assert_eq!(rpmvercmp(higher, lower), Ordering::Greater, "{higher} > {lower}");
         }
         for (left, right) in [
             ("1.0", "1.0"),
@@ -200,14 +173,8 @@ mod tests {
 
     #[test]
     fn orders_evr() {
-        assert_ascending(
-            Scheme::Rpm,
-            &["1.0-1", "1.0-2", "1.0-10", "1.1-1", "1:0.5-1"],
-        );
-        assert_ascending(
-            Scheme::Rpm,
-            &["2.0.1-1.amzn2", "2.0.1-1.amzn2.0.1", "2.0.1-2.amzn2"],
-        );
+        assert_ascending(Scheme::Rpm, &["1.0-1", "1.0-2", "1.0-10", "1.1-1", "1:0.5-1"]);
+        assert_ascending(Scheme::Rpm, &["2.0.1-1.amzn2", "2.0.1-1.amzn2.0.1", "2.0.1-2.amzn2"]);
         assert_equal(Scheme::Rpm, &[("0:1.0-1", "1.0-1"), ("1.0", "1.0-5")]);
         assert_invalid(Scheme::Rpm, &["x:1.0", "1.0-", "1.0-1-", "-1", "1 0"]);
     }
@@ -234,10 +201,7 @@ mod tests {
             let right = format!("1{}", random.string(alphabet, 6));
             pairs.push((left, right));
         }
-        let input: String = pairs
-            .iter()
-            .map(|(left, right)| format!("{left} {right}\n"))
-            .collect();
+        let input: String = pairs.iter().map(|(left, right)| format!("{left} {right}\n")).collect();
         if let Some(mut stdin) = child.stdin.take() {
             use std::io::Write;
             let _ = stdin.write_all(input.as_bytes());
@@ -256,11 +220,7 @@ mod tests {
                 "0" => Ordering::Equal,
                 _ => Ordering::Greater,
             };
-            assert_eq!(
-                rpmvercmp(left, right),
-                expected,
-                "rpm disagrees on {left} vs {right}"
-            );
+            assert_eq!(rpmvercmp(left, right), expected, "rpm disagrees on {left} vs {right}");
         }
     }
 }

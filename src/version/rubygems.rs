@@ -36,23 +36,16 @@ fn canonical_segments(version: &str) -> Result<Vec<Segment>, VersionError> {
         None => (text, None),
     };
     let mut parts = release.split('.');
-    if !parts
-        .next()
-        .is_some_and(|first| !first.is_empty() && first.bytes().all(|byte| byte.is_ascii_digit()))
-    {
+    if !parts.next().is_some_and(|first| !first.is_empty() && first.bytes().all(|byte| byte.is_ascii_digit())) {
         return Err(invalid("must start with a number"));
     }
-    if !parts.all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric()))
-    {
+    if !parts.all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric())) {
         return Err(invalid("segments must be alphanumeric"));
     }
     if let Some(prerelease) = prerelease
-        && prerelease.split('.').any(|part| {
-            part.is_empty()
-                || !part
-                    .bytes()
-                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
-        })
+        && prerelease
+            .split('.')
+            .any(|part| part.is_empty() || !part.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-'))
     {
         return Err(invalid("pre-release segments must be [0-9A-Za-z-]"));
     }
@@ -70,17 +63,10 @@ fn canonical_segments(version: &str) -> Result<Vec<Segment>, VersionError> {
             continue;
         };
         let token: String = rest.drain(..length).collect();
-        segments.push(if first.is_ascii_digit() {
-            Segment::Number(token)
-        } else {
-            Segment::Letters(token)
-        });
+        segments.push(if first.is_ascii_digit() { Segment::Number(token) } else { Segment::Letters(token) });
     }
     // Drop trailing zeros from the numeric head and from the remainder separately.
-    let split = segments
-        .iter()
-        .position(|segment| matches!(segment, Segment::Letters(_)))
-        .unwrap_or(segments.len());
+    let split = segments.iter().position(|segment| matches!(segment, Segment::Letters(_))).unwrap_or(segments.len());
     let mut tail = segments.split_off(split);
     while segments.last().is_some_and(Segment::is_zero) {
         segments.pop();
@@ -98,10 +84,7 @@ pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
     let b = canonical_segments(b)?;
     let zero = Segment::Number(String::new());
     for index in 0..a.len().max(b.len()) {
-        let order = a
-            .get(index)
-            .unwrap_or(&zero)
-            .compare(b.get(index).unwrap_or(&zero));
+        let order = a.get(index).unwrap_or(&zero).compare(b.get(index).unwrap_or(&zero));
         if order != Ordering::Equal {
             return Ok(order);
         }
@@ -119,22 +102,10 @@ mod tests {
     fn orders_like_gem_version() {
         assert_ascending(
             Scheme::Rubygems,
-            &[
-                "1.0.a", "1.0.a.1", "1.0.b1", "1.0.rc1", "1.0", "1.0.1", "1.1", "1.8.2", "1.10",
-            ],
+            &["1.0.a", "1.0.a.1", "1.0.b1", "1.0.rc1", "1.0", "1.0.1", "1.1", "1.8.2", "1.10"],
         );
         assert_ascending(Scheme::Rubygems, &["0.0.beta", "0.0.beta.1", "0"]);
-        assert_ascending(
-            Scheme::Rubygems,
-            &[
-                "5.2.4.2",
-                "5.2.4.3",
-                "6.0.0.beta1",
-                "6.0.0.rc1",
-                "6.0.0",
-                "6.0.3.1",
-            ],
-        );
+        assert_ascending(Scheme::Rubygems, &["5.2.4.2", "5.2.4.3", "6.0.0.beta1", "6.0.0.rc1", "6.0.0", "6.0.3.1"]);
         assert_ascending(Scheme::Rubygems, &["2.2.0-b", "2.2.0", "2.2.0.1"]);
         assert_ascending(Scheme::Rubygems, &["1.16.0.rc1", "1.16.0", "1.16.2"]);
         assert_equal(

@@ -17,20 +17,12 @@ pub struct SemanticVersion<'a> {
 }
 
 /// Parse with at most `max_parts` numeric release parts, reporting errors as `scheme`.
-pub fn parse_with(
-    version: &str,
-    max_parts: usize,
-    scheme: Scheme,
-) -> Result<SemanticVersion<'_>, VersionError> {
+pub fn parse_with(version: &str, max_parts: usize, scheme: Scheme) -> Result<SemanticVersion<'_>, VersionError> {
     let invalid = |reason| VersionError::invalid(scheme, version, reason);
     let text = version.strip_prefix(['v', '=']).unwrap_or(version);
     let text = match text.split_once('+') {
         Some((_, build)) if build.is_empty() => return Err(invalid("empty build metadata")),
-        Some((_, build))
-            if !build
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.') =>
-        {
+        Some((_, build)) if !build.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.') => {
             return Err(invalid("build metadata must be [0-9A-Za-z.-]"));
         }
         Some((before, _)) => before,
@@ -42,9 +34,7 @@ pub fn parse_with(
     };
     let release: Vec<&str> = core.split('.').collect();
     if release.len() > max_parts
-        || release
-            .iter()
-            .any(|part| part.is_empty() || !part.bytes().all(|byte| byte.is_ascii_digit()))
+        || release.iter().any(|part| part.is_empty() || !part.bytes().all(|byte| byte.is_ascii_digit()))
     {
         return Err(invalid("release is not dot-separated numbers"));
     }
@@ -52,35 +42,22 @@ pub fn parse_with(
         Some(text) => text.split('.').collect(),
         None => Vec::new(),
     };
-    if prerelease.iter().any(|part| {
-        part.is_empty()
-            || !part
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
-    }) {
-        return Err(invalid(
-            "pre-release identifiers must be non-empty [0-9A-Za-z-]",
-        ));
+    if prerelease
+        .iter()
+        .any(|part| part.is_empty() || !part.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-'))
+    {
+        return Err(invalid("pre-release identifiers must be non-empty [0-9A-Za-z-]"));
     }
-    Ok(SemanticVersion {
-        release,
-        prerelease,
-    })
+    Ok(SemanticVersion { release, prerelease })
 }
 
 /// Order parsed versions; `fold_case` compares alphanumeric identifiers ignoring ASCII
 /// case (NuGet does, SemVer does not).
-pub fn compare_parsed(
-    a: &SemanticVersion<'_>,
-    b: &SemanticVersion<'_>,
-    fold_case: bool,
-) -> Ordering {
+pub fn compare_parsed(a: &SemanticVersion<'_>, b: &SemanticVersion<'_>, fold_case: bool) -> Ordering {
     let length = a.release.len().max(b.release.len());
     for index in 0..length {
-        let order = compare_digits(
-            a.release.get(index).copied().unwrap_or("0"),
-            b.release.get(index).copied().unwrap_or("0"),
-        );
+        let order =
+            compare_digits(a.release.get(index).copied().unwrap_or("0"), b.release.get(index).copied().unwrap_or("0"));
         if order != Ordering::Equal {
             return order;
         }
@@ -97,9 +74,7 @@ pub fn compare_parsed(
             (true, true) => compare_digits(left, right),
             (true, false) => Ordering::Less,
             (false, true) => Ordering::Greater,
-            (false, false) if fold_case => {
-                left.to_ascii_lowercase().cmp(&right.to_ascii_lowercase())
-            }
+            (false, false) if fold_case => left.to_ascii_lowercase().cmp(&right.to_ascii_lowercase()),
             (false, false) => left.cmp(right),
         };
         if order != Ordering::Equal {
@@ -139,24 +114,13 @@ mod tests {
         );
         assert_ascending(
             Scheme::Semver,
-            &[
-                "0.0.0-0", "0.0.0", "0.0.1", "0.1.0", "1.0.0", "1.2.3", "1.10.0", "2.0.0-0",
-                "2.0.0",
-            ],
+            &["0.0.0-0", "0.0.0", "0.0.1", "0.1.0", "1.0.0", "1.2.3", "1.10.0", "2.0.0-0", "2.0.0"],
         );
-        assert_ascending(
-            Scheme::Semver,
-            &["1.0.0-1", "1.0.0-2", "1.0.0-10", "1.0.0-a", "1.0.0-b"],
-        );
+        assert_ascending(Scheme::Semver, &["1.0.0-1", "1.0.0-2", "1.0.0-10", "1.0.0-a", "1.0.0-b"]);
         assert_ascending(Scheme::Semver, &["1.0.0-Beta", "1.0.0-beta"]);
         assert_equal(
             Scheme::Semver,
-            &[
-                ("1.0.0+build.1", "1.0.0+other"),
-                ("v1.2.3", "1.2.3"),
-                ("1.2", "1.2.0"),
-                ("=1.0.0", "1.0.0"),
-            ],
+            &[("1.0.0+build.1", "1.0.0+other"), ("v1.2.3", "1.2.3"), ("1.2", "1.2.0"), ("=1.0.0", "1.0.0")],
         );
     }
 
@@ -164,17 +128,7 @@ mod tests {
     fn rejects_malformed() {
         assert_invalid(
             Scheme::Semver,
-            &[
-                "1.2.3.4",
-                "1..2",
-                "a.b.c",
-                "1.0.0-",
-                "1.0.0-a..b",
-                "1.0.0+",
-                "1.0.0-a_b",
-                "1.0 .0",
-                " 1",
-            ],
+            &["1.2.3.4", "1..2", "a.b.c", "1.0.0-", "1.0.0-a..b", "1.0.0+", "1.0.0-a_b", "1.0 .0", " 1"],
         );
     }
 }

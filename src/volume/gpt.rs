@@ -20,17 +20,12 @@ struct Header {
 }
 
 /// Read the GPT; `Ok(None)` when there is none (or none readable, after saying why).
-pub fn read(
-    source: &dyn ReadAt,
-    problems: &mut Vec<String>,
-) -> io::Result<Option<Vec<PartitionEntry>>> {
+pub fn read(source: &dyn ReadAt, problems: &mut Vec<String>) -> io::Result<Option<Vec<PartitionEntry>>> {
     for sector_size in [512u64, 4096] {
         if source.len() < sector_size * 3 {
             continue;
         }
-        let Some(primary) = read_header(source, sector_size, 1)? else {
-            continue;
-        };
+        let Some(primary) = read_header(source, sector_size, 1)? else { continue };
         let primary = match primary {
             Ok(header) => match read_entries(source, sector_size, &header)? {
                 Ok(entries) => return Ok(Some(entries)),
@@ -54,9 +49,7 @@ pub fn read(
                         problems.push(format!("using the backup GPT header at LBA {lba}"));
                         return Ok(Some(entries));
                     }
-                    Err(reason) => {
-                        problems.push(format!("backup GPT partition entries are bad ({reason})"))
-                    }
+                    Err(reason) => problems.push(format!("backup GPT partition entries are bad ({reason})")),
                 }
             }
         }
@@ -67,14 +60,8 @@ pub fn read(
 }
 
 /// `Ok(None)`: no signature at that LBA; `Ok(Some(Err))`: a signature with a bad header.
-fn read_header(
-    source: &dyn ReadAt,
-    sector_size: u64,
-    lba: u64,
-) -> io::Result<Option<Result<Header, String>>> {
-    let Some(offset) = lba
-        .checked_mul(sector_size)
-        .filter(|offset| offset.saturating_add(sector_size) <= source.len())
+fn read_header(source: &dyn ReadAt, sector_size: u64, lba: u64) -> io::Result<Option<Result<Header, String>>> {
+    let Some(offset) = lba.checked_mul(sector_size).filter(|offset| offset.saturating_add(sector_size) <= source.len())
     else {
         return Ok(None);
     };
@@ -118,11 +105,7 @@ fn read_entries(
     let Some(offset) = header
         .partition_entry_lba
         .checked_mul(sector_size)
-        .filter(|offset| {
-            offset
-                .checked_add(array_length)
-                .is_some_and(|end| end <= source.len())
-        })
+        .filter(|offset| offset.checked_add(array_length).is_some_and(|end| end <= source.len()))
     else {
         return Ok(Err("entry array outside the disk".to_string()));
     };

@@ -54,17 +54,12 @@ pub fn read(source: &dyn ReadAt, problems: &mut Vec<String>) -> io::Result<Optio
     let primaries = entries(&sector);
     // A boot sector of a bare filesystem can end in 55AA too: require sane entries
     // (status byte 0x00 or 0x80) and at least one used one.
-    let sane = sector[446..510]
-        .chunks_exact(16)
-        .all(|entry| entry[0] == 0 || entry[0] == 0x80);
+    let sane = sector[446..510].chunks_exact(16).all(|entry| entry[0] == 0 || entry[0] == 0x80);
     if !sane || primaries.iter().all(|entry| entry.kind == 0) {
         return Ok(None);
     }
     if primaries.iter().any(|entry| entry.kind == 0xEE) {
-        return Ok(Some(MbrTable {
-            protective: true,
-            partitions: Vec::new(),
-        }));
+        return Ok(Some(MbrTable { protective: true, partitions: Vec::new() }));
     }
     let mut partitions = Vec::new();
     let mut next_logical = 5u32;
@@ -73,13 +68,7 @@ pub fn read(source: &dyn ReadAt, problems: &mut Vec<String>) -> io::Result<Optio
             continue;
         }
         if is_extended(entry.kind) {
-            read_logical(
-                source,
-                entry.start,
-                &mut next_logical,
-                &mut partitions,
-                problems,
-            )?;
+            read_logical(source, entry.start, &mut next_logical, &mut partitions, problems)?;
             continue;
         }
         partitions.push(PartitionEntry {
@@ -90,10 +79,7 @@ pub fn read(source: &dyn ReadAt, problems: &mut Vec<String>) -> io::Result<Optio
             name: None,
         });
     }
-    Ok(Some(MbrTable {
-        protective: false,
-        partitions,
-    }))
+    Ok(Some(MbrTable { protective: false, partitions }))
 }
 
 /// Follow the EBR chain of the extended partition starting at sector `extended_start`.
@@ -108,30 +94,22 @@ fn read_logical(
     let mut ebr_sector = extended_start;
     loop {
         if !visited.insert(ebr_sector) {
-            problems.push(format!(
-                "extended partition chain loops back to sector {ebr_sector}; stopped"
-            ));
+            problems.push(format!("extended partition chain loops back to sector {ebr_sector}; stopped"));
             return Ok(());
         }
         if visited.len() > MAX_LOGICAL {
-            problems.push(format!(
-                "more than {MAX_LOGICAL} logical partitions; stopped"
-            ));
+            problems.push(format!("more than {MAX_LOGICAL} logical partitions; stopped"));
             return Ok(());
         }
         let offset = ebr_sector * SECTOR;
         if offset.saturating_add(SECTOR) > source.len() {
-            problems.push(format!(
-                "extended boot record at sector {ebr_sector} is past the end of the disk"
-            ));
+            problems.push(format!("extended boot record at sector {ebr_sector} is past the end of the disk"));
             return Ok(());
         }
         let mut sector = [0u8; 512];
         source.read_exact_at(offset, &mut sector)?;
         if u16_at(&sector, 510) != 0xAA55 {
-            problems.push(format!(
-                "extended boot record at sector {ebr_sector} has no signature"
-            ));
+            problems.push(format!("extended boot record at sector {ebr_sector} has no signature"));
             return Ok(());
         }
         let table = entries(&sector);

@@ -64,27 +64,18 @@ pub struct Layout {
 /// damaged table becomes problems plus the best layout that can be trusted.
 pub fn detect(source: &dyn ReadAt) -> std::io::Result<Layout> {
     let mut problems = Vec::new();
-    match gpt::read(source, &mut problems)? {
-        Some(partitions) => {
-            let partitions = validate(partitions, source.len(), &mut problems);
-            return Ok(Layout {
-                table: TableKind::Gpt,
-                partitions,
-                problems,
-            });
-        }
-        None => {}
+    if let Some(partitions) = gpt::read(source, &mut problems)? {
+        let partitions = validate(partitions, source.len(), &mut problems);
+        return Ok(Layout { table: TableKind::Gpt, partitions, problems });
     }
     if let Some(table) = mbr::read(source, &mut problems)? {
         if table.protective {
-            problems.push("protective MBR found but no readable GPT header; scanning the whole disk as one volume".to_string());
+            problems.push(
+                "protective MBR found but no readable GPT header; scanning the whole disk as one volume".to_string(),
+            );
         } else {
             let partitions = validate(table.partitions, source.len(), &mut problems);
-            return Ok(Layout {
-                table: TableKind::Mbr,
-                partitions,
-                problems,
-            });
+            return Ok(Layout { table: TableKind::Mbr, partitions, problems });
         }
     }
     let whole = PartitionEntry {
@@ -94,24 +85,14 @@ pub fn detect(source: &dyn ReadAt) -> std::io::Result<Layout> {
         partition_type: "none".to_string(),
         name: None,
     };
-    Ok(Layout {
-        table: TableKind::None,
-        partitions: vec![whole],
-        problems,
-    })
+    Ok(Layout { table: TableKind::None, partitions: vec![whole], problems })
 }
 
 /// Drop partitions outside the volume, and report (but keep) overlapping ones.
-fn validate(
-    partitions: Vec<PartitionEntry>,
-    volume_length: u64,
-    problems: &mut Vec<String>,
-) -> Vec<PartitionEntry> {
+fn validate(partitions: Vec<PartitionEntry>, volume_length: u64, problems: &mut Vec<String>) -> Vec<PartitionEntry> {
     let mut kept: Vec<PartitionEntry> = Vec::new();
     for partition in partitions {
-        let number = partition
-            .number
-            .map_or_else(|| "?".to_string(), |number| number.to_string());
+        let number = partition.number.map_or_else(|| "?".to_string(), |number| number.to_string());
         let end = partition.offset.checked_add(partition.length);
         if partition.length == 0 || end.is_none_or(|end| end > volume_length) {
             problems.push(format!(
@@ -125,9 +106,7 @@ fn validate(
             if partition.offset < other_end && other.offset < partition.offset + partition.length {
                 problems.push(format!(
                     "partition {number} overlaps partition {}",
-                    other
-                        .number
-                        .map_or_else(|| "?".to_string(), |number| number.to_string())
+                    other.number.map_or_else(|| "?".to_string(), |number| number.to_string())
                 ));
             }
         }
@@ -144,12 +123,7 @@ pub(crate) fn u16_at(bytes: &[u8], offset: usize) -> u16 {
 
 /// See [`u16_at`].
 pub(crate) fn u32_at(bytes: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes([
-        bytes[offset],
-        bytes[offset + 1],
-        bytes[offset + 2],
-        bytes[offset + 3],
-    ])
+    u32::from_le_bytes([bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3]])
 }
 
 /// See [`u16_at`].
