@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cli;
 pub mod distro;
 pub mod fs;
+pub mod matcher;
 pub mod model;
 pub mod report;
 pub mod scan;
