@@ -47,6 +47,7 @@ pub fn parse_document(xml: &str, label: &str, source: &str, counts: &mut ImportC
     let mut advisories = Vec::new();
     let mut current: Option<PendingUpdate> = None;
     let mut text_target: Option<&'static str> = None;
+    let mut saw_updates = false;
     loop {
         let event = match reader.read_event() {
             Ok(event) => event,
@@ -57,6 +58,10 @@ pub fn parse_document(xml: &str, label: &str, source: &str, counts: &mut ImportC
         };
         match event {
             XmlEvent::Eof => {
+                if !saw_updates {
+                    counts.records += 1;
+                    counts.rejected.push(format!("{label}: not a yum updateinfo document (no <updates> element)"));
+                }
                 if let Some(update) = current.take() {
                     counts.records += 1;
                     counts.rejected.push(format!("{label}: document ends inside update {:?} (truncated?)", update.id));
@@ -64,6 +69,7 @@ pub fn parse_document(xml: &str, label: &str, source: &str, counts: &mut ImportC
                 break;
             }
             XmlEvent::Start(element) | XmlEvent::Empty(element) => match element.name().as_ref() {
+                b"updates" => saw_updates = true,
                 b"update" => {
                     current = Some(PendingUpdate {
                         kind: attribute(&element, b"type").unwrap_or_default(),
@@ -120,7 +126,7 @@ pub fn parse_document(xml: &str, label: &str, source: &str, counts: &mut ImportC
                             counts.imported += 1;
                             advisories.push(advisory);
                         }
-                        Ok(None) => counts.dropped.push(format!("{label}: an update that is not a security update")),
+                        Ok(None) => counts.rejected.push(format!("{label}: not a security update, skipped")),
                         Err(reason) => counts.rejected.push(format!("{label}: {reason}")),
                     }
                 }
@@ -186,7 +192,7 @@ mod tests {
     fn reads_security_updates() {
         let mut counts = ImportCounts::default();
         let advisories = parse_document(XML, "updateinfo.xml", "alas2", &mut counts);
-        assert_eq!((counts.records, counts.imported, counts.rejected.len(), counts.dropped.len()), (3, 1, 1, 1));
+        assert_eq!((counts.records, counts.imported, counts.rejected.len()), (3, 1, 2));
         let advisory = &advisories[0];
         assert_eq!(advisory.id, "ALAS2-2018-942");
         assert_eq!(advisory.aliases, ["CVE-2017-5715"]);
@@ -210,6 +216,9 @@ mod tests {
         let mut garbage = ImportCounts::default();
         assert!(parse_document("<updates><update type=\"security\"><<<", "g.xml", "alas", &mut garbage).is_empty());
         assert!(!garbage.rejected.is_empty());
+        let mut rss = ImportCounts::default();
+        assert!(parse_document("<rss><channel><item/></channel></rss>", "alas.rss.xml", "alas", &mut rss).is_empty());
+        assert!(rss.rejected[0].contains("not a yum updateinfo"), "{:?}", rss.rejected);
         assert_eq!(ecosystem_of("ALAS2023-2023-001"), Some("Amazon Linux:2023"));
         assert_eq!(ecosystem_of("ALAS-2018-939"), Some("Amazon Linux:1"));
         assert_eq!(ecosystem_of("RHSA-2018-1"), None);

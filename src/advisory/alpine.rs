@@ -71,10 +71,11 @@ pub fn parse_document(mut document: Value, label: &str, source: &str, counts: &m
                 .filter(|identifier| identifier.starts_with("CVE-") || identifier.contains('-'))
                 .map(str::to_string)
                 .collect();
-            counts.records += u64::try_from(identifiers.len()).unwrap_or(u64::MAX);
+            // One secfixes entry (a package's fixed version and its CVEs) is one record.
+            counts.records += 1;
             if fixed == "0" {
                 // "Not affected in this release": nothing to match.
-                counts.imported += u64::try_from(identifiers.len()).unwrap_or(u64::MAX);
+                counts.imported += 1;
                 continue;
             }
             let range =
@@ -85,7 +86,7 @@ pub fn parse_document(mut document: Value, label: &str, source: &str, counts: &m
                         continue;
                     }
                 };
-            counts.imported += u64::try_from(identifiers.len()).unwrap_or(u64::MAX);
+            counts.imported += 1;
             for identifier in identifiers {
                 by_cve.entry(identifier).or_default().push(Affected {
                     ecosystem: ecosystem.clone(),
@@ -127,7 +128,7 @@ mod tests {
         let advisories = parse_document(document, "main.yaml", "alpine", &mut counts);
         let ids: Vec<&str> = advisories.iter().map(|advisory| advisory.id.as_str()).collect();
         assert_eq!(ids, ["ALPINE-CVE-2019-1551", "ALPINE-CVE-2020-1967", "ALPINE-CVE-2020-1968"]);
-        assert_eq!((counts.records, counts.imported, counts.rejected.len()), (5, 4, 1));
+        assert_eq!((counts.records, counts.imported, counts.rejected.len()), (4, 3, 1));
         let affected = &advisories[0].affected[0];
         assert_eq!(affected.ecosystem, "Alpine:v3.11");
         assert_eq!(affected.evaluate("1.1.1d-r0"), Ok(Verdict::Affected { fixed: Some("1.1.1d-r2".to_string()) }));
