@@ -7,6 +7,7 @@
 pub mod advisory;
 pub mod catalog;
 pub mod cli;
+pub mod db;
 pub mod distro;
 pub mod fs;
 pub mod matcher;

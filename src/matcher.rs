@@ -152,6 +152,12 @@ pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
     matched
 }
 
+/// Whether any finding is at or above `threshold` (`--fail-on`). A finding of unknown
+/// severity counts as below every threshold, as in grype.
+pub fn any_at_or_above(findings: &[Finding], threshold: SeverityBand) -> bool {
+    findings.iter().any(|finding| rank(finding) >= threshold && rank(finding) != SeverityBand::Unknown)
+}
+
 fn package_issue(package: &Package, message: String) -> Issue {
     Issue { severity: IssueSeverity::Warning, location: package.locations.first().cloned(), message }
 }

@@ -15,6 +15,8 @@ pub struct Scan {
     pub schema_version: u32,
     /// The tool that made it.
     pub tool: Tool,
+    /// The advisory bundle findings were matched against (`null` when none was used).
+    pub advisory_database: Option<crate::advisory::DatabaseInfo>,
     /// Every target asked for, scanned or not.
     pub targets: Vec<Target>,
     /// Packages found, merged across locations.
