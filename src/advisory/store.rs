@@ -327,9 +327,9 @@ impl Database {
         Ok(found)
     }
 
-    /// Number of distinct (ecosystem, name) keys.
-    pub fn package_keys(&self) -> usize {
-        self.index.len()
+    /// Every (ecosystem, normalised name) the bundle has advisories for.
+    pub fn package_keys(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.index.keys().map(|(ecosystem, name)| (ecosystem.as_str(), name.as_str()))
     }
 }
 

@@ -21,7 +21,7 @@ pub fn parse_with(version: &str, max_parts: usize, scheme: Scheme) -> Result<Sem
     let invalid = |reason| VersionError::invalid(scheme, version, reason);
     let text = version.strip_prefix(['v', '=']).unwrap_or(version);
     let text = match text.split_once('+') {
-        Some((_, build)) if build.is_empty() => return Err(invalid("empty build metadata")),
+        Some((_, "")) => return Err(invalid("empty build metadata")),
         Some((_, build)) if !build.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.') => {
             return Err(invalid("build metadata must be [0-9A-Za-z.-]"));
         }
