@@ -200,10 +200,7 @@ impl Affected {
     /// under the scheme is an error (never "not affected").
     pub fn evaluate(&self, installed: &str) -> Result<Verdict, VersionError> {
         version::validate(self.scheme, installed)?;
-        let listed = self.versions.iter().any(|listed| {
-            listed == installed || version::compare(self.scheme, listed, installed) == Ok(Ordering::Equal)
-        });
-        let mut affected = listed;
+        let mut affected = false;
         let mut fixed: Option<&str> = None;
         for range in &self.ranges {
             version::validate(range.scheme, installed)?;
@@ -219,6 +216,11 @@ impl Affected {
                     }
                 }
             }
+        }
+        // The enumerated list names versions exactly as the registry writes them (OSV
+        // matches them by string), and only matters when no range matched.
+        if !affected {
+            affected = self.versions.iter().any(|listed| listed == installed);
         }
         Ok(if affected { Verdict::Affected { fixed: fixed.map(str::to_string) } } else { Verdict::NotAffected })
     }
