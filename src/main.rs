@@ -45,7 +45,8 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     }
     let failed = result.targets.iter().any(|target| target.error.is_some());
-    let gated = settings.matching.fail_on.is_some_and(|threshold| matcher::any_at_or_above(&result.findings, threshold));
+    let gated =
+        settings.matching.fail_on.is_some_and(|threshold| matcher::any_at_or_above(&result.findings, threshold));
     Ok(if failed {
         ExitCode::from(2)
     } else if gated {
