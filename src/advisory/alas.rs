@@ -5,7 +5,7 @@
 //! advisory id prefix (`ALAS-`, `ALAS2-`, `ALAS2022-`, `ALAS2023-`), and match RPM
 //! binary package names.
 
-use super::{Advisory, Affected, Event, ImportCounts, Range, Severity};
+use super::{Advisory, Affected, Event, ImportCounts, Range, Severity, VersionList};
 use crate::version::Scheme;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event as XmlEvent};
@@ -152,7 +152,7 @@ fn convert(update: PendingUpdate, source: &str) -> Result<Option<Advisory>, Stri
             name,
             scheme: Scheme::Rpm,
             ranges: vec![range],
-            versions: Vec::new(),
+            versions: VersionList::default(),
         });
     }
     if affected.is_empty() {

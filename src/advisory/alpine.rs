@@ -5,7 +5,7 @@
 //! ecosystem `Alpine:v3.20` that OSV and [`crate::distro::Distro::advisory_ecosystem`]
 //! use. A fix version of `0` means "never affected in this release" and is skipped.
 
-use super::{Advisory, Affected, Event, ImportCounts, Range};
+use super::{Advisory, Affected, Event, ImportCounts, Range, VersionList};
 use crate::version::Scheme;
 use serde::Deserialize;
 use serde_json::Value;
@@ -94,7 +94,7 @@ pub fn parse_document(mut document: Value, label: &str, source: &str, counts: &m
                     normalized_name: name.clone(),
                     scheme: Scheme::Apk,
                     ranges: vec![range.clone()],
-                    versions: Vec::new(),
+                    versions: VersionList::default(),
                 });
             }
         }

@@ -180,7 +180,38 @@ pub struct Affected {
     /// Validated ranges.
     pub ranges: Vec<Range>,
     /// Enumerated affected versions.
-    pub versions: Vec<String>,
+    pub versions: VersionList,
+}
+
+/// An enumerated version list, kept as one newline-joined string: lists run to a
+/// thousand entries, are only ever searched for an exact string, and load from the
+/// bundle as a single allocation instead of one per version.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct VersionList(String);
+
+impl VersionList {
+    /// Build from versions; entries containing a newline (never valid) are dropped.
+    pub fn new(versions: impl IntoIterator<Item = String>) -> Self {
+        let kept: Vec<String> =
+            versions.into_iter().filter(|version| !version.contains('\n') && !version.is_empty()).collect();
+        VersionList(kept.join("\n"))
+    }
+
+    /// Whether `version` is listed, exactly as written.
+    pub fn contains(&self, version: &str) -> bool {
+        !self.0.is_empty() && self.0.split('\n').any(|listed| listed == version)
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The versions in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.split('\n').filter(|listed| !listed.is_empty())
+    }
 }
 
 /// What matching one installed version against an [`Affected`] says.
@@ -220,7 +251,7 @@ impl Affected {
         // The enumerated list names versions exactly as the registry writes them (OSV
         // matches them by string), and only matters when no range matched.
         if !affected {
-            affected = self.versions.iter().any(|listed| listed == installed);
+            affected = self.versions.contains(installed);
         }
         Ok(if affected { Verdict::Affected { fixed: fixed.map(str::to_string) } } else { Verdict::NotAffected })
     }
@@ -361,11 +392,13 @@ mod tests {
             normalized_name: "jinja2".to_string(),
             scheme: Scheme::Pep440,
             ranges: vec![range(Scheme::Pep440, &[introduced("0"), fixed("2.11.3")])],
-            versions: vec!["3.0.0a1".to_string()],
+            versions: VersionList::new(["3.0.0a1".to_string(), "2.0\nx".to_string()]),
         };
         assert_eq!(affected.evaluate("2.10"), Ok(Verdict::Affected { fixed: Some("2.11.3".to_string()) }));
         assert_eq!(affected.evaluate("2.11.3"), Ok(Verdict::NotAffected));
         assert_eq!(affected.evaluate("3.0.0a1"), Ok(Verdict::Affected { fixed: None }));
         assert!(affected.evaluate("garbage!").is_err());
+        assert_eq!(affected.versions.iter().collect::<Vec<_>>(), ["3.0.0a1"]);
+        assert!(!VersionList::default().contains(""));
     }
 }

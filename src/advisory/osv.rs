@@ -9,7 +9,7 @@
 //! `ecosystem_specific.custom_ranges` replace the open SEMVER range they refine.
 
 use super::ecosystem;
-use super::{Advisory, Affected, Event, ImportCounts, Range, Severity};
+use super::{Advisory, Affected, Event, ImportCounts, Range, Severity, VersionList};
 use crate::version::Scheme;
 use serde::Deserialize;
 use serde_json::Value;
@@ -280,8 +280,8 @@ fn convert_affected(entry: RawAffected, counts: &mut ImportCounts) -> Result<Opt
             Err(error) => problems.push(format!("custom_ranges: {error}")),
         }
     }
-    let versions: Vec<String> =
-        entry.versions.unwrap_or_default().into_iter().take(VERSIONS_LIMIT).map(|version| version.0).collect();
+    let versions =
+        VersionList::new(entry.versions.unwrap_or_default().into_iter().take(VERSIONS_LIMIT).map(|version| version.0));
     if ranges.is_empty() && versions.is_empty() {
         if problems.is_empty() && had_ranges {
             // Only GIT ranges: counted above, nothing to match on.
@@ -410,7 +410,7 @@ mod tests {
         let document: Value = serde_norway::from_str(yaml).unwrap();
         let mut counts = ImportCounts::default();
         let advisories = parse_document(document, "x.yaml", "pypa", &mut counts);
-        assert_eq!(advisories[0].affected[0].versions, ["4.9.0", "3"]);
+        assert_eq!(advisories[0].affected[0].versions.iter().collect::<Vec<_>>(), ["4.9.0", "3"]);
         let float: Value =
             serde_norway::from_str("id: X\naffected:\n- package: {name: a, ecosystem: PyPI}\n  versions: [1.10]\n")
                 .unwrap();

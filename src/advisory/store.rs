@@ -314,7 +314,8 @@ impl Database {
             }
             let connection = self.connection.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let body: String = connection
-                .query_row("SELECT body FROM advisories WHERE rowid = ?1", [rowid], |row| row.get(0))
+                .prepare_cached("SELECT body FROM advisories WHERE rowid = ?1")
+                .and_then(|mut statement| statement.query_row([rowid], |row| row.get(0)))
                 .map_err(|source| AdvisoryError::Sqlite { path: self.path.clone(), source })?;
             let advisory: Advisory = serde_json::from_str(&body).map_err(|error| AdvisoryError::Format {
                 path: self.path.clone(),
