@@ -52,6 +52,7 @@ pub fn parse_document(xml: &str, label: &str, source: &str, counts: &mut ImportC
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(error) => {
+                counts.records += 1;
                 counts.rejected.push(format!("{label}: XML error at byte {}: {error}", reader.buffer_position()));
                 break;
             }
