@@ -4,7 +4,6 @@
 //! demo image's dpkg status (source packages and versions).
 
 #[path = "../src/test_fixtures.rs"]
-#[allow(dead_code)]
 mod test_fixtures;
 
 use std::process::{Command, Output};

@@ -5,7 +5,6 @@
 //! the records (quoted beside each case), not by running our matcher.
 
 #[path = "../src/test_fixtures.rs"]
-#[allow(dead_code)]
 mod test_fixtures;
 
 use snapscan::advisory::{self, BuildReport, Database};
