@@ -268,9 +268,11 @@ impl Database {
             return Err(AdvisoryError::Missing { path: path.display().to_string() });
         }
         let error = sqlite_error(path);
-        let connection =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .map_err(&error)?;
+        let connection = Connection::open_with_flags(
+            immutable_uri(path),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(&error)?;
         let info = read_info(&connection, path)?;
         let mut index: HashMap<(String, String), Vec<i64>> = HashMap::new();
         {
@@ -334,6 +336,22 @@ impl Database {
     }
 }
 
+/// A `file:` URI opening `path` with `immutable=1`: a bundle is never written in place
+/// (builds rename a new file over it, and an open handle keeps the old one), so SQLite
+/// may skip its per-query file locking, which dominates lookups otherwise.
+fn immutable_uri(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for byte in absolute.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => uri.push(char::from(*byte)),
+            _ => uri.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
 /// Format Unix seconds as RFC 3339 UTC (`2026-12-02T05:31:39Z`), without a date crate.
 pub fn rfc3339(unix_seconds: u64) -> String {
     let days = unix_seconds / 86_400;
@@ -360,6 +378,11 @@ pub fn rfc3339(unix_seconds: u64) -> String {
 mod tests {
     use super::*;
     use crate::advisory::osv;
+
+    #[test]
+    fn immutable_uris_escape_paths() {
+        assert_eq!(immutable_uri(Path::new("/a b/c?d#e%.db")), "file:/a%20b/c%3Fd%23e%25.db?immutable=1");
+    }
 
     #[test]
     fn formats_rfc3339() {
