@@ -142,12 +142,9 @@ pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
             message: format!("{count} packages not matched against advisories: {reason}"),
         });
     }
-    matched.findings.sort_by(|left, right| {
-        rank(right)
-            .cmp(&rank(left))
-            .then_with(|| left.fixed_version.is_none().cmp(&right.fixed_version.is_none()))
-            .then_with(|| left.package.cmp(&right.package))
-            .then_with(|| left.id.cmp(&right.id))
+    // Most severe first, fixable before unfixed; the key is computed once per finding.
+    matched.findings.sort_by_cached_key(|finding| {
+        (std::cmp::Reverse(rank(finding)), finding.fixed_version.is_none(), finding.package.clone(), finding.id.clone())
     });
     matched
 }

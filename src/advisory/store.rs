@@ -251,13 +251,14 @@ pub struct Database {
     path: String,
     info: DatabaseInfo,
     connection: Mutex<Connection>,
-    index: HashMap<(String, String), Vec<i64>>,
+    /// Ecosystem → normalised name → advisory rowids (nested so lookups borrow).
+    index: HashMap<String, HashMap<String, Vec<i64>>>,
     cache: Mutex<HashMap<i64, Arc<Advisory>>>,
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("Database").field("path", &self.path).field("keys", &self.index.len()).finish()
+        formatter.debug_struct("Database").field("path", &self.path).field("ecosystems", &self.index.len()).finish()
     }
 }
 
@@ -274,13 +275,14 @@ impl Database {
         )
         .map_err(&error)?;
         let info = read_info(&connection, path)?;
-        let mut index: HashMap<(String, String), Vec<i64>> = HashMap::new();
+        let mut index: HashMap<String, HashMap<String, Vec<i64>>> = HashMap::new();
         {
             let mut statement = connection.prepare("SELECT ecosystem, name, advisory FROM packages").map_err(&error)?;
             let mut rows = statement.query([]).map_err(&error)?;
             while let Some(row) = rows.next().map_err(&error)? {
-                let key = (row.get::<_, String>(0).map_err(&error)?, row.get::<_, String>(1).map_err(&error)?);
-                index.entry(key).or_default().push(row.get(2).map_err(&error)?);
+                let ecosystem: String = row.get(0).map_err(&error)?;
+                let name: String = row.get(1).map_err(&error)?;
+                index.entry(ecosystem).or_default().entry(name).or_default().push(row.get(2).map_err(&error)?);
             }
         }
         Ok(Database {
@@ -304,7 +306,7 @@ impl Database {
 
     /// Advisories naming `name` (already normalised) in `ecosystem`.
     pub fn advisories_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Arc<Advisory>>, AdvisoryError> {
-        let Some(rowids) = self.index.get(&(ecosystem.to_string(), name.to_string())) else {
+        let Some(rowids) = self.index.get(ecosystem).and_then(|names| names.get(name)) else {
             return Ok(Vec::new());
         };
         let mut found = Vec::with_capacity(rowids.len());
@@ -332,7 +334,9 @@ impl Database {
 
     /// Every (ecosystem, normalised name) the bundle has advisories for.
     pub fn package_keys(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.index.keys().map(|(ecosystem, name)| (ecosystem.as_str(), name.as_str()))
+        self.index
+            .iter()
+            .flat_map(|(ecosystem, names)| names.keys().map(move |name| (ecosystem.as_str(), name.as_str())))
     }
 }
 
