@@ -361,6 +361,27 @@ mod tests {
     }
 
     #[test]
+    fn severity_prefers_cvss_then_the_sources_word() {
+        let record = |severity: &str| {
+            format!(
+                r#"{{"id":"UBUNTU-CVE-1","upstream":["CVE-1"],"severity":{severity},"affected":[{{"package":{{"ecosystem":"Ubuntu:22.04:LTS","name":"curl"}},"versions":["7.81.0-1ubuntu1.4"]}}]}}"#
+            )
+        };
+        let (advisories, _) = parse(&record(r#"[{"type":"Ubuntu","score":"medium"}]"#));
+        let severity = advisories[0].severity.clone().unwrap();
+        assert_eq!((severity.band, severity.source.as_str(), severity.score), (SeverityBand::Medium, "ubuntu", None));
+        assert_eq!(advisories[0].aliases, ["CVE-1"]);
+        let (advisories, _) = parse(&record(
+            r#"[{"type":"Ubuntu","score":"low"},{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]"#,
+        ));
+        assert_eq!(advisories[0].severity.as_ref().map(|severity| severity.band), Some(SeverityBand::Critical));
+        let (advisories, _) = parse(&record(r#"[{"type":"Ubuntu","score":"untriaged"}]"#));
+        assert!(advisories[0].severity.is_none());
+        assert_eq!(advisories[0].affected[0].evaluate("7.81.0-1ubuntu1.4"), Ok(Verdict::Affected { fixed: None }));
+        assert_eq!(advisories[0].affected[0].evaluate("7.81.0-1ubuntu1.5"), Ok(Verdict::NotAffected));
+    }
+
+    #[test]
     fn api_answers_withdrawn_and_git_only() {
         let text = format!(
             r#"{{"vulns":[{GHSA},{{"id":"PYSEC-1","withdrawn":"2024-01-01T00:00:00Z","affected":[]}},
