@@ -261,6 +261,69 @@ mod tests {
         );
     }
 
+    /// Cross-check random versions against `packaging.version` (the reference
+    /// implementation) in the test virtualenv that `scripts/test.sh` installs.
+    #[test]
+    fn agrees_with_packaging_on_random_pairs() {
+        let python = crate::test_fixtures::repository_root().join(".venv/bin/python");
+        let script = "import sys\nfrom packaging.version import Version, InvalidVersion\ndef v(t):\n    try:\n        return Version(t)\n    except InvalidVersion:\n        return None\nfor line in sys.stdin:\n    a, b = line.rstrip('\\n').split(' ')\n    x, y = v(a), v(b)\n    if x is None or y is None:\n        print('invalid' if x is None else 'valid', 'invalid' if y is None else 'valid')\n    else:\n        print((x > y) - (x < y))\n";
+        let Ok(mut child) = std::process::Command::new(&python)
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+        else {
+            println!("skipped: {} not present (scripts/test.sh creates it)", python.display());
+            return;
+        };
+        let pieces = [
+            "1", "0", "2", "10", ".1", ".0", "a1", "b", "rc2", "c1", ".post1", "-1", ".dev0", "dev", "+local", "+1.a",
+            "!", "alpha", "pre",
+        ];
+        let mut random = crate::version::testing::Random(440);
+        let mut pairs = Vec::new();
+        while pairs.len() < 400 {
+            let mut make = || {
+                let mut text = String::from("1");
+                for _ in 0..random.below(5) {
+                    text.push_str(pieces[random.below(pieces.len())]);
+                }
+                text
+            };
+            pairs.push((make(), make()));
+        }
+        let input: String = pairs.iter().map(|(left, right)| format!("{left} {right}\n")).collect();
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write;
+            stdin.write_all(input.as_bytes()).expect("write to python");
+        }
+        let output = child.wait_with_output().expect("python runs");
+        assert!(output.status.success(), "python failed");
+        let answers = String::from_utf8_lossy(&output.stdout);
+        let mut compared = 0;
+        for ((left, right), answer) in pairs.iter().zip(answers.lines()) {
+            let ours = compare(left, right);
+            match answer.trim() {
+                "-1" | "0" | "1" => {
+                    let expected = match answer.trim() {
+                        "-1" => Ordering::Less,
+                        "0" => Ordering::Equal,
+                        _ => Ordering::Greater,
+                    };
+                    assert_eq!(ours, Ok(expected), "packaging orders {left} vs {right} as {answer}");
+                    compared += 1;
+                }
+                validity => {
+                    let expected_left = validity.starts_with("valid");
+                    let expected_right = validity.ends_with(" valid");
+                    assert_eq!(parse(left).is_ok(), expected_left, "validity of {left}");
+                    assert_eq!(parse(right).is_ok(), expected_right, "validity of {right}");
+                }
+            }
+        }
+        assert!(compared > 100, "only {compared} valid pairs");
+    }
+
     #[test]
     fn rejects_malformed() {
         assert_invalid(Scheme::Pep440, &["a", "1.0x", "1.0+", "1.0+a..b", "1!", "1.0-beta-", "1.0 junk", "=1.0"]);
