@@ -28,6 +28,65 @@ pub enum Command {
     /// Scan targets for installed software.
     #[command(subcommand)]
     Scan(ScanTarget),
+    /// Build and inspect the offline advisory bundle.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Build a bundle from advisory feeds: OSV directories, `all.zip` files, JSON/YAML
+    /// records, Alpine secdb files, Amazon Linux `updateinfo.xml(.gz)`.
+    Build(DbBuildArguments),
+    /// Print a bundle's metadata: build time, sources, record counts.
+    Info(DbInfoArguments),
+}
+
+/// `db build`.
+#[derive(Debug, Args)]
+pub struct DbBuildArguments {
+    /// Feed directories or files; each is one source, named by its file name.
+    #[arg(long = "from", required = true, value_name = "PATH")]
+    pub from: Vec<PathBuf>,
+    /// Bundle to write (replaced atomically) [default: the user cache bundle].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `db info`.
+#[derive(Debug, Args)]
+pub struct DbInfoArguments {
+    /// Bundle to read [default: the user cache bundle].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+/// Advisory matching options of a scan.
+#[derive(Debug, Args)]
+pub struct MatchArguments {
+    /// Advisory bundle [default: $XDG_CACHE_HOME/snapscan/advisories.db].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArgument>,
+    /// Leave out findings that have no fixed version yet.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+}
+
+/// `--fail-on` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArgument {
+    /// CVSS 0.1-3.9.
+    Low,
+    /// CVSS 4.0-6.9.
+    Medium,
+    /// CVSS 7.0-8.9.
+    High,
+    /// CVSS 9.0-10.0.
+    Critical,
 }
 
 /// What to scan.
@@ -46,6 +105,9 @@ pub struct ImageArguments {
     /// Report options.
     #[command(flatten)]
     pub output: OutputArguments,
+    /// Advisory matching options.
+    #[command(flatten)]
+    pub matching: MatchArguments,
 }
 
 /// Options every scan shares.

@@ -4,16 +4,20 @@
 //! is a module with a narrow seam, and `scan` strings them together. See `docs/design.md`.
 #![forbid(unsafe_code)]
 
+pub mod advisory;
 pub mod archive;
 pub mod catalog;
 pub mod cli;
+pub mod db;
 pub mod distro;
 pub mod fs;
+pub mod matcher;
 pub mod model;
 pub mod report;
 pub mod scan;
 pub mod settings;
 pub mod source;
+pub mod version;
 pub mod volume;
 
 #[cfg(test)]

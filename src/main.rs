@@ -1,11 +1,12 @@
 //! The `snapscan` binary: parse, run, and turn the outcome into an exit code.
-//! Exit codes: 0 clean, 2 error (a target could not be read, bad arguments).
+//! Exit codes: 0 clean, 1 a finding at or above `--fail-on`, 2 error (a target could not
+//! be read, bad arguments, an unusable `--db`).
 
 use anyhow::Context;
 use clap::Parser;
 use snapscan::cli::Cli;
-use snapscan::settings::{Settings, Verbosity};
-use snapscan::{report, scan};
+use snapscan::settings::{DatabaseAction, Settings, Verbosity};
+use snapscan::{db, matcher, report, scan};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -19,9 +20,16 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let settings = Settings::from_cli(Cli::parse())?;
+    let cli = Cli::parse();
+    if let Some(action) = DatabaseAction::from_cli(&cli) {
+        init_logging(Verbosity::from_flags(cli.quiet, cli.verbose));
+        db::run(&action, &mut std::io::stdout().lock())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settings = Settings::from_cli(cli)?;
     init_logging(settings.verbosity);
-    let result = scan::run(&settings);
+    let database = scan::open_database(&settings.matching)?;
+    let result = scan::run(&settings, database.as_ref());
     match &settings.output {
         Some(path) => {
             report::write_file(&result, settings.format, path).with_context(|| format!("writing {}", path.display()))?
@@ -37,7 +45,15 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     }
     let failed = result.targets.iter().any(|target| target.error.is_some());
-    Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    let gated =
+        settings.matching.fail_on.is_some_and(|threshold| matcher::any_at_or_above(&result.findings, threshold));
+    Ok(if failed {
+        ExitCode::from(2)
+    } else if gated {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn init_logging(verbosity: Verbosity) {

@@ -15,6 +15,8 @@ pub struct Scan {
     pub schema_version: u32,
     /// The tool that made it.
     pub tool: Tool,
+    /// The advisory bundle findings were matched against (`null` when none was used).
+    pub advisory_database: Option<crate::advisory::DatabaseInfo>,
     /// Every target asked for, scanned or not.
     pub targets: Vec<Target>,
     /// Packages found, merged across locations.
@@ -116,29 +118,44 @@ impl From<&Distro> for DistroInfo {
     }
 }
 
-/// One vulnerability in one package.
+/// One vulnerability in one package: every advisory record naming it (a DSA and its
+/// DEBIAN-CVE, a GHSA and its PYSEC) merged into one.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
-    /// Primary advisory id (a CVE when one is known).
+    /// Primary vulnerability id (a CVE when one is known, else the first record id).
     pub id: String,
-    /// Other ids of the same vulnerability.
+    /// Every other id of the same vulnerability (record ids and their aliases).
     pub aliases: Vec<String>,
+    /// The advisory records that matched, by id.
+    pub advisories: Vec<String>,
     /// Package name.
     pub package: String,
     /// Installed version.
     pub installed_version: String,
+    /// Name advisories were looked up by (the source package for Debian, normalised for PyPI).
+    pub matched_name: String,
+    /// Version compared (the source version for Debian, `1.22.1` for Go `go1.22.1`).
+    pub matched_version: String,
+    /// Advisory ecosystem matched in (`Debian:12`, `PyPI`).
+    pub advisory_ecosystem: String,
     /// Package ecosystem (purl type).
     pub ecosystem: String,
     /// Package URL.
     pub purl: String,
-    /// Nearest fixed version, if any.
+    /// Nearest fixed version above the installed one; `null` when there is no fix yet.
     pub fixed_version: Option<String>,
     /// `none`, `low`, `medium`, `high`, `critical`, or `unknown`.
     pub severity: String,
-    /// CVSS base score when known.
+    /// CVSS base score when computed from a vector.
     pub cvss_score: Option<f64>,
+    /// The CVSS vector scored.
+    pub cvss_vector: Option<String>,
+    /// Where the severity came from: `cvss_v3`, `cvss_v4`, or the source's word (`ghsa`, `ubuntu`, `alas`).
+    pub severity_source: Option<String>,
     /// One-line summary.
     pub summary: Option<String>,
+    /// Reference URLs (at most ten).
+    pub references: Vec<String>,
     /// Where the package is.
     pub locations: Vec<Location>,
 }

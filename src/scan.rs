@@ -2,11 +2,12 @@
 //! partition layout; for each partition, probe a filesystem, detect the distro, and walk it
 //! with every cataloger; then merge packages found in several places into one `Scan`.
 
+use crate::advisory::Database;
 use crate::catalog::{self, Cataloger, Location, Package};
 use crate::distro;
 use crate::fs::{self, walk};
 use crate::model::{self, FilesystemInfo, Issue, Scan, Severity, Stats, Target};
-use crate::settings::{Settings, TargetSpec};
+use crate::settings::{MatchSettings, Settings, TargetSpec};
 use crate::source::{CachedSource, FileSource, ReadAt, Slice};
 use crate::volume;
 use std::collections::BTreeMap;
@@ -31,8 +32,17 @@ pub struct VolumeScan {
     pub files_read: u64,
 }
 
-/// Run every target in `settings` and build the `Scan`.
-pub fn run(settings: &Settings) -> Scan {
+/// Open the advisory bundle. A missing default bundle is `None` (the scan says so in an
+/// issue); a bundle named with `--db` that cannot be opened is an error.
+pub fn open_database(matching: &MatchSettings) -> anyhow::Result<Option<Database>> {
+    if !matching.database_given && !matching.database.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Database::open(&matching.database)?))
+}
+
+/// Run every target in `settings`, match packages against `database`, and build the `Scan`.
+pub fn run(settings: &Settings, database: Option<&Database>) -> Scan {
     let started = Instant::now();
     let catalogers = catalog::all();
     let mut targets = Vec::new();
@@ -99,13 +109,34 @@ pub fn run(settings: &Settings) -> Scan {
             }
         }
     }
+    let packages = merge_packages(packages);
+    let mut findings = Vec::new();
+    match database {
+        Some(database) => {
+            let matched = crate::matcher::match_packages(&packages, database);
+            findings = matched.findings;
+            if settings.matching.ignore_unfixed {
+                findings.retain(|finding| finding.fixed_version.is_some());
+            }
+            issues.extend(matched.issues);
+        }
+        None => issues.push(Issue {
+            severity: Severity::Warning,
+            location: None,
+            message: format!(
+                "no advisory bundle at {}: packages were not checked for vulnerabilities (build one with `snapscan db build --from DIR`)",
+                settings.matching.database.display()
+            ),
+        }),
+    }
     stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Scan {
         schema_version: model::SCHEMA_VERSION,
         tool: model::Tool::default(),
+        advisory_database: database.map(|database| database.info().clone()),
         targets,
-        packages: merge_packages(packages),
-        findings: Vec::new(),
+        packages,
+        findings,
         issues,
         stats,
     }

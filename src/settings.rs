@@ -1,7 +1,8 @@
 //! Validated settings: what the core needs, made from the command line. Core modules
 //! never see clap types.
 
-use crate::cli::{Cli, Command, FormatArgument, ScanTarget};
+use crate::advisory::SeverityBand;
+use crate::cli::{Cli, Command, DbCommand, FormatArgument, MatchArguments, ScanTarget, SeverityArgument};
 use crate::report::Format;
 use std::path::PathBuf;
 
@@ -25,6 +26,18 @@ pub enum Verbosity {
     Debug,
 }
 
+impl Verbosity {
+    /// From `-q` and the count of `-v`.
+    pub fn from_flags(quiet: bool, verbose: u8) -> Self {
+        match (quiet, verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, 1) => Verbosity::Verbose,
+            (false, _) => Verbosity::Debug,
+        }
+    }
+}
+
 /// Everything a scan run needs.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -38,17 +51,54 @@ pub struct Settings {
     pub verbosity: Verbosity,
     /// Show progress on stderr (only ever on a terminal).
     pub progress: bool,
+    /// Advisory matching.
+    pub matching: MatchSettings,
+}
+
+/// How findings are matched and gated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchSettings {
+    /// The advisory bundle.
+    pub database: PathBuf,
+    /// Whether `--db` named it (then a missing bundle is an error, not a warning).
+    pub database_given: bool,
+    /// `--fail-on`: exit 1 when a finding is at or above it.
+    pub fail_on: Option<SeverityBand>,
+    /// `--ignore-unfixed`.
+    pub ignore_unfixed: bool,
+}
+
+impl MatchSettings {
+    fn from_arguments(arguments: MatchArguments) -> Self {
+        Self {
+            database_given: arguments.db.is_some(),
+            database: arguments.db.unwrap_or_else(default_database),
+            fail_on: arguments.fail_on.map(|severity| match severity {
+                SeverityArgument::Low => SeverityBand::Low,
+                SeverityArgument::Medium => SeverityBand::Medium,
+                SeverityArgument::High => SeverityBand::High,
+                SeverityArgument::Critical => SeverityBand::Critical,
+            }),
+            ignore_unfixed: arguments.ignore_unfixed,
+        }
+    }
+}
+
+/// The bundle's default place: `$XDG_CACHE_HOME/snapscan/advisories.db`, else
+/// `~/.cache/snapscan/advisories.db`.
+pub fn default_database() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("snapscan").join("advisories.db")
 }
 
 impl Settings {
     /// Validate the command line.
     pub fn from_cli(cli: Cli) -> anyhow::Result<Self> {
-        let verbosity = match (cli.quiet, cli.verbose) {
-            (true, _) => Verbosity::Quiet,
-            (false, 0) => Verbosity::Normal,
-            (false, 1) => Verbosity::Verbose,
-            (false, _) => Verbosity::Debug,
-        };
+        let verbosity = Verbosity::from_flags(cli.quiet, cli.verbose);
         let progress = !cli.quiet && !cli.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
         match cli.command {
             Command::Scan(ScanTarget::Image(arguments)) => {
@@ -66,8 +116,43 @@ impl Settings {
                     output: arguments.output.output,
                     verbosity,
                     progress,
+                    matching: MatchSettings::from_arguments(arguments.matching),
                 })
             }
+            Command::Db(_) => anyhow::bail!("`db` commands are not scans"),
+        }
+    }
+}
+
+/// A `snapscan db` command, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseAction {
+    /// Build a bundle from feeds.
+    Build {
+        /// Feed paths, one source each.
+        inputs: Vec<PathBuf>,
+        /// The bundle to write.
+        output: PathBuf,
+    },
+    /// Print a bundle's metadata.
+    Info {
+        /// The bundle.
+        database: PathBuf,
+    },
+}
+
+impl DatabaseAction {
+    /// The `db` command of the command line, if it is one.
+    pub fn from_cli(cli: &Cli) -> Option<Self> {
+        match &cli.command {
+            Command::Db(DbCommand::Build(arguments)) => Some(Self::Build {
+                inputs: arguments.from.clone(),
+                output: arguments.output.clone().unwrap_or_else(default_database),
+            }),
+            Command::Db(DbCommand::Info(arguments)) => {
+                Some(Self::Info { database: arguments.db.clone().unwrap_or_else(default_database) })
+            }
+            Command::Scan(_) => None,
         }
     }
 }

@@ -76,6 +76,16 @@ pub fn write(scan: &Scan, output: &mut dyn Write) -> io::Result<()> {
     } else {
         columns(&["NAME", "VERSION", "TYPE", "LOCATION"], &rows, output)?;
     }
+    if let Some(bundle) = &scan.advisory_database {
+        writeln!(output)?;
+        writeln!(
+            output,
+            "Advisory bundle built {} ({} old), {} advisories.",
+            bundle.built_at,
+            crate::db::describe_age(bundle.built_at_unix),
+            bundle.advisories
+        )?;
+    }
     if !scan.findings.is_empty() {
         writeln!(output)?;
         let rows: Vec<Vec<String>> = scan
