@@ -44,6 +44,10 @@ make_fs() { # type size tree output extra-options...
   rm -f "$output"
   mke2fs -q -F -t "$type" -d "$tree" -U 5a1b2c3d-0000-4000-8000-00000000000${#type} \
     -E hash_seed=5a1b2c3d-1111-4000-8000-000000000000 "$@" "$output" "$size"
+  # mke2fs -d writes every directory linear; the kernel indexes one (htree) as soon as it
+  # outgrows a block, so index them as a live system would have. e2fsck exits 1 when it
+  # changed something, which is what -D does.
+  e2fsck -fyD "$output" >/dev/null 2>&1 || [ $? -eq 1 ]
 }
 
 place() { # filesystem-image disk offset-in-bytes
@@ -123,6 +127,15 @@ label-id: 5A1B2C3D-5555-4000-8000-000000000000
 start=2048, size=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI System"
 start=4096, size=28639, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="root"
 TABLE
-make_fs ext4 13M fixtures/trees/demo "$work/demo.ext4" -L demo-root
+# The demo root: the Debian tree, the language tree (Python, npm, Ruby, PHP, .NET and
+# lockfiles) and two real binaries artifacts: a Spring-Boot-style jar and a Go binary.
+staging=$work/demo-root
+cp -a fixtures/trees/demo "$staging"
+cp -a fixtures/trees/lang/. "$staging/"
+mkdir -p "$staging/opt/app" "$staging/usr/local/bin"
+cp fixtures/binaries/spring-app.jar "$staging/opt/app/spring-app.jar"
+zstd -q -d fixtures/binaries/go-hello.zst -o "$staging/usr/local/bin/hello"
+chmod 755 "$staging/usr/local/bin/hello"
+make_fs ext4 13M "$staging" "$work/demo.ext4" -L demo-root
 place "$work/demo.ext4" "$demo" $((4096 * 512))
 echo "fixtures written to $out and $demo"

@@ -262,6 +262,10 @@ pub fn merge_packages(packages: Vec<Package>) -> Vec<Package> {
         );
         match merged.get_mut(&key) {
             Some(existing) => {
+                // A lockfile declares what node_modules (say) shows installed: installed wins.
+                if package.evidence == catalog::Evidence::Installed {
+                    existing.evidence = catalog::Evidence::Installed;
+                }
                 for location in package.locations {
                     if !existing.locations.contains(&location) {
                         existing.locations.push(location);

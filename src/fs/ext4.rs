@@ -201,12 +201,13 @@ impl Filesystem for ExtFilesystem {
     }
 
     fn open(&self, bytes: &[u8]) -> Result<Box<dyn FileReader + '_>, FsError> {
-        let metadata = self.inner.symlink_metadata(path(bytes)?).map_err(convert)?;
-        if metadata.file_type() != ext4_view::FileType::Regular {
-            return Err(FsError::NotAFile);
-        }
+        // One path lookup, not two: ext4-view resolves the whole path for every call, and
+        // in a large directory that lookup is most of what opening a file costs. Callers
+        // open paths the walk saw as regular files or that `fs::resolve` returned, so the
+        // final component is not a symlink (ext4-view would follow it inside the image).
         let file = self.inner.open(path(bytes)?).map_err(convert)?;
-        Ok(Box::new(ExtFile { size: metadata.len(), file }))
+        let size = file.metadata().len();
+        Ok(Box::new(ExtFile { size, file }))
     }
 }
 
