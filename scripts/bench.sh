@@ -30,6 +30,8 @@ if [ ! -f "$image" ]; then
   rm -f "$root_fs"
   echo "making ext4 ..." >&2
   mke2fs -q -F -t ext4 -d "$tree" "$root_fs" 7G
+  # Index directories (htree) as the kernel would have on a live system.
+  e2fsck -fyD "$root_fs" >/dev/null 2>&1 || [ $? -eq 1 ]
   rm -f "$image"; truncate -s 8G "$image"
   sfdisk -q "$image" <<'TABLE'
 label: gpt
