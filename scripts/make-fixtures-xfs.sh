@@ -241,6 +241,8 @@ build_forms_image() {
     # 6.1 writes protofile symlinks like this without the header, which xfs_db and the
     # kernel reject as corrupt, so remote symlinks are only made here.)
     ln -s "$(printf '/a-long-directory-name-for-a-remote-symlink%.0s' $(seq 20))" "$mountpoint/links/remote"
+    # A link to a directory, followed when it is not the last component of a path.
+    ln -s ../usr/lib "$mountpoint/links/directory"
     sync
     manifest "$mountpoint" "$work/xfs-forms.manifest"
     umount "$mountpoint"

@@ -146,6 +146,12 @@ fn every_directory_form_hard_links_sparse_and_bmbt_files() {
     assert_eq!(buffer, [0, 0, 0, 0, 0x33, 0x33, 0x33, 0x33]);
     file.read_at((1 << 30) + 8190, &mut buffer).unwrap();
     assert_eq!(buffer, [0x22, 0x22, 0, 0, 0, 0, 0, 0]);
+    // A symlink to a directory is followed when it is not the last component.
+    let through_link = filesystem.symlink_metadata(b"/links/directory/os-release").unwrap();
+    assert_eq!(through_link, filesystem.symlink_metadata(b"/usr/lib/os-release").unwrap());
+    assert_eq!(filesystem.symlink_metadata(b"/links/directory").unwrap().file_type, FileType::Symlink);
+    assert!(matches!(filesystem.symlink_metadata(b"/links/loop-a/x"), Err(FsError::TooManySymlinks)));
+    assert!(matches!(filesystem.symlink_metadata(b"/data/small.txt/x"), Err(FsError::NotADirectory)));
     // Resolving symlinks inside the image.
     assert_eq!(fs::resolve(filesystem.as_ref(), b"/etc/os-release").unwrap(), b"/usr/lib/os-release");
     assert!(matches!(fs::resolve(filesystem.as_ref(), b"/links/loop-a"), Err(FsError::TooManySymlinks)));

@@ -166,19 +166,40 @@ impl XfsFilesystem {
         &self.log_state
     }
 
-    /// The inode at `path`, without following a final symlink; earlier components must
-    /// be directories (symlinks in the middle of a path are not followed here; callers
-    /// resolve them with [`crate::fs::resolve`]).
+    /// The inode at `path`, without following a final symlink. A symlink in an earlier
+    /// component is followed inside the image root (through [`crate::fs::resolve`]), as
+    /// ext4 does.
     fn lookup(&self, path: &[u8]) -> Result<Inode, FsError> {
+        self.lookup_following(path, 0)
+    }
+
+    fn lookup_following(&self, path: &[u8], hops: usize) -> Result<Inode, FsError> {
         let normalized = path::normalize(path);
         if let Some(&number) = self.directories.lock().ok().and_then(|cache| cache.get(&normalized).copied()).as_ref() {
             return self.volume.inode(number);
         }
+        let components: Vec<&[u8]> = path::components(&normalized).collect();
+        if components.len() > MAX_PATH_DEPTH {
+            return Err(FsError::Corrupt(format!("path deeper than {MAX_PATH_DEPTH} levels")));
+        }
         let mut current = self.volume.inode(self.volume.superblock.root_inode)?;
         let mut walked: Vec<Vec<u8>> = Vec::new();
-        for (depth, component) in path::components(&normalized).enumerate() {
-            if depth >= MAX_PATH_DEPTH {
-                return Err(FsError::Corrupt(format!("path deeper than {MAX_PATH_DEPTH} levels")));
+        for (index, component) in components.iter().enumerate() {
+            match current.file_type()? {
+                FileType::Directory => {}
+                FileType::Symlink => {
+                    // `walked` ends in a symlink and components remain: resolve it, then
+                    // look the rest up from where it leads.
+                    if hops >= super::SYMLINK_HOP_LIMIT {
+                        return Err(FsError::TooManySymlinks);
+                    }
+                    let mut target = super::resolve(self, &path::join_components(&walked))?;
+                    for rest in components.get(index..).unwrap_or_default() {
+                        target = path::join(&target, rest);
+                    }
+                    return self.lookup_following(&target, hops + 1);
+                }
+                _ => return Err(FsError::NotADirectory),
             }
             walked.push(component.to_vec());
             let prefix = path::join_components(&walked);
@@ -186,11 +207,8 @@ impl XfsFilesystem {
             let number = match cached {
                 Some(number) => number,
                 None => {
-                    if current.file_type()? != FileType::Directory {
-                        return Err(FsError::NotADirectory);
-                    }
                     let entries = directory::entries(&self.volume, &current)?;
-                    entries.into_iter().find(|entry| entry.name == component).ok_or(FsError::NotFound)?.inode
+                    entries.into_iter().find(|entry| entry.name == *component).ok_or(FsError::NotFound)?.inode
                 }
             };
             current = self.volume.inode(number)?;
