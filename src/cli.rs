@@ -74,6 +74,9 @@ pub struct MatchArguments {
     /// Leave out findings that have no fixed version yet.
     #[arg(long)]
     pub ignore_unfixed: bool,
+    /// Refuse a bundle built longer ago than this (`12h`, `7d`, `90m`, `3600s`).
+    #[arg(long, value_name = "DURATION")]
+    pub max_db_age: Option<String>,
 }
 
 /// `--fail-on` values.

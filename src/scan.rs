@@ -38,7 +38,21 @@ pub fn open_database(matching: &MatchSettings) -> anyhow::Result<Option<Database
     if !matching.database_given && !matching.database.exists() {
         return Ok(None);
     }
-    Ok(Some(Database::open(&matching.database)?))
+    let database = Database::open(&matching.database)?;
+    if let Some(limit) = matching.max_age_seconds {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
+        let built = database.info().built_at_unix;
+        if now.saturating_sub(built) > limit {
+            anyhow::bail!(
+                "advisory bundle {} was built {} ago ({}), older than --max-db-age; rebuild it with `snapscan db build`",
+                matching.database.display(),
+                crate::db::describe_age(built),
+                database.info().built_at
+            );
+        }
+    }
+    Ok(Some(database))
 }
 
 /// Run every target in `settings`, match packages against `database`, and build the `Scan`.

@@ -66,11 +66,15 @@ pub struct MatchSettings {
     pub fail_on: Option<SeverityBand>,
     /// `--ignore-unfixed`.
     pub ignore_unfixed: bool,
+    /// `--max-db-age` in seconds: an older bundle is an error.
+    pub max_age_seconds: Option<u64>,
 }
 
 impl MatchSettings {
-    fn from_arguments(arguments: MatchArguments) -> Self {
-        Self {
+    fn from_arguments(arguments: MatchArguments) -> anyhow::Result<Self> {
+        let max_age_seconds = arguments.max_db_age.as_deref().map(parse_duration).transpose()?;
+        Ok(Self {
+            max_age_seconds,
             database_given: arguments.db.is_some(),
             database: arguments.db.unwrap_or_else(default_database),
             fail_on: arguments.fail_on.map(|severity| match severity {
@@ -80,8 +84,26 @@ impl MatchSettings {
                 SeverityArgument::Critical => SeverityBand::Critical,
             }),
             ignore_unfixed: arguments.ignore_unfixed,
-        }
+        })
     }
+}
+
+/// Parse `90s`, `30m`, `12h` or `7d` into seconds.
+pub fn parse_duration(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let split = text.find(|character: char| !character.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--max-db-age {text:?}: expected a number and a unit (s, m, h, d)"))?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => anyhow::bail!("--max-db-age {text:?}: the unit must be s, m, h or d"),
+    };
+    number.checked_mul(scale).ok_or_else(|| anyhow::anyhow!("--max-db-age {text:?} is too large"))
 }
 
 /// The bundle's default place: `$XDG_CACHE_HOME/snapscan/advisories.db`, else
@@ -116,7 +138,7 @@ impl Settings {
                     output: arguments.output.output,
                     verbosity,
                     progress,
-                    matching: MatchSettings::from_arguments(arguments.matching),
+                    matching: MatchSettings::from_arguments(arguments.matching)?,
                 })
             }
             Command::Db(_) => anyhow::bail!("`db` commands are not scans"),

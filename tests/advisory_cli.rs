@@ -109,6 +109,17 @@ fn bundle_problems_are_clear() {
     let report: serde_json::Value = serde_json::from_slice(&default.stdout).unwrap();
     assert!(report["issues"].to_string().contains("no advisory bundle"), "{}", report["issues"]);
     assert!(report["advisory_database"].is_null());
+    // The committed demo bundle is always more than a second old, never 100,000 days.
+    let stale = snapscan(&["scan", "image", DEMO, "--db", BUNDLE, "--max-db-age", "1s"]);
+    assert_eq!(stale.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("older than --max-db-age"));
+    let fresh = snapscan(&["scan", "image", DEMO, "--db", BUNDLE, "--max-db-age", "100000d", "--format", "json"]);
+    assert_eq!(fresh.status.code(), Some(0));
+    for bad in ["7x", "d", "99999999999999999999d"] {
+        let output = snapscan(&["scan", "image", DEMO, "--db", BUNDLE, "--max-db-age", bad]);
+        assert_eq!(output.status.code(), Some(2), "{bad}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("--max-db-age"), "{bad}");
+    }
     let bad_severity = snapscan(&["scan", "image", DEMO, "--fail-on", "severe"]);
     assert_eq!(bad_severity.status.code(), Some(2));
 }
