@@ -1,1 +1,7 @@
-// placeholder
+//! Reports: every output format is a writer that reads one [`Scan`](crate::model::Scan)
+//! and writes bytes, so formats never see the pipeline and cannot disagree about results.
+
+pub mod common;
+pub mod cyclonedx;
+#[cfg(test)]
+pub mod sample;
