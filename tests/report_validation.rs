@@ -90,3 +90,10 @@ fn cyclonedx_passes_the_cyclonedx_schema() {
         edit_json(bytes, |document| document["components"][1]["type"] = Value::from("gadget"));
     });
 }
+
+#[test]
+fn spdx_passes_the_spdx_tools_validator() {
+    check_format("spdx", "spdx.json", snapscan::report::spdx::write, |bytes| {
+        edit_json(bytes, |document| document["relationships"][0]["relatedSpdxElement"] = Value::from("SPDXRef-Nowhere"));
+    });
+}

@@ -8,7 +8,7 @@
 //! the same scan always gives the same document apart from its time.
 
 use crate::catalog::Package;
-use crate::model::{Finding, Scan};
+use crate::model::{Finding, Issue, Scan, Severity};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -153,6 +153,18 @@ pub fn advisory_source(id: &str) -> (&'static str, String) {
         ("Debian", format!("https://security-tracker.debian.org/tracker/{id}"))
     } else {
         ("OSV", format!("https://osv.dev/vulnerability/{}", crate::catalog::purl_encode(id)))
+    }
+}
+
+/// An issue as one line for people: `warning: disk.img/p2:/var/lib/dpkg/status: message`.
+pub fn issue_line(issue: &Issue) -> String {
+    let severity = match issue.severity {
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+    };
+    match &issue.location {
+        Some(location) => format!("{severity}: {location}: {}", issue.message),
+        None => format!("{severity}: {}", issue.message),
     }
 }
 

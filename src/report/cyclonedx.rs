@@ -37,10 +37,7 @@ fn document(scan: &Scan) -> Value {
             "timestamp": timestamp,
             "tools": { "components": [{ "type": "application", "name": scan.tool.name, "version": scan.tool.version }] },
             "component": target_component(&scan.targets),
-            "properties": scan.issues.iter().map(|issue| {
-                let place = issue.location.as_ref().map(|location| format!("{location}: ")).unwrap_or_default();
-                property("snapscan:issue", format!("{}: {place}{}", severity_word(issue.severity), issue.message))
-            }).collect::<Vec<_>>(),
+            "properties": scan.issues.iter().map(|issue| property("snapscan:issue", common::issue_line(issue))).collect::<Vec<_>>(),
         },
         "components": components,
     });
@@ -48,13 +45,6 @@ fn document(scan: &Scan) -> Value {
         document["vulnerabilities"] = Value::Array(vulnerabilities(scan, &references));
     }
     document
-}
-
-fn severity_word(severity: crate::model::Severity) -> &'static str {
-    match severity {
-        crate::model::Severity::Warning => "warning",
-        crate::model::Severity::Error => "error",
-    }
 }
 
 fn property(name: &str, value: impl Into<String>) -> Value {

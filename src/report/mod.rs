@@ -5,3 +5,4 @@ pub mod common;
 pub mod cyclonedx;
 #[cfg(test)]
 pub mod sample;
+pub mod spdx;
