@@ -97,3 +97,10 @@ fn spdx_passes_the_spdx_tools_validator() {
         edit_json(bytes, |document| document["relationships"][0]["relatedSpdxElement"] = Value::from("SPDXRef-Nowhere"));
     });
 }
+
+#[test]
+fn sarif_passes_the_oasis_sarif_schema() {
+    check_format("sarif", "sarif", snapscan::report::sarif::write, |bytes| {
+        edit_json(bytes, |document| document["runs"][0]["results"][0]["level"] = Value::from("fatal"));
+    });
+}

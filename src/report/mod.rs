@@ -5,4 +5,5 @@ pub mod common;
 pub mod cyclonedx;
 #[cfg(test)]
 pub mod sample;
+pub mod sarif;
 pub mod spdx;
