@@ -104,3 +104,10 @@ fn sarif_passes_the_oasis_sarif_schema() {
         edit_json(bytes, |document| document["runs"][0]["results"][0]["level"] = Value::from("fatal"));
     });
 }
+
+#[test]
+fn csv_reads_back_as_a_rectangular_table_without_formulas() {
+    check_format("csv", "csv", snapscan::report::csv::write, |bytes| {
+        bytes.extend_from_slice(b"\"package\",=1+1\r\n");
+    });
+}

@@ -2,6 +2,7 @@
 //! and writes bytes, so formats never see the pipeline and cannot disagree about results.
 
 pub mod common;
+pub mod csv;
 pub mod cyclonedx;
 #[cfg(test)]
 pub mod sample;
