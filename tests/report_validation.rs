@@ -59,7 +59,9 @@ fn scratch_file(name: &str) -> PathBuf {
 /// Write the sample scan in `format`, check it passes, then break it with `breaker` and
 /// check the validator rejects it.
 fn check_format(format: &str, extension: &str, writer: Writer, breaker: fn(&mut Vec<u8>)) {
-    let Some(python) = validator_python() else { return };
+    let Some(python) = validator_python() else {
+        return;
+    };
     let scan = sample::scan();
     assert_eq!(scan.targets[0].name, sample::VOLUME);
     let mut bytes = Vec::new();
@@ -94,7 +96,9 @@ fn cyclonedx_passes_the_cyclonedx_schema() {
 #[test]
 fn spdx_passes_the_spdx_tools_validator() {
     check_format("spdx", "spdx.json", snapscan::report::spdx::write, |bytes| {
-        edit_json(bytes, |document| document["relationships"][0]["relatedSpdxElement"] = Value::from("SPDXRef-Nowhere"));
+        edit_json(bytes, |document| {
+            document["relationships"][0]["relatedSpdxElement"] = Value::from("SPDXRef-Nowhere")
+        });
     });
 }
 
@@ -109,5 +113,17 @@ fn sarif_passes_the_oasis_sarif_schema() {
 fn csv_reads_back_as_a_rectangular_table_without_formulas() {
     check_format("csv", "csv", snapscan::report::csv::write, |bytes| {
         bytes.extend_from_slice(b"\"package\",=1+1\r\n");
+    });
+}
+
+#[test]
+fn asff_passes_botocores_security_hub_model() {
+    let writer: Writer = |scan, output| {
+        let context =
+            snapscan::report::asff::AwsContext { account_id: "123456789012".into(), region: "eu-west-1".into() };
+        snapscan::report::asff::write_for(scan, &context, output)
+    };
+    check_format("asff", "asff.json", writer, |bytes| {
+        edit_json(bytes, |document| document[0]["Severity"]["Label"] = Value::from("SEVERE"));
     });
 }

@@ -67,6 +67,31 @@ def check_asff(path):
         botocore.validate.validate_parameters({"Findings": findings}, shape)
     except ParamValidationError as error:
         problems.append(str(error))
+    # botocore leaves enums and patterns to the service; check them from the same model.
+    problems.extend(model_constraints({"Findings": findings}, shape, "request"))
+    return problems
+
+
+def model_constraints(value, shape, path):
+    import re
+
+    problems = []
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for name, member in value.items():
+            if name in shape.members:
+                problems += model_constraints(member, shape.members[name], f"{path}.{name}")
+    elif shape.type_name == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            problems += model_constraints(item, shape.member, f"{path}[{index}]")
+    elif shape.type_name == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            problems += model_constraints(item, shape.value, f"{path}.{key}")
+    elif shape.type_name == "string" and isinstance(value, str):
+        if shape.enum and value not in shape.enum:
+            problems.append(f"{path}: {value!r} is not one of {shape.enum}")
+        pattern = shape.metadata.get("pattern")
+        if pattern and not re.search(pattern, value):
+            problems.append(f"{path}: {value!r} does not match {pattern}")
     return problems
 
 

@@ -97,7 +97,9 @@ pub fn content_hash(parts: &[&str]) -> String {
 pub fn content_uuid(parts: &[&str]) -> String {
     let hash = content_hash(parts);
     let hex = hash.as_bytes();
-    let text = |range: std::ops::Range<usize>| hex.get(range).map(|slice| String::from_utf8_lossy(slice).into_owned()).unwrap_or_default();
+    let text = |range: std::ops::Range<usize>| {
+        hex.get(range).map(|slice| String::from_utf8_lossy(slice).into_owned()).unwrap_or_default()
+    };
     // Version nibble 8 and variant bits 10xx make it a well-formed UUID for validators.
     let variant = match hex.get(16) {
         Some(byte) => ["8", "9", "a", "b"][usize::from(byte % 4)],
@@ -137,7 +139,9 @@ pub fn findings_by_vulnerability(scan: &Scan) -> BTreeMap<&str, Vec<&Finding>> {
 pub fn package_of<'scan>(scan: &'scan Scan, finding: &Finding) -> Option<(usize, &'scan Package)> {
     scan.packages.iter().enumerate().find(|(_, package)| package.purl == finding.purl).or_else(|| {
         scan.packages.iter().enumerate().find(|(_, package)| {
-            package.ecosystem.purl_type() == finding.ecosystem && package.name == finding.package && package.version == finding.installed_version
+            package.ecosystem.purl_type() == finding.ecosystem
+                && package.name == finding.package
+                && package.version == finding.installed_version
         })
     })
 }

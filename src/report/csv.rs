@@ -92,7 +92,8 @@ fn finding_cells(record: &str, finding: Option<&Finding>) -> [String; 16] {
         cells[1] = finding.severity.clone();
         cells[2] = finding.id.clone();
         cells[3] = finding.aliases.join(" ");
-        cells[4] = finding.cvss_score.filter(|score| score.is_finite()).map(|score| score.to_string()).unwrap_or_default();
+        cells[4] =
+            finding.cvss_score.filter(|score| score.is_finite()).map(|score| score.to_string()).unwrap_or_default();
         cells[5] = finding.package.clone();
         cells[6] = finding.installed_version.clone();
         cells[7] = finding.fixed_version.clone().unwrap_or_default();
@@ -112,7 +113,8 @@ fn write_row(output: &mut dyn std::io::Write, cells: &[String]) -> std::io::Resu
 
 /// One cell: formula starters defused with `'`, then quoted with `"` doubled.
 fn cell(text: &str) -> String {
-    let defused = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() };
+    let defused =
+        if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() };
     format!("\"{}\"", defused.replace('"', "\"\""))
 }
 
@@ -153,7 +155,12 @@ mod tests {
         let text = written(&sample::scan());
         let lines: Vec<&str> = text.split("\r\n").collect();
         assert_eq!(lines[0], COLUMNS.map(|column| format!("\"{column}\"")).join(","));
-        let kinds: Vec<&str> = lines.iter().skip(1).filter(|line| line.starts_with('"')).map(|line| line.split(',').next().unwrap_or_default()).collect();
+        let kinds: Vec<&str> = lines
+            .iter()
+            .skip(1)
+            .filter(|line| line.starts_with('"'))
+            .map(|line| line.split(',').next().unwrap_or_default())
+            .collect();
         // bash: package; hostile: finding; libssl3, openssl: finding; requests: finding; 2 issues.
         assert_eq!(kinds.iter().filter(|kind| **kind == "\"package\"").count(), 1);
         assert_eq!(kinds.iter().filter(|kind| **kind == "\"finding\"").count(), 4);

@@ -96,7 +96,9 @@ fn operating_systems(scan: &Scan) -> Vec<Value> {
     let mut systems = Vec::new();
     for volume in scan.targets.iter().flat_map(|target| &target.volumes) {
         for partition in &volume.partitions {
-            let Some(distro) = &partition.distro else { continue };
+            let Some(distro) = &partition.distro else {
+                continue;
+            };
             let place = match partition.number {
                 Some(number) => format!("{}/p{number}", volume.id),
                 None => volume.id.clone(),
@@ -137,8 +139,10 @@ fn component(package: &Package, reference: &str) -> Value {
         ("snapscan:status", &package.status),
         ("snapscan:distro", &package.distro),
     ];
-    properties.extend(optional.iter().filter_map(|(name, value)| value.as_ref().map(|value| property(name, value.clone()))));
-    let occurrences: Vec<Value> = package.locations.iter().map(|location| json!({ "location": location.to_string() })).collect();
+    properties
+        .extend(optional.iter().filter_map(|(name, value)| value.as_ref().map(|value| property(name, value.clone()))));
+    let occurrences: Vec<Value> =
+        package.locations.iter().map(|location| json!({ "location": location.to_string() })).collect();
     json!({
         "type": "library",
         "bom-ref": reference,
@@ -167,7 +171,8 @@ fn vulnerabilities(scan: &Scan, references: &[String]) -> Vec<Value> {
         .into_iter()
         .map(|(id, findings)| {
             let (publisher, url) = common::advisory_source(id);
-            let aliases: BTreeSet<&str> = findings.iter().flat_map(|finding| finding.aliases.iter().map(String::as_str)).collect();
+            let aliases: BTreeSet<&str> =
+                findings.iter().flat_map(|finding| finding.aliases.iter().map(String::as_str)).collect();
             let mut entry = json!({
                 "bom-ref": format!("vulnerability:{id}"),
                 "id": id,
@@ -189,7 +194,12 @@ fn vulnerabilities(scan: &Scan, references: &[String]) -> Vec<Value> {
             }
             let upgrades: Vec<String> = findings
                 .iter()
-                .filter_map(|finding| finding.fixed_version.as_ref().map(|fixed| format!("upgrade {} to {fixed} or later", finding.package)))
+                .filter_map(|finding| {
+                    finding
+                        .fixed_version
+                        .as_ref()
+                        .map(|fixed| format!("upgrade {} to {fixed} or later", finding.package))
+                })
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
@@ -258,8 +268,12 @@ mod tests {
     #[test]
     fn the_distro_is_an_operating_system_component() {
         let document = written(&sample::scan());
-        let systems: Vec<&Value> =
-            document["components"].as_array().expect("components").iter().filter(|component| component["type"] == "operating-system").collect();
+        let systems: Vec<&Value> = document["components"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .filter(|component| component["type"] == "operating-system")
+            .collect();
         assert_eq!(systems.len(), 1, "only partition 2 has a distro");
         assert_eq!(systems[0]["name"], "debian");
         assert_eq!(systems[0]["version"], "12");
@@ -273,13 +287,24 @@ mod tests {
         let ids: Vec<&str> = vulnerabilities.iter().filter_map(|vulnerability| vulnerability["id"].as_str()).collect();
         assert_eq!(ids, ["CVE-2024-0001", "CVE-2024-5535", "GHSA-9wx4-h78v-vm56"]);
         let openssl = &vulnerabilities[1];
-        let affected: Vec<&str> = openssl["affects"].as_array().expect("affects").iter().filter_map(|affect| affect["ref"].as_str()).collect();
+        let affected: Vec<&str> = openssl["affects"]
+            .as_array()
+            .expect("affects")
+            .iter()
+            .filter_map(|affect| affect["ref"].as_str())
+            .collect();
         assert_eq!(
             affected,
-            ["pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12", "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"]
+            [
+                "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12",
+                "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"
+            ]
         );
         assert_eq!(openssl["ratings"], json!([{ "severity": "critical", "score": 9.1 }]));
-        assert_eq!(openssl["affects"][0]["versions"][1], json!({ "version": "3.0.15-1~deb12u1", "status": "unaffected" }));
+        assert_eq!(
+            openssl["affects"][0]["versions"][1],
+            json!({ "version": "3.0.15-1~deb12u1", "status": "unaffected" })
+        );
         let no_fix = &vulnerabilities[0];
         assert_eq!(no_fix["ratings"], json!([{ "severity": "unknown" }]));
         assert_eq!(no_fix["affects"][0]["versions"].as_array().map(Vec::len), Some(1));

@@ -7,7 +7,9 @@
 //! `#[path = "../src/report/sample.rs"]` after aliasing `crate::model` and `crate::catalog`.
 
 use crate::catalog::{Ecosystem, Evidence, Location, Package};
-use crate::model::{DistroInfo, FilesystemInfo, Finding, Issue, Partition, Scan, Severity, Stats, Target, Tool, Volume};
+use crate::model::{
+    DistroInfo, FilesystemInfo, Finding, Issue, Partition, Scan, Severity, Stats, Target, Tool, Volume,
+};
 
 /// Volume name used in every sample location.
 pub const VOLUME: &str = "disk.img";
@@ -33,7 +35,14 @@ fn deb(name: &str, version: &str, source: &str, source_version: Option<&str>) ->
     }
 }
 
-fn finding(package: &Package, id: &str, severity: &str, score: Option<f64>, fixed: Option<&str>, summary: Option<&str>) -> Finding {
+fn finding(
+    package: &Package,
+    id: &str,
+    severity: &str,
+    score: Option<f64>,
+    fixed: Option<&str>,
+    summary: Option<&str>,
+) -> Finding {
     Finding {
         id: id.to_string(),
         aliases: Vec::new(),
@@ -85,8 +94,22 @@ pub fn scan() -> Scan {
     );
     requests_finding.aliases = vec!["CVE-2024-35195".to_string()];
     let findings = vec![
-        finding(&openssl, "CVE-2024-5535", "critical", Some(9.1), Some("3.0.15-1~deb12u1"), Some("SSL_select_next_proto buffer overread")),
-        finding(&libssl, "CVE-2024-5535", "critical", Some(9.1), Some("3.0.15-1~deb12u1"), Some("SSL_select_next_proto buffer overread")),
+        finding(
+            &openssl,
+            "CVE-2024-5535",
+            "critical",
+            Some(9.1),
+            Some("3.0.15-1~deb12u1"),
+            Some("SSL_select_next_proto buffer overread"),
+        ),
+        finding(
+            &libssl,
+            "CVE-2024-5535",
+            "critical",
+            Some(9.1),
+            Some("3.0.15-1~deb12u1"),
+            Some("SSL_select_next_proto buffer overread"),
+        ),
         finding(&hostile, "CVE-2024-0001", "unknown", None, None, Some("-2+3,\"quoted\"\nsecond line")),
         requests_finding,
     ];
@@ -138,7 +161,11 @@ pub fn scan() -> Scan {
                 location: Some(location("/var/lib/dpkg/status")),
                 message: "stanza 7: no Version field".to_string(),
             },
-            Issue { severity: Severity::Error, location: None, message: "partition 1: unsupported filesystem".to_string() },
+            Issue {
+                severity: Severity::Error,
+                location: None,
+                message: "partition 1: unsupported filesystem".to_string(),
+            },
         ],
         stats: Stats { elapsed_ms: 12, bytes_read: 4096, read_calls: 3, files_visited: 10, files_read: 2 },
     }

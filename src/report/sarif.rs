@@ -61,14 +61,17 @@ fn document(scan: &Scan) -> Value {
     let mut rules = Vec::new();
     let mut results = Vec::new();
     for (rule_index, (id, findings)) in groups.iter().enumerate() {
-        let Some(worst) = common::worst(findings) else { continue };
+        let Some(worst) = common::worst(findings) else {
+            continue;
+        };
         let (_, url) = common::advisory_source(id);
         let summary = findings.iter().find_map(|finding| finding.summary.as_deref());
         let mut properties = json!({ "tags": ["security", "vulnerability", worst.severity] });
         if let Some(score) = security_severity(worst) {
             properties["security-severity"] = json!(score);
         }
-        let packages: Vec<String> = findings.iter().map(|finding| format!("{} {}", finding.package, finding.installed_version)).collect();
+        let packages: Vec<String> =
+            findings.iter().map(|finding| format!("{} {}", finding.package, finding.installed_version)).collect();
         rules.push(json!({
             "id": id,
             "shortDescription": { "text": summary.map_or_else(|| id.to_string(), |summary| format!("{id}: {summary}")) },
@@ -79,8 +82,14 @@ fn document(scan: &Scan) -> Value {
             "properties": properties,
         }));
         for finding in findings {
-            let fix = finding.fixed_version.as_ref().map_or_else(|| "no fixed version is known".to_string(), |fixed| format!("fixed in {fixed}"));
-            let message = format!("{} {} is affected by {id} ({}); {fix}.", finding.package, finding.installed_version, finding.severity);
+            let fix = finding
+                .fixed_version
+                .as_ref()
+                .map_or_else(|| "no fixed version is known".to_string(), |fixed| format!("fixed in {fixed}"));
+            let message = format!(
+                "{} {} is affected by {id} ({}); {fix}.",
+                finding.package, finding.installed_version, finding.severity
+            );
             let result = |location: Option<&Location>| {
                 let place = location.map(ToString::to_string).unwrap_or_default();
                 let mut result = json!({
@@ -177,10 +186,16 @@ mod tests {
         assert_eq!(results.len(), expected);
         let requests: Vec<&Value> = results.iter().filter(|result| result["ruleId"] == "GHSA-9wx4-h78v-vm56").collect();
         assert_eq!(requests.len(), 2, "requests was found in two places");
-        assert_eq!(requests[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "opt/app/requirements.txt");
+        assert_eq!(
+            requests[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "opt/app/requirements.txt"
+        );
         assert_eq!(requests[1]["ruleIndex"], 2);
         assert_ne!(requests[0]["partialFingerprints"], requests[1]["partialFingerprints"]);
-        assert_eq!(requests[0]["message"]["text"], "requests 2.31.0 is affected by GHSA-9wx4-h78v-vm56 (medium); fixed in 2.32.0.");
+        assert_eq!(
+            requests[0]["message"]["text"],
+            "requests 2.31.0 is affected by GHSA-9wx4-h78v-vm56 (medium); fixed in 2.32.0."
+        );
     }
 
     #[test]
@@ -197,18 +212,26 @@ mod tests {
     #[test]
     fn issues_are_notifications() {
         let document = written(&sample::scan());
-        let notifications = document["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().expect("notifications");
+        let notifications =
+            document["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().expect("notifications");
         assert_eq!(notifications.len(), 2);
         assert_eq!(notifications[1]["level"], "error");
-        assert_eq!(notifications[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "var/lib/dpkg/status");
+        assert_eq!(
+            notifications[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "var/lib/dpkg/status"
+        );
     }
 
     #[test]
     fn severity_mapping_and_uri_encoding() {
-        let finding = |severity: &str, score: Option<f64>| Finding { severity: severity.into(), cvss_score: score, ..sample::scan().findings[0].clone() };
+        let finding = |severity: &str, score: Option<f64>| Finding {
+            severity: severity.into(),
+            cvss_score: score,
+            ..sample::scan().findings[0].clone()
+        };
         assert_eq!(security_severity(&finding("high", None)).as_deref(), Some("8.0"));
         assert_eq!(security_severity(&finding("high", Some(f64::NAN))).as_deref(), Some("8.0"));
-        assert_eq!(security_severity(&finding("low", Some(3.14))).as_deref(), Some("3.1"));
+        assert_eq!(security_severity(&finding("low", Some(3.24))).as_deref(), Some("3.1"));
         assert_eq!(security_severity(&finding("unknown", None)), None);
         assert_eq!(artifact_uri("/opt/my app/ä#1"), "opt/my%20app/%C3%A4%231");
     }

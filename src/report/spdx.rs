@@ -27,7 +27,11 @@ const ID_NAME_LIMIT: usize = 64;
 fn id_fragment(text: &str) -> String {
     text.chars()
         .take(ID_NAME_LIMIT)
-        .map(|character| if character.is_ascii_alphanumeric() || character == '.' || character == '-' { character } else { '-' })
+        .map(
+            |character| {
+                if character.is_ascii_alphanumeric() || character == '.' || character == '-' { character } else { '-' }
+            },
+        )
         .collect()
 }
 
@@ -99,13 +103,19 @@ fn document(scan: &Scan) -> Value {
     for package in &scan.packages {
         let digest = common::content_hash(&[&package.purl]);
         let short = digest.get(..12).unwrap_or(&digest);
-        let package_id = identifiers.take(format!("SPDXRef-Package-{}-{}-{short}", package.ecosystem.purl_type(), id_fragment(&package.name)));
+        let package_id = identifiers.take(format!(
+            "SPDXRef-Package-{}-{}-{short}",
+            package.ecosystem.purl_type(),
+            id_fragment(&package.name)
+        ));
         packages.push(package_entry(package, &package_id));
         // Once per containing element, even when found in several places under it.
         let containers: BTreeSet<&String> = package
             .locations
             .iter()
-            .filter_map(|location| parents.get(&place_of(location)).or_else(|| parents.get(&(location.volume.clone(), None))))
+            .filter_map(|location| {
+                parents.get(&place_of(location)).or_else(|| parents.get(&(location.volume.clone(), None)))
+            })
             .collect();
         if containers.is_empty() {
             relationships.push(relate("SPDXRef-DOCUMENT", "DESCRIBES", &package_id));
@@ -134,7 +144,8 @@ fn document(scan: &Scan) -> Value {
     if !scan.issues.is_empty() {
         // SPDX has no place for scan problems; the comment keeps them with the SBOM.
         let lines: Vec<String> = scan.issues.iter().map(common::issue_line).collect();
-        document["comment"] = json!(format!("snapscan issues (the inventory may be incomplete):\n{}", lines.join("\n")));
+        document["comment"] =
+            json!(format!("snapscan issues (the inventory may be incomplete):\n{}", lines.join("\n")));
     }
     document
 }
@@ -255,10 +266,18 @@ mod tests {
             let id = package["SPDXID"].as_str().expect("id");
             assert!(seen.insert(id.to_string()), "duplicate {id}");
             let idstring = id.strip_prefix("SPDXRef-").expect("prefix");
-            assert!(idstring.chars().all(|character| character.is_ascii_alphanumeric() || character == '.' || character == '-'), "{id}");
+            assert!(
+                idstring
+                    .chars()
+                    .all(|character| character.is_ascii_alphanumeric() || character == '.' || character == '-'),
+                "{id}"
+            );
         }
         let openssl = packages.iter().find(|package| package["name"] == "openssl").expect("openssl");
-        assert_eq!(openssl["externalRefs"][0]["referenceLocator"], "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12");
+        assert_eq!(
+            openssl["externalRefs"][0]["referenceLocator"],
+            "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"
+        );
         assert_eq!(openssl["externalRefs"][0]["referenceType"], "purl");
         let bash = packages.iter().find(|package| package["name"] == "bash").expect("bash");
         assert_eq!(bash["comment"], "arch amd64; source package bash 5.2.15-2");
