@@ -73,11 +73,15 @@ fn target_component(targets: &[Target]) -> Value {
             "instance" => "device",
             _ => "data",
         };
+        let mut properties = vec![property("snapscan:target_kind", target.kind.clone())];
+        if let Some(error) = &target.error {
+            properties.push(property("snapscan:target_error", error.clone()));
+        }
         json!({
             "type": kind,
             "bom-ref": format!("target-{}", index + 1),
             "name": target.name,
-            "properties": [property("snapscan:target_kind", target.kind.clone())],
+            "properties": properties,
         })
     };
     match targets {
@@ -343,7 +347,11 @@ mod tests {
         assert_eq!(references.iter().collect::<BTreeSet<_>>().len(), references.len());
         assert!(references.last().is_some_and(|reference| reference.ends_with("#2")));
         assert_eq!(written(&scan)["serialNumber"], written(&scan)["serialNumber"]);
-        let several = Scan { targets: vec![scan.targets[0].clone(), scan.targets[0].clone()], ..scan };
-        assert_eq!(written(&several)["metadata"]["component"]["type"], "platform");
+        let mut failed = scan.targets[0].clone();
+        failed.error = Some("cannot open image".into());
+        let several = Scan { targets: vec![scan.targets[0].clone(), failed], ..scan };
+        let document = written(&several);
+        assert_eq!(document["metadata"]["component"]["type"], "platform");
+        assert_eq!(document["metadata"]["component"]["components"][1]["properties"][1]["value"], "cannot open image");
     }
 }

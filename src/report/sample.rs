@@ -152,6 +152,7 @@ pub fn scan() -> Scan {
                     },
                 ],
             }],
+            error: None,
         }],
         packages: vec![bash, hostile, libssl, openssl, requests],
         findings,

@@ -231,7 +231,7 @@ mod tests {
         };
         assert_eq!(security_severity(&finding("high", None)).as_deref(), Some("8.0"));
         assert_eq!(security_severity(&finding("high", Some(f64::NAN))).as_deref(), Some("8.0"));
-        assert_eq!(security_severity(&finding("low", Some(3.24))).as_deref(), Some("3.1"));
+        assert_eq!(security_severity(&finding("low", Some(3.24))).as_deref(), Some("3.2"));
         assert_eq!(security_severity(&finding("unknown", None)), None);
         assert_eq!(artifact_uri("/opt/my app/ä#1"), "opt/my%20app/%C3%A4%231");
     }

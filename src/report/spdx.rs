@@ -163,7 +163,10 @@ fn target_package(target: &Target, id: &str) -> Value {
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
         "primaryPackagePurpose": purpose,
-        "comment": format!("snapscan target of kind {}", target.kind),
+        "comment": match &target.error {
+            Some(error) => format!("snapscan target of kind {}, not scanned: {error}", target.kind),
+            None => format!("snapscan target of kind {}", target.kind),
+        },
     })
 }
 
