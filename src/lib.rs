@@ -9,6 +9,7 @@ pub mod cli;
 pub mod distro;
 pub mod fs;
 pub mod model;
+pub mod outcome;
 pub mod report;
 pub mod scan;
 pub mod settings;

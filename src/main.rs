@@ -1,11 +1,13 @@
 //! The `snapscan` binary: parse, run, and turn the outcome into an exit code.
-//! Exit codes: 0 clean, 2 error (a target could not be read, bad arguments).
+//! Exit codes (the contract is in `snapscan::outcome`): 0 clean, 1 findings at or above
+//! `--fail-on`, 2 error, 3 partial (some targets could not be scanned).
 
 use anyhow::Context;
 use clap::Parser;
 use snapscan::cli::Cli;
-use snapscan::settings::{Settings, Verbosity};
-use snapscan::{report, scan};
+use snapscan::report::output_directory::OutputDirectory;
+use snapscan::settings::{Output, Settings, Verbosity};
+use snapscan::{outcome, report, scan};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -13,7 +15,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("snapscan: error: {error:#}");
-            ExitCode::from(2)
+            ExitCode::from(outcome::ERROR)
         }
     }
 }
@@ -21,23 +23,38 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let settings = Settings::from_cli(Cli::parse())?;
     init_logging(settings.verbosity);
+    // Locked before scanning, so an overlapping cron run stops at once instead of scanning.
+    let directory = match &settings.output {
+        Output::Directory(path) => Some(OutputDirectory::lock(path)?),
+        _ => None,
+    };
     let result = scan::run(&settings);
+    let exit_code = outcome::exit_code(&result, settings.fail_on);
+    let reported = if settings.packages_only { report::inventory_only(result) } else { result };
+    if let Some(directory) = directory {
+        directory.write(&reported, &settings.formats, report::common::generated_at())?;
+        return Ok(ExitCode::from(exit_code));
+    }
     match &settings.output {
-        Some(path) => {
-            report::write_file(&result, settings.format, path).with_context(|| format!("writing {}", path.display()))?
+        // Settings allow a single format here; several need --output-dir.
+        Output::File(path) => {
+            for &format in &settings.formats {
+                report::write_file(&reported, format, path).with_context(|| format!("writing {}", path.display()))?
+            }
         }
-        None => {
+        _ => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            match report::write(&result, settings.format, &mut lock) {
-                // A closed pipe (`| head`) is the reader's choice, not our error.
-                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.context("writing the report")?,
+            for &format in &settings.formats {
+                match report::write(&reported, format, &mut lock) {
+                    // A closed pipe (`| head`) is the reader's choice, not our error.
+                    Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    other => other.context("writing the report")?,
+                }
             }
         }
     }
-    let failed = result.targets.iter().any(|target| target.error.is_some());
-    Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(ExitCode::from(exit_code))
 }
 
 fn init_logging(verbosity: Verbosity) {

@@ -6,6 +6,7 @@ pub mod common;
 pub mod csv;
 pub mod cyclonedx;
 pub mod json;
+pub mod output_directory;
 #[cfg(test)]
 pub mod sample;
 pub mod sarif;
@@ -23,6 +24,36 @@ pub enum Format {
     Table,
     /// The JSON contract.
     Json,
+    /// CycloneDX 1.6 JSON SBOM with vulnerabilities.
+    Cyclonedx,
+    /// SPDX 2.3 JSON SBOM.
+    Spdx,
+    /// SARIF 2.1.0 for code-scanning dashboards.
+    Sarif,
+    /// CSV table of packages, findings and issues.
+    Csv,
+    /// AWS Security Finding Format for Security Hub.
+    Asff,
+}
+
+impl Format {
+    /// File name extension used in `--output-dir` (`cdx.json`, `sarif`, …).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Table => "txt",
+            Self::Json => "json",
+            Self::Cyclonedx => "cdx.json",
+            Self::Spdx => "spdx.json",
+            Self::Sarif => "sarif",
+            Self::Csv => "csv",
+            Self::Asff => "asff.json",
+        }
+    }
+}
+
+/// The scan as an inventory (`--packages-only`): everything but the findings.
+pub fn inventory_only(scan: Scan) -> Scan {
+    Scan { findings: Vec::new(), ..scan }
 }
 
 /// Write `scan` in `format`.
@@ -30,6 +61,11 @@ pub fn write(scan: &Scan, format: Format, output: &mut dyn Write) -> io::Result<
     match format {
         Format::Table => table::write(scan, output),
         Format::Json => json::write(scan, output),
+        Format::Cyclonedx => cyclonedx::write(scan, output),
+        Format::Spdx => spdx::write(scan, output),
+        Format::Sarif => sarif::write(scan, output),
+        Format::Csv => csv::write(scan, output),
+        Format::Asff => asff::write(scan, output),
     }
 }
 
@@ -50,4 +86,31 @@ pub fn write_file(scan: &Scan, format: Format, path: &Path) -> io::Result<()> {
         let _ = std::fs::remove_file(&temporary);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inventory_keeps_packages_and_issues_but_no_findings() {
+        let scan = sample::scan();
+        let inventory = inventory_only(scan.clone());
+        assert!(inventory.findings.is_empty());
+        assert_eq!(inventory.packages, scan.packages);
+        assert_eq!(inventory.issues, scan.issues);
+    }
+
+    #[test]
+    fn every_format_writes_the_sample_and_has_its_own_extension() {
+        let formats =
+            [Format::Table, Format::Json, Format::Cyclonedx, Format::Spdx, Format::Sarif, Format::Csv, Format::Asff];
+        let mut extensions = std::collections::BTreeSet::new();
+        for format in formats {
+            let mut bytes = Vec::new();
+            write(&sample::scan(), format, &mut bytes).expect("write");
+            assert!(!bytes.is_empty(), "{format:?}");
+            assert!(extensions.insert(format.extension()), "{format:?}");
+        }
+    }
 }
