@@ -127,3 +127,23 @@ fn asff_passes_botocores_security_hub_model() {
         edit_json(bytes, |document| document[0]["Severity"]["Label"] = Value::from("SEVERE"));
     });
 }
+
+#[test]
+fn demo_image_reports_pass_every_validator() {
+    let Some(python) = validator_python() else { return };
+    for (format, extension) in
+        [("cyclonedx", "cdx.json"), ("spdx", "spdx.json"), ("sarif", "sarif"), ("csv", "csv"), ("asff", "asff.json")]
+    {
+        let output = Command::new(env!("CARGO_BIN_EXE_snapscan"))
+            .args(["scan", "image", "fixtures/demo/debian12.img", "--format", format])
+            .current_dir(repository_root())
+            .env("SNAPSCAN_AWS_ACCOUNT_ID", "123456789012")
+            .output()
+            .expect("run snapscan");
+        assert_eq!(output.status.code(), Some(0), "{format}: {}", String::from_utf8_lossy(&output.stderr));
+        let file = scratch_file(&format!("demo.{extension}"));
+        std::fs::write(&file, &output.stdout).expect("write demo report");
+        let (passed, printed) = validate(&python, format, &file);
+        assert!(passed, "{format} validator rejected the demo report {}:\n{printed}", file.display());
+    }
+}

@@ -60,15 +60,20 @@ def check_asff(path):
         return ["top level must be a list of findings"]
     model = botocore.session.get_session().get_service_model("securityhub")
     shape = model.operation_model("BatchImportFindings").input_shape
-    report = ParamValidator().validate({"Findings": findings}, shape)
-    problems = [report.generate_report()] if report.has_errors() else []
-    try:
-        # The client-side checks an SDK call would make before sending.
-        botocore.validate.validate_parameters({"Findings": findings}, shape)
-    except ParamValidationError as error:
-        problems.append(str(error))
-    # botocore leaves enums and patterns to the service; check them from the same model.
-    problems.extend(model_constraints({"Findings": findings}, shape, "request"))
+    problems = []
+    # A caller imports at most 100 findings per request, and sends none when there are none.
+    for start in range(0, len(findings), 100):
+        request = {"Findings": findings[start : start + 100]}
+        report = ParamValidator().validate(request, shape)
+        if report.has_errors():
+            problems.append(report.generate_report())
+        try:
+            # The client-side checks an SDK call would make before sending.
+            botocore.validate.validate_parameters(request, shape)
+        except ParamValidationError as error:
+            problems.append(str(error))
+        # botocore leaves enums and patterns to the service; check them from the same model.
+        problems.extend(model_constraints(request, shape, f"request {start // 100 + 1}"))
     return problems
 
 
