@@ -111,7 +111,8 @@ fn file_names(directory: &Path) -> Vec<String> {
 fn several_formats_go_to_the_output_directory_with_latest_copies() {
     let directory = scratch_directory("several");
     let directory_text = directory.to_string_lossy().into_owned();
-    let output = snapscan(&["-q", "scan", "image", DEMO, "-f", "json,sarif,cyclonedx", "--output-dir", &directory_text]);
+    let output =
+        snapscan(&["-q", "scan", "image", DEMO, "-f", "json,sarif,cyclonedx", "--output-dir", &directory_text]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(output.stdout.is_empty(), "nothing on stdout with --output-dir");
     assert_eq!(
@@ -192,7 +193,8 @@ fn two_concurrent_runs_never_both_write_and_leave_whole_reports() {
     assert_eq!(reports, succeeded * 2);
     for name in ["latest.json", "latest.cdx.json"] {
         let bytes = std::fs::read(directory.join(name)).expect("latest exists");
-        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_else(|error| panic!("{name} is whole JSON: {error}"));
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .unwrap_or_else(|error| panic!("{name} is whole JSON: {error}"));
     }
     assert!(!file_names(&directory).iter().any(|name| name.ends_with(".tmp")), "no temporary files left");
     std::fs::remove_dir_all(&directory).expect("clean up");
