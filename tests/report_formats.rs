@@ -33,22 +33,25 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Replace what changes from run to run (elapsed milliseconds) with a placeholder.
+/// Replace what changes from run to run (elapsed time) or with every reader tuning (bytes
+/// and read calls) with placeholders; what was found stays exact.
 fn filter_timings(text: &str) -> String {
     text.lines()
         .map(|line| {
-            if let Some((head, tail)) = line.split_once("\"elapsed_ms\": ") {
-                let rest = tail.trim_start_matches(|character: char| character.is_ascii_digit());
-                format!("{head}\"elapsed_ms\": \"[elapsed]\"{rest}")
-            } else if let Some((head, tail)) = line.rsplit_once(", ") {
-                // The table's summary line ends with ", 7 ms".
-                match tail.strip_suffix(" ms") {
-                    Some(number) if number.bytes().all(|byte| byte.is_ascii_digit()) => format!("{head}, [elapsed] ms"),
-                    _ => line.to_string(),
+            for key in ["\"elapsed_ms\": ", "\"bytes_read\": ", "\"read_calls\": "] {
+                if let Some((head, tail)) = line.split_once(key) {
+                    let rest = tail.trim_start_matches(|character: char| character.is_ascii_digit());
+                    return format!("{head}{key}\"[filtered]\"{rest}");
                 }
-            } else {
-                line.to_string()
             }
+            // The table's summary: "36 packages, …; read 0.1 MiB in 14 calls, 28 files visited, 7 ms".
+            if let Some((head, read)) = line.split_once("; read ") {
+                if let Some((_, after_calls)) = read.split_once(" calls, ") {
+                    let counts = after_calls.rsplit_once(", ").map_or(after_calls, |(counts, _elapsed)| counts);
+                    return format!("{head}; read [filtered], {counts}, [elapsed]");
+                }
+            }
+            line.to_string()
         })
         .collect::<Vec<_>>()
         .join("\n")
