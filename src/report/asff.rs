@@ -77,8 +77,7 @@ pub fn write(scan: &Scan, output: &mut dyn std::io::Write) -> std::io::Result<()
 
 /// Write `scan` as an ASFF findings array for the given account and region.
 pub fn write_for(scan: &Scan, context: &AwsContext, output: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *output, &records(scan, context))?;
-    output.write_all(b"\n")
+    common::write_json(&Value::Array(records(scan, context)), output)
 }
 
 /// At most `limit` characters, cut on a character boundary with `…` when cut.
@@ -220,9 +219,8 @@ mod tests {
     }
 
     fn written(scan: &Scan) -> Vec<Value> {
-        let mut bytes = Vec::new();
-        write_for(scan, &context(), &mut bytes).expect("write to memory");
-        serde_json::from_slice(&bytes).expect("valid JSON")
+        let document = common::written_json(|scan, output| write_for(scan, &context(), output), scan);
+        document.as_array().cloned().expect("an array")
     }
 
     #[test]

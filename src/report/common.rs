@@ -83,6 +83,12 @@ fn parse_epoch(text: &str) -> Option<Timestamp> {
     (0..=LATEST_SECONDS).contains(&seconds).then_some(Timestamp { seconds })
 }
 
+/// Write a JSON document pretty-printed with a final newline, as every JSON format does.
+pub fn write_json(document: &serde_json::Value, output: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *output, document)?;
+    output.write_all(b"\n")
+}
+
 /// Lower-case hex SHA-256 of the parts, each length-prefixed so `("ab","c")` ≠ `("a","bc")`.
 pub fn content_hash(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
@@ -191,6 +197,17 @@ pub fn worst<'finding>(findings: &[&'finding Finding]) -> Option<&'finding Findi
             .cmp(&severity_rank(&right.severity))
             .then(left.cvss_score.unwrap_or(-1.0).total_cmp(&right.cvss_score.unwrap_or(-1.0)))
     })
+}
+
+/// What a JSON writer makes of `scan`, parsed back (for the writers' unit tests).
+#[cfg(test)]
+pub fn written_json(
+    writer: fn(&Scan, &mut dyn std::io::Write) -> std::io::Result<()>,
+    scan: &Scan,
+) -> serde_json::Value {
+    let mut bytes = Vec::new();
+    writer(scan, &mut bytes).expect("write to memory");
+    serde_json::from_slice(&bytes).expect("valid JSON")
 }
 
 #[cfg(test)]

@@ -16,8 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Write `scan` as a CycloneDX 1.6 JSON document.
 pub fn write(scan: &Scan, output: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *output, &document(scan))?;
-    output.write_all(b"\n")
+    common::write_json(&document(scan), output)
 }
 
 /// The document as a JSON value.
@@ -247,9 +246,7 @@ mod tests {
     use crate::report::sample;
 
     fn written(scan: &Scan) -> Value {
-        let mut bytes = Vec::new();
-        write(scan, &mut bytes).expect("write to memory");
-        serde_json::from_slice(&bytes).expect("valid JSON")
+        common::written_json(write, scan)
     }
 
     #[test]

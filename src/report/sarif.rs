@@ -14,8 +14,7 @@ use serde_json::{Value, json};
 
 /// Write `scan` as a SARIF 2.1.0 log with one run.
 pub fn write(scan: &Scan, output: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *output, &document(scan))?;
-    output.write_all(b"\n")
+    common::write_json(&document(scan), output)
 }
 
 /// SARIF level for a severity band: only critical and high break a build by default.
@@ -159,9 +158,7 @@ mod tests {
     use crate::report::sample;
 
     fn written(scan: &Scan) -> Value {
-        let mut bytes = Vec::new();
-        write(scan, &mut bytes).expect("write to memory");
-        serde_json::from_slice(&bytes).expect("valid JSON")
+        common::written_json(write, scan)
     }
 
     #[test]

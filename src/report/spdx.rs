@@ -16,8 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Write `scan` as an SPDX 2.3 JSON document.
 pub fn write(scan: &Scan, output: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *output, &document(scan))?;
-    output.write_all(b"\n")
+    common::write_json(&document(scan), output)
 }
 
 /// Longest name fragment kept in an SPDXID, so hostile names cannot make huge ids.
@@ -213,9 +212,7 @@ mod tests {
     use crate::report::sample;
 
     fn written(scan: &Scan) -> Value {
-        let mut bytes = Vec::new();
-        write(scan, &mut bytes).expect("write to memory");
-        serde_json::from_slice(&bytes).expect("valid JSON")
+        common::written_json(write, scan)
     }
 
     fn ids_named(document: &Value, name: &str) -> Vec<String> {
