@@ -24,10 +24,11 @@ pub struct Timestamp {
 impl Timestamp {
     /// Calendar fields (year, month, day, hour, minute, second) in UTC.
     fn fields(self) -> (i64, u32, u32, u32, u32, u32) {
-        let days = self.seconds.div_euclid(86_400);
-        let second_of_day = self.seconds.rem_euclid(86_400);
-        // Howard Hinnant's civil_from_days: proleptic Gregorian, exact for any i64 day count
-        // that fits (ours come from a clock or an environment variable we range-check).
+        // Clamped to years 1970..=9999, the range every report format can write.
+        let seconds = self.seconds.clamp(0, LATEST_SECONDS);
+        let days = seconds.div_euclid(86_400);
+        let second_of_day = seconds.rem_euclid(86_400);
+        // Howard Hinnant's civil_from_days (proleptic Gregorian), exact over the clamped range.
         let shifted = days + 719_468;
         let era = shifted.div_euclid(146_097);
         let day_of_era = shifted.rem_euclid(146_097);
@@ -222,6 +223,8 @@ mod tests {
             (951_782_400, "2000-02-29T00:00:00Z", "20000229T000000Z"),
             (1_796_189_619, "2026-12-02T05:33:39Z", "20261202T053339Z"),
             (LATEST_SECONDS, "9999-12-31T23:59:59Z", "99991231T235959Z"),
+            (i64::MAX, "9999-12-31T23:59:59Z", "99991231T235959Z"),
+            (i64::MIN, "1970-01-01T00:00:00Z", "19700101T000000Z"),
         ];
         for (seconds, rfc3339, compact) in cases {
             let timestamp = Timestamp { seconds };
