@@ -138,9 +138,10 @@ fn records(scan: &Scan, context: &AwsContext) -> Vec<Value> {
     let timestamp = common::generated_at().rfc3339();
     let (partition, region, account) = (context.partition(), &context.region, &context.account_id);
     let product = format!("arn:{partition}:securityhub:{region}:{account}:product/{account}/default");
+    let index = common::PackageIndex::new(scan);
     let mut records = Vec::new();
     for finding in &scan.findings {
-        let package = common::package_of(scan, finding).map(|(_, package)| package);
+        let package = index.package_of(finding).map(|(_, package)| package);
         let targets = targets_of(scan, finding);
         // A finding with no target at all (an empty scan model) still names its package.
         let resource_sets: Vec<(String, Vec<(&str, String)>)> = if targets.is_empty() {

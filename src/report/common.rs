@@ -10,7 +10,7 @@
 use crate::catalog::Package;
 use crate::model::{Finding, Issue, Scan, Severity};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -142,15 +142,38 @@ pub fn findings_by_vulnerability(scan: &Scan) -> BTreeMap<&str, Vec<&Finding>> {
     groups
 }
 
-/// The package a finding is about: same purl, else same ecosystem, name and version.
-pub fn package_of<'scan>(scan: &'scan Scan, finding: &Finding) -> Option<(usize, &'scan Package)> {
-    scan.packages.iter().enumerate().find(|(_, package)| package.purl == finding.purl).or_else(|| {
-        scan.packages.iter().enumerate().find(|(_, package)| {
-            package.ecosystem.purl_type() == finding.ecosystem
-                && package.name == finding.package
-                && package.version == finding.installed_version
-        })
-    })
+/// Finds the package a finding is about — same purl, else same ecosystem, name and
+/// version — without a scan of every package per finding (scans hold thousands of each).
+pub struct PackageIndex<'scan> {
+    packages: &'scan [Package],
+    by_purl: HashMap<&'scan str, usize>,
+    by_identity: HashMap<(&'scan str, &'scan str, &'scan str), usize>,
+}
+
+impl<'scan> PackageIndex<'scan> {
+    /// Index the scan's packages; where two share a key, the first wins.
+    pub fn new(scan: &'scan Scan) -> Self {
+        let mut by_purl = HashMap::new();
+        let mut by_identity = HashMap::new();
+        for (index, package) in scan.packages.iter().enumerate() {
+            by_purl.entry(package.purl.as_str()).or_insert(index);
+            let identity = (package.ecosystem.purl_type(), package.name.as_str(), package.version.as_str());
+            by_identity.entry(identity).or_insert(index);
+        }
+        Self { packages: &scan.packages, by_purl, by_identity }
+    }
+
+    /// The package's position in `scan.packages` and the package.
+    pub fn package_of(&self, finding: &Finding) -> Option<(usize, &'scan Package)> {
+        let index = self.by_purl.get(finding.purl.as_str()).or_else(|| {
+            self.by_identity.get(&(
+                finding.ecosystem.as_str(),
+                finding.package.as_str(),
+                finding.installed_version.as_str(),
+            ))
+        })?;
+        self.packages.get(*index).map(|package| (*index, package))
+    }
 }
 
 /// Who publishes an advisory and where to read it, chosen by the id's prefix (CVE → NVD,
@@ -260,10 +283,17 @@ mod tests {
         let ids: Vec<&str> = groups.keys().copied().collect();
         assert_eq!(ids, ["CVE-2024-0001", "CVE-2024-5535", "GHSA-9wx4-h78v-vm56"]);
         assert_eq!(groups["CVE-2024-5535"].len(), 2);
+        let index = PackageIndex::new(&scan);
         for finding in &scan.findings {
-            let (_, package) = package_of(&scan, finding).expect("every sample finding has its package");
+            let (_, package) = index.package_of(finding).expect("every sample finding has its package");
             assert_eq!(package.name, finding.package);
         }
+        // Without a matching purl, ecosystem, name and version still find it.
+        let mut renamed = scan.findings[0].clone();
+        renamed.purl = "pkg:deb/debian/other".to_string();
+        assert_eq!(index.package_of(&renamed).map(|(_, package)| package.name.as_str()), Some("openssl"));
+        renamed.installed_version = "0".to_string();
+        assert!(index.package_of(&renamed).is_none());
         let worst = worst(&groups["CVE-2024-5535"]).expect("non-empty");
         assert_eq!(worst.severity, "critical");
     }

@@ -38,8 +38,9 @@ pub fn write(scan: &Scan, output: &mut dyn std::io::Write) -> std::io::Result<()
     write_row(output, &COLUMNS.map(str::to_string))?;
     let mut by_package: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
     let mut unmatched: Vec<&Finding> = Vec::new();
+    let index = common::PackageIndex::new(scan);
     for finding in &scan.findings {
-        match common::package_of(scan, finding) {
+        match index.package_of(finding) {
             Some((index, _)) => by_package.entry(index).or_default().push(finding),
             None => unmatched.push(finding),
         }

@@ -170,6 +170,7 @@ fn rating_severity(severity: &str) -> &'static str {
 }
 
 fn vulnerabilities(scan: &Scan, references: &[String]) -> Vec<Value> {
+    let index = common::PackageIndex::new(scan);
     common::findings_by_vulnerability(scan)
         .into_iter()
         .map(|(id, findings)| {
@@ -181,7 +182,7 @@ fn vulnerabilities(scan: &Scan, references: &[String]) -> Vec<Value> {
                 "id": id,
                 "source": { "name": publisher, "url": url },
                 "ratings": ratings(&findings),
-                "affects": findings.iter().map(|finding| affected(scan, references, finding)).collect::<Vec<_>>(),
+                "affects": findings.iter().map(|finding| affected(&index, references, finding)).collect::<Vec<_>>(),
             });
             if !aliases.is_empty() {
                 entry["references"] = aliases
@@ -229,8 +230,9 @@ fn ratings(findings: &[&Finding]) -> Vec<Value> {
     ratings
 }
 
-fn affected(scan: &Scan, references: &[String], finding: &Finding) -> Value {
-    let reference = common::package_of(scan, finding)
+fn affected(index: &common::PackageIndex<'_>, references: &[String], finding: &Finding) -> Value {
+    let reference = index
+        .package_of(finding)
         .and_then(|(index, _)| references.get(index).cloned())
         .unwrap_or_else(|| finding.purl.clone());
     let mut versions = vec![json!({ "version": finding.installed_version, "status": "affected" })];
