@@ -31,18 +31,17 @@ fn run() -> anyhow::Result<ExitCode> {
     let result = scan::run(&settings);
     let exit_code = outcome::exit_code(&result, settings.fail_on);
     let reported = if settings.packages_only { report::inventory_only(result) } else { result };
-    if let Some(directory) = directory {
-        directory.write(&reported, &settings.formats, report::common::generated_at())?;
-        return Ok(ExitCode::from(exit_code));
-    }
-    match &settings.output {
+    match (&settings.output, directory) {
+        (_, Some(directory)) => {
+            directory.write(&reported, &settings.formats, report::common::generated_at())?;
+        }
         // Settings allow a single format here; several need --output-dir.
-        Output::File(path) => {
+        (Output::File(path), None) => {
             for &format in &settings.formats {
                 report::write_file(&reported, format, path).with_context(|| format!("writing {}", path.display()))?
             }
         }
-        _ => {
+        (_, None) => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
             for &format in &settings.formats {
