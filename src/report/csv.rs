@@ -171,7 +171,10 @@ mod tests {
         ));
         assert!(text.contains("\"'=HYPERLINK(\"\"http://attacker.example.org\"\",\"\"x\"\")\",\"1,2\"\"3\""), "{text}");
         assert!(text.contains("\"'@SUM(1+1)\""), "arch is defused too");
-        assert!(text.contains("\"'-2+3,\"\"quoted\"\"\nsecond line\""), "summary keeps its newline inside quotes");
+        assert!(
+            text.contains("\"'-2+3,\"\"quoted\"\"\nsecond line\u{1b}[2J\u{0}\""),
+            "summary keeps its newline inside quotes"
+        );
         assert!(text.contains("\"issue\",\"error\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"partition 1: unsupported filesystem\""));
     }
 

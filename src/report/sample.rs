@@ -110,7 +110,7 @@ pub fn scan() -> Scan {
             Some("3.0.15-1~deb12u1"),
             Some("SSL_select_next_proto buffer overread"),
         ),
-        finding(&hostile, "CVE-2024-0001", "unknown", None, None, Some("-2+3,\"quoted\"\nsecond line")),
+        finding(&hostile, "CVE-2024-0001", "unknown", None, None, Some("-2+3,\"quoted\"\nsecond line\u{1b}[2J\u{0}")),
         requests_finding,
     ];
     Scan {
