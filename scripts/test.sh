@@ -16,4 +16,8 @@ if [ ! -d ../shared/data ]; then
   echo "note: ../shared/data is absent; corpus tests will say they are skipped" >&2
 fi
 
+# Tests must not see a bundle the developer built in their own cache.
+export XDG_CACHE_HOME="$PWD/target/test-cache"
+mkdir -p "$XDG_CACHE_HOME"
+
 cargo test --locked --all-targets

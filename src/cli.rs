@@ -4,9 +4,13 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// The exit code contract (`outcome`), shown under `--help`.
+const EXIT_CODES: &str = "Exit codes: 0 clean; 1 a finding at or above --fail-on; 2 error (bad arguments, \
+locked or unwritable output, no target scanned); 3 partial (some targets could not be scanned).";
+
 /// Find vulnerable software on Linux disks without running anything on them.
 #[derive(Debug, Parser)]
-#[command(name = "snapscan", version, about, max_term_width = 100)]
+#[command(name = "snapscan", version, about, max_term_width = 100, after_help = EXIT_CODES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -116,12 +120,19 @@ pub struct ImageArguments {
 /// Options every scan shares.
 #[derive(Debug, Args)]
 pub struct OutputArguments {
-    /// Report format.
-    #[arg(short, long, value_enum, default_value_t = FormatArgument::Table)]
-    pub format: FormatArgument,
+    /// Report format; several, comma-separated, with --output-dir (`-f json,sarif`).
+    #[arg(short, long, value_enum, value_delimiter = ',', default_value = "table")]
+    pub format: Vec<FormatArgument>,
     /// Write the report to this file instead of stdout (written whole, then renamed).
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "output_dir")]
     pub output: Option<PathBuf>,
+    /// Write `snapscan-<UTC time>.<ext>` per format plus `latest.<ext>` into this directory,
+    /// holding a lock so overlapping runs (cron) refuse to start.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Report the package inventory only, without findings.
+    #[arg(long)]
+    pub packages_only: bool,
 }
 
 /// `--format` values.
@@ -131,4 +142,14 @@ pub enum FormatArgument {
     Table,
     /// The JSON contract (docs/json-output.md).
     Json,
+    /// CycloneDX 1.6 JSON SBOM with vulnerabilities.
+    Cyclonedx,
+    /// SPDX 2.3 JSON SBOM.
+    Spdx,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+    /// CSV: packages, findings and issues.
+    Csv,
+    /// AWS Security Hub findings (account from SNAPSCAN_AWS_ACCOUNT_ID, region from AWS_REGION).
+    Asff,
 }

@@ -13,6 +13,7 @@ pub mod distro;
 pub mod fs;
 pub mod matcher;
 pub mod model;
+pub mod outcome;
 pub mod report;
 pub mod scan;
 pub mod settings;

@@ -1,12 +1,14 @@
 //! The `snapscan` binary: parse, run, and turn the outcome into an exit code.
-//! Exit codes: 0 clean, 1 a finding at or above `--fail-on`, 2 error (a target could not
-//! be read, bad arguments, an unusable `--db`).
+//! Exit codes (the contract is in `snapscan::outcome`): 0 clean, 1 findings at or above
+//! `--fail-on`, 2 error (bad arguments, an unusable `--db`, nothing scanned), 3 partial
+//! (some targets could not be scanned).
 
 use anyhow::Context;
 use clap::Parser;
 use snapscan::cli::Cli;
-use snapscan::settings::{DatabaseAction, Settings, Verbosity};
-use snapscan::{db, matcher, report, scan};
+use snapscan::report::output_directory::OutputDirectory;
+use snapscan::settings::{DatabaseAction, Output, Settings, Verbosity};
+use snapscan::{db, outcome, report, scan};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -14,7 +16,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("snapscan: error: {error:#}");
-            ExitCode::from(2)
+            ExitCode::from(outcome::ERROR)
         }
     }
 }
@@ -28,32 +30,39 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     let settings = Settings::from_cli(cli)?;
     init_logging(settings.verbosity);
-    let database = scan::open_database(&settings.matching)?;
+    // Locked before scanning, so an overlapping cron run stops at once instead of scanning.
+    let directory = match &settings.output {
+        Output::Directory(path) => Some(OutputDirectory::lock(path)?),
+        _ => None,
+    };
+    // An inventory needs no advisories: no bundle is opened, none is missed.
+    let database = if settings.packages_only { None } else { scan::open_database(&settings.matching)? };
     let result = scan::run(&settings, database.as_ref());
-    match &settings.output {
-        Some(path) => {
-            report::write_file(&result, settings.format, path).with_context(|| format!("writing {}", path.display()))?
+    let exit_code = outcome::exit_code(&result, settings.matching.fail_on);
+    let reported = if settings.packages_only { report::inventory_only(result) } else { result };
+    match (&settings.output, directory) {
+        (_, Some(directory)) => {
+            directory.write(&reported, &settings.formats, report::common::generated_at())?;
         }
-        None => {
+        // Settings allow a single format here; several need --output-dir.
+        (Output::File(path), None) => {
+            for &format in &settings.formats {
+                report::write_file(&reported, format, path).with_context(|| format!("writing {}", path.display()))?
+            }
+        }
+        (_, None) => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            match report::write(&result, settings.format, &mut lock) {
-                // A closed pipe (`| head`) is the reader's choice, not our error.
-                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.context("writing the report")?,
+            for &format in &settings.formats {
+                match report::write(&reported, format, &mut lock) {
+                    // A closed pipe (`| head`) is the reader's choice, not our error.
+                    Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    other => other.context("writing the report")?,
+                }
             }
         }
     }
-    let failed = result.targets.iter().any(|target| target.error.is_some());
-    let gated =
-        settings.matching.fail_on.is_some_and(|threshold| matcher::any_at_or_above(&result.findings, threshold));
-    Ok(if failed {
-        ExitCode::from(2)
-    } else if gated {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(exit_code))
 }
 
 fn init_logging(verbosity: Verbosity) {

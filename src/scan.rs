@@ -134,6 +134,7 @@ pub fn run(settings: &Settings, database: Option<&Database>) -> Scan {
             }
             issues.extend(matched.issues);
         }
+        None if settings.packages_only => {}
         None => issues.push(Issue {
             severity: Severity::Warning,
             location: None,

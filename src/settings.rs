@@ -38,15 +38,28 @@ impl Verbosity {
     }
 }
 
+/// Where reports go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Standard output (one format).
+    Stdout,
+    /// One file, written whole then renamed (one format).
+    File(PathBuf),
+    /// Timestamped reports plus `latest.*`, under a lock (any number of formats).
+    Directory(PathBuf),
+}
+
 /// Everything a scan run needs.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Targets, in the order given.
     pub targets: Vec<TargetSpec>,
-    /// Report format.
-    pub format: Format,
-    /// Report file, or stdout.
-    pub output: Option<PathBuf>,
+    /// Report formats, in the order given, without repeats.
+    pub formats: Vec<Format>,
+    /// Where reports go.
+    pub output: Output,
+    /// Leave findings out of the report (an inventory).
+    pub packages_only: bool,
     /// Logging level.
     pub verbosity: Verbosity,
     /// Show progress on stderr (only ever on a terminal).
@@ -129,13 +142,27 @@ impl Settings {
                         anyhow::bail!("an image path is empty");
                     }
                 }
+                let report = arguments.output;
+                let mut formats: Vec<Format> = Vec::new();
+                for argument in report.format {
+                    let format = format_of(argument);
+                    if !formats.contains(&format) {
+                        formats.push(format);
+                    }
+                }
+                let output = match (report.output, report.output_dir) {
+                    (_, Some(directory)) => Output::Directory(directory),
+                    (Some(file), None) => Output::File(file),
+                    (None, None) => Output::Stdout,
+                };
+                if formats.len() > 1 && !matches!(output, Output::Directory(_)) {
+                    anyhow::bail!("several formats need --output-dir (one file per format)");
+                }
                 Ok(Self {
                     targets: arguments.paths.into_iter().map(TargetSpec::Image).collect(),
-                    format: match arguments.output.format {
-                        FormatArgument::Table => Format::Table,
-                        FormatArgument::Json => Format::Json,
-                    },
-                    output: arguments.output.output,
+                    formats,
+                    output,
+                    packages_only: report.packages_only,
                     verbosity,
                     progress,
                     matching: MatchSettings::from_arguments(arguments.matching)?,
@@ -176,5 +203,17 @@ impl DatabaseAction {
             }
             Command::Scan(_) => None,
         }
+    }
+}
+
+fn format_of(argument: FormatArgument) -> Format {
+    match argument {
+        FormatArgument::Table => Format::Table,
+        FormatArgument::Json => Format::Json,
+        FormatArgument::Cyclonedx => Format::Cyclonedx,
+        FormatArgument::Spdx => Format::Spdx,
+        FormatArgument::Sarif => Format::Sarif,
+        FormatArgument::Csv => Format::Csv,
+        FormatArgument::Asff => Format::Asff,
     }
 }

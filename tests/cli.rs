@@ -73,9 +73,10 @@ fn table_is_the_default_and_goes_to_stdout() {
 }
 
 #[test]
-fn several_images_are_several_targets_and_a_missing_one_exits_2() {
+fn several_images_are_several_targets_and_a_missing_one_exits_3() {
     let output = snapscan(&["scan", "image", "fixtures/demo/debian12.img", "does/not/exist.img", "-f", "json"]);
-    assert_eq!(output.status.code(), Some(2));
+    // 3: partial, some targets scanned and some not (src/outcome.rs).
+    assert_eq!(output.status.code(), Some(3));
     let report = json(&output);
     assert_eq!(report["targets"].as_array().unwrap().len(), 2);
     assert_eq!(report["targets"][0]["error"], Value::Null);
@@ -111,4 +112,13 @@ fn a_directory_is_not_an_image() {
     let output = snapscan(&["scan", "image", "fixtures", "-f", "json"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(json(&output)["targets"][0]["error"].as_str().unwrap().contains("is a directory"));
+}
+
+#[test]
+fn output_to_a_device_writes_into_it_and_leaves_it_a_device() {
+    use std::os::unix::fs::FileTypeExt;
+    // /dev/null must still be the null device afterwards (a rename over it would replace it).
+    let output = snapscan(&["-q", "scan", "image", "fixtures/demo/debian12.img", "-f", "json", "-o", "/dev/null"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
 }
