@@ -46,14 +46,21 @@ fn finding(
     Finding {
         id: id.to_string(),
         aliases: Vec::new(),
+        advisories: vec![format!("DEBIAN-{id}")],
         package: package.name.clone(),
         installed_version: package.version.clone(),
+        matched_name: package.source_name.clone().unwrap_or_else(|| package.name.clone()),
+        matched_version: package.source_version.clone().unwrap_or_else(|| package.version.clone()),
+        advisory_ecosystem: "Debian:12".to_string(),
         ecosystem: package.ecosystem.purl_type().to_string(),
         purl: package.purl.clone(),
         fixed_version: fixed.map(str::to_string),
         severity: severity.to_string(),
         cvss_score: score,
+        cvss_vector: None,
+        severity_source: score.map(|_| "cvss_v3".to_string()),
         summary: summary.map(str::to_string),
+        references: Vec::new(),
         locations: package.locations.clone(),
     }
 }
@@ -116,6 +123,7 @@ pub fn scan() -> Scan {
     Scan {
         schema_version: crate::model::SCHEMA_VERSION,
         tool: Tool { name: "snapscan".to_string(), version: "0.1.0".to_string() },
+        advisory_database: None,
         targets: vec![Target {
             name: VOLUME.to_string(),
             kind: "image".to_string(),
