@@ -37,6 +37,7 @@ pub struct WalkOutcome {
 
 /// A directory being walked, with what identifies its ancestors for cycle checks.
 struct Ancestor {
+    path: Vec<u8>,
     fingerprint: u64,
     listing: u64,
     parent: Option<Rc<Ancestor>>,
@@ -89,8 +90,18 @@ pub fn walk(
         // Sorted so results and problems come out in the same order on every run.
         entries.sort_by(|left, right| left.0.name.cmp(&right.0.name));
         let listing = listing_hash(entries.iter().map(|(entry, _)| entry.name.as_slice()));
+        let first_subdirectory = entries
+            .iter()
+            .find(|(_, metadata)| metadata.as_ref().is_ok_and(|metadata| metadata.file_type == FileType::Directory))
+            .map(|(entry, _)| entry.name.clone());
         if directory.metadata.identity.is_none()
-            && repeats_ancestor(directory.parent.as_deref(), directory.metadata.fingerprint, listing)
+            && repeats_ancestor(
+                filesystem,
+                directory.parent.as_deref(),
+                &directory.path,
+                (directory.metadata.fingerprint, listing),
+                first_subdirectory.as_deref(),
+            )
         {
             outcome.problems.push((
                 path::display(&directory.path),
@@ -99,6 +110,7 @@ pub fn walk(
             continue;
         }
         let here = Rc::new(Ancestor {
+            path: directory.path.clone(),
             fingerprint: directory.metadata.fingerprint,
             listing,
             parent: directory.parent.clone(),
@@ -150,10 +162,35 @@ fn listing_hash<'a>(names: impl Iterator<Item = &'a [u8]>) -> u64 {
     hasher.finish()
 }
 
-fn repeats_ancestor(mut ancestor: Option<&Ancestor>, fingerprint: u64, listing: u64) -> bool {
+/// Whether the directory at `path` is one of its ancestors again. Equal inode fingerprints
+/// and listings make a suspect; real trees have look-alikes (Debian's maven-repo has
+/// `jansi/jansi`, one entry each, same times), so a suspect must also agree one level
+/// deeper: its first subdirectory must list what the ancestor's same-named one lists. A
+/// directory with no subdirectory cannot lead the walk round a cycle, so it is walked.
+fn repeats_ancestor(
+    filesystem: &dyn Filesystem,
+    mut ancestor: Option<&Ancestor>,
+    path: &[u8],
+    (fingerprint, listing): (u64, u64),
+    first_subdirectory: Option<&[u8]>,
+) -> bool {
+    let Some(subdirectory) = first_subdirectory else { return false };
+    let deeper_listing = |directory: &[u8]| {
+        let mut names: Vec<Vec<u8>> = filesystem
+            .read_dir(&path::join(directory, subdirectory))
+            .ok()?
+            .into_iter()
+            .map(|entry| entry.name)
+            .collect();
+        names.sort();
+        Some(listing_hash(names.iter().map(Vec::as_slice)))
+    };
     while let Some(current) = ancestor {
         if current.fingerprint == fingerprint && current.listing == listing {
-            return true;
+            let here = deeper_listing(path);
+            if here.is_some() && here == deeper_listing(&current.path) {
+                return true;
+            }
         }
         ancestor = current.parent.as_deref();
     }
@@ -324,6 +361,17 @@ mod tests {
     fn strip_loops(path: &[u8]) -> Vec<u8> {
         let parts: Vec<Vec<u8>> = path::components(path).filter(|part| *part != b"loop").map(<[u8]>::to_vec).collect();
         path::join_components(&parts)
+    }
+
+    #[test]
+    fn look_alike_nested_directories_are_not_a_cycle() {
+        // Every MemoryFilesystem inode has the same fingerprint, and /org/jansi lists just
+        // what /org lists (one `jansi`), as in Debian's maven-repo.
+        let mut filesystem = MemoryFilesystem::new();
+        filesystem.file("/org/jansi/jansi/1.18/wanted", b"1");
+        let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
+        let outcome = walk(&filesystem, &catalogers, &context(&filesystem));
+        assert_eq!(outcome.files_read, 1, "{:?}", outcome.problems);
     }
 
     #[test]
