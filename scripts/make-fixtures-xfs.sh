@@ -323,10 +323,11 @@ build_dirty_image() {
     compress "$work/xfs-dirty.img"
 }
 
-# The demo tree (the Debian 12 root of the ext4 demo image) on XFS in a GPT: a scan must
+# The demo root (scripts/stage-demo-root.sh, as in the ext4 demo image) on XFS in a GPT: a scan must
 # find the same distro and packages as on ext4.
 build_demo_image() {
-    protofile "$repository/fixtures/trees/demo" "$work/demo.proto"
+    "$repository/scripts/stage-demo-root.sh" "$work/demo-root"
+    protofile "$work/demo-root" "$work/demo.proto"
     label=demo-root make_filesystem "$work/demo.xfs" -p "$work/demo.proto"
     local disk="$work/xfs-demo.img"
     truncate -s 302m "$disk"

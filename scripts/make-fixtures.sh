@@ -127,15 +127,8 @@ label-id: 5A1B2C3D-5555-4000-8000-000000000000
 start=2048, size=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI System"
 start=4096, size=28639, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="root"
 TABLE
-# The demo root: the Debian tree, the language tree (Python, npm, Ruby, PHP, .NET and
-# lockfiles) and two real binaries artifacts: a Spring-Boot-style jar and a Go binary.
 staging=$work/demo-root
-cp -a fixtures/trees/demo "$staging"
-cp -a fixtures/trees/lang/. "$staging/"
-mkdir -p "$staging/opt/app" "$staging/usr/local/bin"
-cp fixtures/binaries/spring-app.jar "$staging/opt/app/spring-app.jar"
-zstd -q -d fixtures/binaries/go-hello.zst -o "$staging/usr/local/bin/hello"
-chmod 755 "$staging/usr/local/bin/hello"
+scripts/stage-demo-root.sh "$staging"
 make_fs ext4 13M "$staging" "$work/demo.ext4" -L demo-root
 place "$work/demo.ext4" "$demo" $((4096 * 512))
 echo "fixtures written to $out and $demo"
