@@ -57,7 +57,7 @@ if [ ! -f "$bench/ext4.img" ] || [ ! -f "$bench/xfs.img" ]; then
 fi
 cargo build --release --quiet
 for image in "$bench/ext4.img" "$bench/xfs.img"; do
-    target/release/snapscan -q scan image "$image" -f json -o /dev/null || true
+    target/release/snapscan -q scan image "$image" -f json >/dev/null || true
 done
 python3 - "$bench/ext4.img" "$bench/xfs.img" "$runs" <<'PY'
 import json, subprocess, sys, time

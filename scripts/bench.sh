@@ -55,7 +55,7 @@ PY
 )
 cat /proc/sys/vm/drop_caches >/dev/null 2>&1 || true
 # Warm the page cache once so runs measure snapscan, not the host disk.
-target/release/snapscan -q scan image "$image" -f json -o /dev/null || true
+target/release/snapscan -q scan image "$image" -f json >/dev/null || true
 python3 - "$image" "$runs" "$used" <<'PY'
 import json, resource, subprocess, sys, time
 image, runs, used = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

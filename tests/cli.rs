@@ -115,10 +115,23 @@ fn a_directory_is_not_an_image() {
 }
 
 #[test]
-fn output_to_a_device_writes_into_it_and_leaves_it_a_device() {
+fn output_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe() {
     use std::os::unix::fs::FileTypeExt;
-    // /dev/null must still be the null device afterwards (a rename over it would replace it).
-    let output = snapscan(&["-q", "scan", "image", "fixtures/demo/debian12.img", "-f", "json", "-o", "/dev/null"]);
+    // `-o /dev/null` or a pipe must be written into: a rename over it would replace the
+    // device node itself (as root, that breaks the machine's /dev/null).
+    let directory = std::env::temp_dir().join(format!("snapscan-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let fifo = directory.join("report.fifo");
+    let status = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(status.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(&fifo).expect("read the pipe"))
+    };
+    let output = snapscan(&["-q", "scan", "image", "fixtures/demo/debian12.img", "-f", "json", "-o", fifo.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    let report: Value = serde_json::from_slice(&reader.join().unwrap()).expect("the report came through the pipe");
+    assert_eq!(report["schema_version"], 1);
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    std::fs::remove_dir_all(&directory).unwrap();
 }
