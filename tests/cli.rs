@@ -128,7 +128,8 @@ fn output_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe() {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read(&fifo).expect("read the pipe"))
     };
-    let output = snapscan(&["-q", "scan", "image", "fixtures/demo/debian12.img", "-f", "json", "-o", fifo.to_str().unwrap()]);
+    let output =
+        snapscan(&["-q", "scan", "image", "fixtures/demo/debian12.img", "-f", "json", "-o", fifo.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let report: Value = serde_json::from_slice(&reader.join().unwrap()).expect("the report came through the pipe");
     assert_eq!(report["schema_version"], 1);
