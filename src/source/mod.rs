@@ -4,6 +4,7 @@
 //! remote snapshot is just another reader. Sources are shared between threads, count what
 //! they read (the `Scan` reports it), and never read more than they are asked for.
 
+pub mod ebs;
 pub mod file;
 pub mod slice;
 
