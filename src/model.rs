@@ -51,6 +51,8 @@ pub struct Target {
     pub kind: String,
     /// Disks read for it.
     pub volumes: Vec<Volume>,
+    /// Why the target could not be read at all (`null` when it was scanned).
+    pub error: Option<String>,
 }
 
 /// One disk.

@@ -1,1 +1,246 @@
-// placeholder
+//! The scan, top to bottom: for each target, open its source; for each volume, read the
+//! partition layout; for each partition, probe a filesystem, detect the distro, and walk it
+//! with every cataloger; then merge packages found in several places into one `Scan`.
+
+use crate::catalog::{self, Cataloger, Location, Package};
+use crate::distro;
+use crate::fs::{self, walk};
+use crate::model::{self, FilesystemInfo, Issue, Scan, Severity, Stats, Target};
+use crate::settings::{Settings, TargetSpec};
+use crate::source::{FileSource, ReadAt, Slice};
+use crate::volume;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What scanning one volume found.
+#[derive(Debug)]
+pub struct VolumeScan {
+    /// The volume with its partitions, filesystems and distros.
+    pub volume: model::Volume,
+    /// Packages, one per location (merged later).
+    pub packages: Vec<Package>,
+    /// Problems met.
+    pub issues: Vec<Issue>,
+    /// Paths the walks visited.
+    pub files_visited: u64,
+    /// Files opened for catalogers.
+    pub files_read: u64,
+}
+
+/// Run every target in `settings` and build the `Scan`.
+pub fn run(settings: &Settings) -> Scan {
+    let started = Instant::now();
+    let catalogers = catalog::all();
+    let mut targets = Vec::new();
+    let mut packages = Vec::new();
+    let mut issues = Vec::new();
+    let mut stats = Stats::default();
+    for spec in &settings.targets {
+        match spec {
+            TargetSpec::Image(path) => {
+                let name = path.display().to_string();
+                let _span = tracing::info_span!("image", path = %name).entered();
+                let source = match FileSource::open(path) {
+                    Ok(source) => source,
+                    Err(error) => {
+                        let message = format!("cannot open image {name}: {error}");
+                        tracing::error!("{message}");
+                        issues.push(Issue { severity: Severity::Error, location: None, message: message.clone() });
+                        targets.push(Target {
+                            name,
+                            kind: "image".to_string(),
+                            volumes: Vec::new(),
+                            error: Some(message),
+                        });
+                        continue;
+                    }
+                };
+                if source.is_empty() {
+                    let message = format!("cannot read image {name}: the file is empty");
+                    tracing::error!("{message}");
+                    issues.push(Issue { severity: Severity::Error, location: None, message: message.clone() });
+                    targets.push(Target { name, kind: "image".to_string(), volumes: Vec::new(), error: Some(message) });
+                    continue;
+                }
+                let counters = source.counters();
+                let scanned = scan_volume(Arc::new(source), &name, &catalogers, settings.progress);
+                stats.bytes_read += counters.bytes_read();
+                stats.read_calls += counters.read_calls();
+                match scanned {
+                    Ok(volume_scan) => {
+                        stats.files_visited += volume_scan.files_visited;
+                        stats.files_read += volume_scan.files_read;
+                        packages.extend(volume_scan.packages);
+                        issues.extend(volume_scan.issues);
+                        targets.push(Target {
+                            name,
+                            kind: "image".to_string(),
+                            volumes: vec![volume_scan.volume],
+                            error: None,
+                        });
+                    }
+                    Err(error) => {
+                        let message = format!("cannot read image {name}: {error}");
+                        tracing::error!("{message}");
+                        issues.push(Issue { severity: Severity::Error, location: None, message: message.clone() });
+                        targets.push(Target {
+                            name,
+                            kind: "image".to_string(),
+                            volumes: Vec::new(),
+                            error: Some(message),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Scan {
+        schema_version: model::SCHEMA_VERSION,
+        tool: model::Tool::default(),
+        targets,
+        packages: merge_packages(packages),
+        findings: Vec::new(),
+        issues,
+        stats,
+    }
+}
+
+/// Scan one volume: partition layout, then each partition's filesystem. Only a failure to
+/// read the first sectors is an error; everything after that becomes issues.
+pub fn scan_volume(
+    source: Arc<dyn ReadAt>,
+    volume_id: &str,
+    catalogers: &[Box<dyn Cataloger>],
+    progress: bool,
+) -> std::io::Result<VolumeScan> {
+    let layout = volume::detect(source.as_ref())?;
+    let volume_issue = |message: String| Issue {
+        severity: Severity::Warning,
+        location: Some(Location { volume: volume_id.to_string(), partition: None, path: String::new() }),
+        message,
+    };
+    let mut issues: Vec<Issue> = layout.problems.iter().cloned().map(volume_issue).collect();
+    let mut packages = Vec::new();
+    let mut partitions = Vec::new();
+    let (mut files_visited, mut files_read) = (0, 0);
+    for entry in &layout.partitions {
+        let _span = tracing::info_span!("partition", number = entry.number).entered();
+        let mut partition = model::Partition {
+            number: entry.number,
+            offset: entry.offset,
+            length: entry.length,
+            partition_type: entry.partition_type.clone(),
+            name: entry.name.clone(),
+            filesystem: None,
+            distro: None,
+        };
+        let partition_issue = |path: &str, severity: Severity, message: String| Issue {
+            severity,
+            location: Some(Location { volume: volume_id.to_string(), partition: entry.number, path: path.to_string() }),
+            message,
+        };
+        let Some(slice) = Slice::new(Arc::clone(&source), entry.offset, entry.length) else {
+            partitions.push(partition);
+            continue;
+        };
+        let slice: Arc<dyn ReadAt> = Arc::new(slice);
+        let filesystem = match fs::probe(Arc::clone(&slice)) {
+            Ok(Some(filesystem)) => filesystem,
+            Ok(None) => {
+                if let Some(kind) = fs::identify_unsupported(slice.as_ref()) {
+                    partition.filesystem = Some(FilesystemInfo { kind: kind.to_string(), uuid: None, label: None });
+                    if kind != "swap" {
+                        issues.push(partition_issue(
+                            "",
+                            Severity::Warning,
+                            format!("{kind} is not supported; partition not scanned"),
+                        ));
+                    }
+                } else if entry.number.is_none() {
+                    let message = "no partition table or known filesystem found".to_string();
+                    issues.push(partition_issue("", Severity::Warning, message));
+                }
+                partitions.push(partition);
+                continue;
+            }
+            Err(error) => {
+                issues.push(partition_issue("", Severity::Error, format!("cannot open filesystem: {error}")));
+                partitions.push(partition);
+                continue;
+            }
+        };
+        partition.filesystem = Some(FilesystemInfo {
+            kind: filesystem.kind().to_string(),
+            uuid: filesystem.uuid(),
+            label: filesystem.label(),
+        });
+        for warning in filesystem.warnings() {
+            issues.push(partition_issue("", Severity::Warning, warning));
+        }
+        let (detected, problems) = distro::detect(filesystem.as_ref());
+        issues.extend(problems.into_iter().map(|problem| partition_issue("", Severity::Warning, problem)));
+        partition.distro = detected.as_ref().map(model::DistroInfo::from);
+        if progress {
+            eprintln!(
+                "snapscan: walking {volume_id} partition {} ({})",
+                entry.number.map_or_else(|| "-".to_string(), |n| n.to_string()),
+                filesystem.kind()
+            );
+        }
+        let context = catalog::CatalogContext {
+            filesystem: filesystem.as_ref(),
+            distro: detected.as_ref(),
+            volume: volume_id,
+            partition: entry.number,
+        };
+        let outcome = walk::walk(filesystem.as_ref(), catalogers, &context);
+        tracing::info!(packages = outcome.packages.len(), files = outcome.files_visited, "walked");
+        files_visited += outcome.files_visited;
+        files_read += outcome.files_read;
+        packages.extend(outcome.packages);
+        issues.extend(
+            outcome.problems.into_iter().map(|(path, message)| partition_issue(&path, Severity::Warning, message)),
+        );
+        partitions.push(partition);
+    }
+    let volume = model::Volume {
+        id: volume_id.to_string(),
+        size: source.len(),
+        partition_table: layout.table.name().to_string(),
+        partitions,
+    };
+    Ok(VolumeScan { volume, packages, issues, files_visited, files_read })
+}
+
+/// One package per (purl, found_by) with all its locations, sorted for stable output.
+pub fn merge_packages(packages: Vec<Package>) -> Vec<Package> {
+    let mut merged: BTreeMap<(catalog::Ecosystem, String, String, String, String), Package> = BTreeMap::new();
+    for package in packages {
+        let key = (
+            package.ecosystem,
+            package.name.clone(),
+            package.version.clone(),
+            package.purl.clone(),
+            package.found_by.clone(),
+        );
+        match merged.get_mut(&key) {
+            Some(existing) => {
+                for location in package.locations {
+                    if !existing.locations.contains(&location) {
+                        existing.locations.push(location);
+                    }
+                }
+            }
+            None => {
+                merged.insert(key, package);
+            }
+        }
+    }
+    let mut packages: Vec<Package> = merged.into_values().collect();
+    for package in &mut packages {
+        package.locations.sort();
+    }
+    packages
+}

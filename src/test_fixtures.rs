@@ -20,7 +20,9 @@ pub fn unpacked(relative: &str) -> PathBuf {
     let Some(stem) = relative.strip_suffix(".zst") else { return source };
     let compressed = fs::read(&source).unwrap_or_else(|error| panic!("fixture {}: {error}", source.display()));
     // Name the copy by the compressed bytes so an updated fixture is unpacked again.
-    let digest = compressed.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3));
+    let digest = compressed
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3));
     let name = Path::new(stem).file_name().unwrap_or_default().to_string_lossy().into_owned();
     let cache = repository_root().join("target").join("fixture-cache");
     let target = cache.join(format!("{digest:016x}-{name}"));

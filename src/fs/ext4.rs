@@ -39,7 +39,9 @@ fn read_features(source: &dyn ReadAt) -> std::io::Result<Option<Features>> {
     }
     let mut superblock = [0u8; 0x68];
     source.read_exact_at(SUPERBLOCK_OFFSET, &mut superblock)?;
-    let field = |offset: usize| u32::from_le_bytes([superblock[offset], superblock[offset + 1], superblock[offset + 2], superblock[offset + 3]]);
+    let field = |offset: usize| {
+        u32::from_le_bytes([superblock[offset], superblock[offset + 1], superblock[offset + 2], superblock[offset + 3]])
+    };
     if u16::from_le_bytes([superblock[0x38], superblock[0x39]]) != EXT_MAGIC {
         return Ok(None);
     }
@@ -53,8 +55,11 @@ pub fn looks_like_ext(source: &dyn ReadAt) -> std::io::Result<bool> {
 
 fn kind_of(features: &Features) -> &'static str {
     let ext4_incompat = INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_FLEX_BG;
-    let ext4_ro_compat =
-        RO_COMPAT_HUGE_FILE | RO_COMPAT_GDT_CSUM | RO_COMPAT_DIR_NLINK | RO_COMPAT_EXTRA_ISIZE | RO_COMPAT_METADATA_CSUM;
+    let ext4_ro_compat = RO_COMPAT_HUGE_FILE
+        | RO_COMPAT_GDT_CSUM
+        | RO_COMPAT_DIR_NLINK
+        | RO_COMPAT_EXTRA_ISIZE
+        | RO_COMPAT_METADATA_CSUM;
     if features.incompat & ext4_incompat != 0 || features.ro_compat & ext4_ro_compat != 0 {
         "ext4"
     } else if features.compat & COMPAT_HAS_JOURNAL != 0 {
@@ -68,7 +73,11 @@ fn kind_of(features: &Features) -> &'static str {
 struct Reader(Arc<dyn ReadAt>);
 
 impl Ext4Read for Reader {
-    fn read(&mut self, start_byte: u64, dst: &mut [u8]) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
+    fn read(
+        &mut self,
+        start_byte: u64,
+        dst: &mut [u8],
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
         self.0.read_exact_at(start_byte, dst).map_err(Into::into)
     }
 }
@@ -82,8 +91,8 @@ pub struct ExtFilesystem {
 impl ExtFilesystem {
     /// Open the filesystem (reads the superblock, group descriptors and journal).
     pub fn open(source: Arc<dyn ReadAt>) -> Result<Self, FsError> {
-        let features = read_features(source.as_ref())?
-            .ok_or_else(|| FsError::Corrupt("no ext superblock magic".to_string()))?;
+        let features =
+            read_features(source.as_ref())?.ok_or_else(|| FsError::Corrupt("no ext superblock magic".to_string()))?;
         let inner = Ext4::load(Box::new(Reader(source))).map_err(convert)?;
         Ok(Self { inner, kind: kind_of(&features) })
     }
@@ -116,8 +125,25 @@ fn file_type(kind: ext4_view::FileType) -> FileType {
     }
 }
 
+fn metadata(metadata: &ext4_view::Metadata) -> Metadata {
+    let mut hasher = std::hash::DefaultHasher::new();
+    (metadata.mode(), metadata.uid(), metadata.gid(), metadata.len()).hash(&mut hasher);
+    for time in [Some(metadata.accessed()), Some(metadata.modified()), metadata.created()].into_iter().flatten() {
+        (time.seconds(), time.nanoseconds()).hash(&mut hasher);
+    }
+    Metadata {
+        file_type: file_type(metadata.file_type()),
+        mode: u32::from(metadata.mode()) & 0o7777,
+        size: metadata.len(),
+        identity: None,
+        fingerprint: hasher.finish(),
+        modified: metadata.modified().seconds(),
+    }
+}
+
 fn path(bytes: &[u8]) -> Result<ext4_view::Path<'_>, FsError> {
-    ext4_view::Path::try_from(bytes).map_err(|_| FsError::Corrupt(format!("malformed path {}", super::path::display(bytes))))
+    ext4_view::Path::try_from(bytes)
+        .map_err(|_| FsError::Corrupt(format!("malformed path {}", super::path::display(bytes))))
 }
 
 impl Filesystem for ExtFilesystem {
@@ -135,20 +161,24 @@ impl Filesystem for ExtFilesystem {
     }
 
     fn symlink_metadata(&self, bytes: &[u8]) -> Result<Metadata, FsError> {
-        let metadata = self.inner.symlink_metadata(path(bytes)?).map_err(convert)?;
-        let mut hasher = std::hash::DefaultHasher::new();
-        (metadata.mode(), metadata.uid(), metadata.gid(), metadata.len()).hash(&mut hasher);
-        for time in [Some(metadata.accessed()), Some(metadata.modified()), metadata.created()].into_iter().flatten() {
-            (time.seconds(), time.nanoseconds()).hash(&mut hasher);
+        Ok(metadata(&self.inner.symlink_metadata(path(bytes)?).map_err(convert)?))
+    }
+
+    fn read_dir_with_metadata(&self, bytes: &[u8]) -> Result<Vec<super::EntryWithMetadata>, FsError> {
+        let mut entries = Vec::new();
+        for entry in self.inner.read_dir(path(bytes)?).map_err(convert)? {
+            let entry = entry.map_err(convert)?;
+            let name = entry.file_name();
+            let name: &[u8] = name.as_ref();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            // Reads the entry's inode directly instead of resolving its path again.
+            let entry_metadata = entry.metadata().map(|found| metadata(&found)).map_err(convert);
+            let file_type = entry.file_type().ok().map(file_type);
+            entries.push((DirEntry { name: name.to_vec(), file_type }, entry_metadata));
         }
-        Ok(Metadata {
-            file_type: file_type(metadata.file_type()),
-            mode: u32::from(metadata.mode()) & 0o7777,
-            size: metadata.len(),
-            identity: None,
-            fingerprint: hasher.finish(),
-            modified: metadata.modified().seconds(),
-        })
+        Ok(entries)
     }
 
     fn read_dir(&self, bytes: &[u8]) -> Result<Vec<DirEntry>, FsError> {

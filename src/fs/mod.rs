@@ -60,6 +60,9 @@ pub struct DirEntry {
     pub file_type: Option<FileType>,
 }
 
+/// A directory entry with its metadata, or why the metadata could not be read.
+pub type EntryWithMetadata = (DirEntry, Result<Metadata, FsError>);
+
 /// An open regular file; reads at any offset without reading the rest.
 pub trait FileReader {
     /// Size in bytes.
@@ -82,6 +85,19 @@ pub trait Filesystem {
     fn symlink_metadata(&self, path: &[u8]) -> Result<Metadata, FsError>;
     /// Entries of the directory at `path`, without `.` and `..`.
     fn read_dir(&self, path: &[u8]) -> Result<Vec<DirEntry>, FsError>;
+    /// Entries of the directory at `path` with each one's metadata. The default looks each
+    /// entry up by path; filesystems that can read the inode straight from the entry
+    /// override it (a path lookup walks every component again).
+    fn read_dir_with_metadata(&self, path: &[u8]) -> Result<Vec<EntryWithMetadata>, FsError> {
+        Ok(self
+            .read_dir(path)?
+            .into_iter()
+            .map(|entry| {
+                let metadata = self.symlink_metadata(&path::join(path, &entry.name));
+                (entry, metadata)
+            })
+            .collect())
+    }
     /// Target of the symlink at `path`, as stored.
     fn read_link(&self, path: &[u8]) -> Result<Vec<u8>, FsError>;
     /// Open the regular file at `path` for positional reads.

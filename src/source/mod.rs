@@ -38,9 +38,7 @@ pub fn out_of_range(offset: u64, length: usize, source_length: u64) -> io::Error
 
 /// Check that `[offset, offset + length)` lies inside `source_length`.
 pub fn check_range(offset: u64, length: usize, source_length: u64) -> io::Result<()> {
-    let end = u64::try_from(length)
-        .ok()
-        .and_then(|length| offset.checked_add(length));
+    let end = u64::try_from(length).ok().and_then(|length| offset.checked_add(length));
     match end {
         Some(end) if end <= source_length => Ok(()),
         _ => Err(out_of_range(offset, length, source_length)),
@@ -58,8 +56,7 @@ impl ReadCounters {
     /// Record one read of `bytes` bytes.
     pub fn record(&self, bytes: usize) {
         self.read_calls.fetch_add(1, Ordering::Relaxed);
-        self.bytes_read
-            .fetch_add(u64::try_from(bytes).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.bytes_read.fetch_add(u64::try_from(bytes).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Bytes read so far.

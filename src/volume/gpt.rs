@@ -61,7 +61,8 @@ pub fn read(source: &dyn ReadAt, problems: &mut Vec<String>) -> io::Result<Optio
 
 /// `Ok(None)`: no signature at that LBA; `Ok(Some(Err))`: a signature with a bad header.
 fn read_header(source: &dyn ReadAt, sector_size: u64, lba: u64) -> io::Result<Option<Result<Header, String>>> {
-    let Some(offset) = lba.checked_mul(sector_size).filter(|offset| offset.saturating_add(sector_size) <= source.len()) else {
+    let Some(offset) = lba.checked_mul(sector_size).filter(|offset| offset.saturating_add(sector_size) <= source.len())
+    else {
         return Ok(None);
     };
     let mut sector = vec![0u8; sector_size as usize];
@@ -92,7 +93,11 @@ fn read_header(source: &dyn ReadAt, sector_size: u64, lba: u64) -> io::Result<Op
     })))
 }
 
-fn read_entries(source: &dyn ReadAt, sector_size: u64, header: &Header) -> io::Result<Result<Vec<PartitionEntry>, String>> {
+fn read_entries(
+    source: &dyn ReadAt,
+    sector_size: u64,
+    header: &Header,
+) -> io::Result<Result<Vec<PartitionEntry>, String>> {
     let array_length = u64::from(header.number_of_entries) * u64::from(header.entry_size);
     if array_length > MAX_ENTRY_ARRAY {
         return Ok(Err(format!("{array_length}-byte entry array")));
@@ -120,19 +125,27 @@ fn read_entries(source: &dyn ReadAt, sector_size: u64, header: &Header) -> io::R
         let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let (offset, length) = match (
             first_lba.checked_mul(sector_size),
-            last_lba.checked_sub(first_lba).and_then(|count| count.checked_add(1)).and_then(|count| count.checked_mul(sector_size)),
+            last_lba
+                .checked_sub(first_lba)
+                .and_then(|count| count.checked_add(1))
+                .and_then(|count| count.checked_mul(sector_size)),
         ) {
             (Some(offset), Some(length)) => (offset, length),
             // An impossible range: keep it so the validator reports and drops it.
             _ => (u64::MAX, 0),
         };
-        let units: Vec<u16> = entry[56..128].chunks_exact(2).map(|pair| u16::from_le_bytes([pair[0], pair[1]])).take_while(|&unit| unit != 0).collect();
+        let units: Vec<u16> = entry[56..128]
+            .chunks_exact(2)
+            .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+            .take_while(|&unit| unit != 0)
+            .collect();
         let name = String::from_utf16_lossy(&units);
         partitions.push(PartitionEntry {
             number: Some(number),
             offset,
             length,
-            partition_type: type_name(&type_guid).map_or_else(|| type_guid.clone(), |name| format!("{name} ({type_guid})")),
+            partition_type: type_name(&type_guid)
+                .map_or_else(|| type_guid.clone(), |name| format!("{name} ({type_guid})")),
             name: (!name.is_empty()).then_some(name),
         });
     }
@@ -146,7 +159,14 @@ fn guid(bytes: &[u8]) -> String {
         u32_at(bytes, 0),
         super::u16_at(bytes, 4),
         super::u16_at(bytes, 6),
-        bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+        bytes[8],
+        bytes[9],
+        bytes[10],
+        bytes[11],
+        bytes[12],
+        bytes[13],
+        bytes[14],
+        bytes[15]
     )
 }
 

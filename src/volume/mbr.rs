@@ -32,7 +32,11 @@ fn entries(sector: &[u8]) -> Vec<RawEntry> {
     (0..4)
         .map(|index| {
             let base = 446 + index * 16;
-            RawEntry { kind: sector[base + 4], start: u64::from(u32_at(sector, base + 8)), sectors: u64::from(u32_at(sector, base + 12)) }
+            RawEntry {
+                kind: sector[base + 4],
+                start: u64::from(u32_at(sector, base + 8)),
+                sectors: u64::from(u32_at(sector, base + 12)),
+            }
         })
         .collect()
 }

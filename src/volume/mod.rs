@@ -64,16 +64,15 @@ pub struct Layout {
 /// damaged table becomes problems plus the best layout that can be trusted.
 pub fn detect(source: &dyn ReadAt) -> std::io::Result<Layout> {
     let mut problems = Vec::new();
-    match gpt::read(source, &mut problems)? {
-        Some(partitions) => {
-            let partitions = validate(partitions, source.len(), &mut problems);
-            return Ok(Layout { table: TableKind::Gpt, partitions, problems });
-        }
-        None => {}
+    if let Some(partitions) = gpt::read(source, &mut problems)? {
+        let partitions = validate(partitions, source.len(), &mut problems);
+        return Ok(Layout { table: TableKind::Gpt, partitions, problems });
     }
     if let Some(table) = mbr::read(source, &mut problems)? {
         if table.protective {
-            problems.push("protective MBR found but no readable GPT header; scanning the whole disk as one volume".to_string());
+            problems.push(
+                "protective MBR found but no readable GPT header; scanning the whole disk as one volume".to_string(),
+            );
         } else {
             let partitions = validate(table.partitions, source.len(), &mut problems);
             return Ok(Layout { table: TableKind::Mbr, partitions, problems });
