@@ -4,6 +4,7 @@
 //! is a module with a narrow seam, and `scan` strings them together. See `docs/design.md`.
 #![forbid(unsafe_code)]
 
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod distro;

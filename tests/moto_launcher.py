@@ -285,7 +285,10 @@ class FaultInjector:
                 self.seen = {}
                 self.injected = {}
             answer = json.dumps({"seen": self.seen, "injected": self.injected}).encode()
-        start_response("200 OK", [("Content-Type", "application/json")])
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))],
+        )
         return [answer]
 
 
