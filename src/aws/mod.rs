@@ -7,6 +7,10 @@
 //! of a run shares, since the SDK is async and the walk is plain threads.
 
 
+pub mod ec2;
+pub mod eligibility;
+pub mod ledger;
+
 use crate::source::ebs::{EbsError, EbsOptions, EbsSource};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -69,6 +73,8 @@ pub struct Session {
     config: SdkConfig,
     regions: Vec<String>,
     options: AwsOptions,
+    /// When the last mutating EC2 call was made, to pace them.
+    last_mutation: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -80,6 +86,9 @@ impl std::fmt::Debug for Session {
 /// Attempts the SDK makes for EC2 calls: more than its default 3, since a scan of many
 /// instances meets `RequestLimitExceeded` and should ride it out.
 const EC2_ATTEMPTS: u32 = 10;
+
+/// Pace of our own mutating EC2 calls.
+const MUTATIONS_PER_SECOND: u32 = 20;
 
 impl Session {
     /// Load credentials and region from the standard chain, as `options` adjusts it.
@@ -119,7 +128,7 @@ impl Session {
         } else {
             options.regions.clone()
         };
-        Ok(Self { runtime, config, regions, options })
+        Ok(Self { runtime, config, regions, options, last_mutation: tokio::sync::Mutex::new(None) })
     }
 
     /// A fresh multi-threaded runtime sized for many concurrent block fetches.
@@ -162,6 +171,18 @@ impl Session {
             )
             .build();
         aws_sdk_ebs::Client::from_conf(config)
+    }
+
+    /// Wait so that mutating EC2 calls (CreateSnapshots, DeleteSnapshot) stay under
+    /// [`MUTATIONS_PER_SECOND`]: the EC2 mutating-call bucket is shared with the account's
+    /// other tools.
+    pub(crate) async fn pace_mutation(&self) {
+        let mut last = self.last_mutation.lock().await;
+        let interval = Duration::from_secs(1) / MUTATIONS_PER_SECOND;
+        if let Some(previous) = *last {
+            tokio::time::sleep_until(previous + interval).await;
+        }
+        *last = Some(tokio::time::Instant::now());
     }
 
     /// Open a snapshot in `region` as a byte source.
