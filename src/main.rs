@@ -21,6 +21,10 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let settings = Settings::from_cli(Cli::parse())?;
     init_logging(settings.verbosity);
+    if let Some(cleanup) = &settings.cleanup {
+        scan::cleanup(&settings, cleanup)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let result = scan::run(&settings);
     match &settings.output {
         Some(path) => {

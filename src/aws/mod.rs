@@ -7,9 +7,11 @@
 //! of a run shares, since the SDK is async and the walk is plain threads.
 
 
+pub mod cleanup;
 pub mod ec2;
 pub mod eligibility;
 pub mod ledger;
+pub mod run;
 
 use crate::source::ebs::{EbsError, EbsOptions, EbsSource};
 use aws_config::retry::RetryConfig;
