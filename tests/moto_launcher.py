@@ -11,7 +11,11 @@ moto's EBS direct API is partial. In-process patches (below, one function each) 
   (MaxResults/NextToken/StartingBlockIndex; `SNAPSCAN_MOTO_MAX_PAGE` caps a page so small
   snapshots paginate too), block tokens that are checked and can expire;
 - ResourceNotFoundException (HTTP 404) instead of an HTTP 500 for unknown snapshots/blocks;
-- EC2 snapshots that stay `pending` for a moment before `completed`.
+- CreateSnapshots that honours ExcludeDataVolumeIds;
+- EC2 snapshots that stay `pending` for a moment before `completed`;
+- RegisterImage that uses the snapshot of its BlockDeviceMappings;
+- an instance tag `snapscan-test:root-device-type` that overrides its root device type
+  (moto calls every instance EBS-backed).
 
 A WSGI middleware in front of moto injects faults on request, for the retry tests: latency,
 EBS `RequestThrottledException`, EC2 `RequestLimitExceeded`, HTTP 503, truncated block
@@ -153,10 +157,11 @@ def patch_snapshot_carries_blocks():
         source_id = getattr(snapshot.volume, "snapshot_id", None)
         ebs_backend = ebs_backends[self.account_id][self.region_name]
         source = ebs_backend.snapshots.get(source_id) if source_id else None
-        if source is not None and snapshot.id not in ebs_backend.snapshots:
+        if snapshot.id not in ebs_backend.snapshots:
+            # A blank volume's snapshot exists with no blocks, as in EBS.
             copy = ebs_models.EBSSnapshot(account_id=self.account_id, snapshot=snapshot)
             copy.status = "completed"
-            for index, block in source.blocks.items():
+            for index, block in (source.blocks if source else {}).items():
                 copy.put_block(
                     index,
                     block.block_data,
@@ -170,6 +175,29 @@ def patch_snapshot_carries_blocks():
     elastic_block_store.EBSBackend.create_snapshot = create_snapshot
 
 
+def patch_exclude_data_volumes():
+    """moto's CreateSnapshots ignores InstanceSpecification.ExcludeDataVolumeIds."""
+    original = elastic_block_store.EBSBackend.create_snapshots
+
+    def create_snapshots(self, instance_spec, description, tags):
+        excluded = instance_spec.get("ExcludeDataVolumeIds") or []
+        if isinstance(excluded, dict):
+            excluded = list(excluded.values())
+        if not excluded:
+            return original(self, instance_spec, description, tags)
+        instance = self.get_instance(instance_spec["InstanceId"])
+        kept = {}
+        for device, mapping in list(instance.block_device_mapping.items()):
+            if mapping.volume_id in excluded:
+                kept[device] = instance.block_device_mapping.pop(device)
+        try:
+            return original(self, instance_spec, description, tags)
+        finally:
+            instance.block_device_mapping.update(kept)
+
+    elastic_block_store.EBSBackend.create_snapshots = create_snapshots
+
+
 def patch_pending_status():
     def get_status(self):
         created = getattr(self, "_snapscan_created", None)
@@ -181,6 +209,47 @@ def patch_pending_status():
         self.__dict__["_snapscan_status"] = value
 
     elastic_block_store.Snapshot.status = property(get_status, set_status)
+
+
+def patch_root_device_type():
+    """moto reports every instance as EBS-backed; the tag `snapscan-test:root-device-type`
+    on an instance overrides that, so the instance-store eligibility rule can be tested."""
+    from moto.ec2.models.instances import Instance
+
+    def get_type(self):
+        for tag in self.get_tags():
+            if tag.get("key") == "snapscan-test:root-device-type":
+                return tag.get("value")
+        return self.__dict__.get("_snapscan_root_device_type", "ebs")
+
+    def set_type(self, value):
+        self.__dict__["_snapscan_root_device_type"] = value
+
+    Instance.root_device_type = property(get_type, set_type)
+
+
+def patch_register_image():
+    """moto ignores RegisterImage's BlockDeviceMappings and invents an empty snapshot; use
+    the mapping's snapshot (and device name) so an AMI made from a seeded snapshot scans."""
+    from moto.ec2.responses import amis as ami_responses
+
+    original = ami_responses.AmisResponse.register_image
+
+    def register_image(self):
+        result = original(self)
+        mappings = self._get_param("BlockDeviceMappings") or []
+        image = self.ec2_backend.amis[result.result["ImageId"]]
+        for mapping in mappings:
+            snapshot_id = (mapping.get("Ebs") or {}).get("SnapshotId")
+            if snapshot_id:
+                invented = image.ebs_snapshot
+                image.ebs_snapshot = self.ec2_backend.get_snapshot(snapshot_id)
+                self.ec2_backend.snapshots.pop(invented.id, None)
+                image.root_device_name = mapping.get("DeviceName") or image.root_device_name
+                break
+        return result
+
+    ami_responses.AmisResponse.register_image = register_image
 
 
 def expire_block_tokens():
@@ -323,6 +392,9 @@ def main():
     patch_other_not_found()
     patch_snapshot_carries_blocks()
     patch_pending_status()
+    patch_exclude_data_volumes()
+    patch_root_device_type()
+    patch_register_image()
     application = FaultInjector(DomainDispatcherApplication(create_backend_app))
     server = make_server(
         "127.0.0.1", 0, application, threaded=True, request_handler=MotoRequestHandler

@@ -308,7 +308,7 @@ fn scan_instances(
     scan_volume: &ScanVolume<'_>,
     outcome: &mut AwsOutcome,
 ) {
-    // (instance, coverage, [(volume, snapshot id)])
+    // (instance, coverage, [(volume id, snapshot id)], volume ids to read)
     let mut planned = Vec::new();
     for instance in instances {
         let mut coverage = Coverage {
@@ -353,7 +353,8 @@ fn scan_instances(
             Ok(created) => {
                 guard.record(region, created.iter().map(|(_, snapshot_id)| snapshot_id.clone()));
                 drop(guard);
-                planned.push((instance, coverage, created));
+                let wanted: Vec<String> = keep.iter().map(|volume| volume.volume_id.clone()).collect();
+                planned.push((instance, coverage, created, wanted));
             }
             Err(error) => {
                 drop(guard);
@@ -365,12 +366,14 @@ fn scan_instances(
             }
         }
     }
-    let all_snapshots: Vec<String> = planned.iter().flat_map(|(_, _, created)| created.iter().map(|(_, snapshot_id)| snapshot_id.clone())).collect();
+    let all_snapshots: Vec<String> = planned.iter().flat_map(|(_, _, created, _)| created.iter().map(|(_, snapshot_id)| snapshot_id.clone())).collect();
     let failed = ec2::wait_for_snapshots(session, region, &all_snapshots, options.snapshot_timeout, options.poll_interval);
-    for (instance, mut coverage, created) in planned {
+    for (instance, mut coverage, created, wanted) in planned {
         let mut jobs = Vec::new();
         let mut target = model::Target { name: instance.instance_id.clone(), kind: "instance".to_string(), volumes: Vec::new(), error: None };
-        for (volume_id, snapshot_id) in &created {
+        // Only volumes we asked for are read, whatever else the service snapshotted (all of
+        // them are ours and deleted below).
+        for (volume_id, snapshot_id) in created.iter().filter(|(volume_id, _)| wanted.contains(volume_id)) {
             let entry = coverage.volumes.iter_mut().find(|entry| entry.volume_id.as_deref() == Some(volume_id.as_str()));
             if let Some(entry) = entry {
                 entry.snapshot_id = Some(snapshot_id.clone());

@@ -166,3 +166,130 @@ pub fn allocated_blocks(image: &Path) -> u64 {
     let bytes = std::fs::read(image).expect("read image");
     bytes.chunks(BLOCK).filter(|chunk| chunk.iter().any(|&byte| byte != 0)).count() as u64
 }
+
+/// Tag key snapscan puts on the snapshots it creates.
+pub const SCAN_ID_TAG: &str = "snapscan:scan-id";
+
+/// EC2 client for the test's own set-up and checks.
+pub fn ec2(moto: &Moto) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&moto.sdk_config())
+}
+
+/// Snapshot ids carrying our tag key.
+pub fn tagged_snapshots(runtime: &tokio::runtime::Runtime, moto: &Moto) -> Vec<String> {
+    let client = ec2(moto);
+    runtime.block_on(async {
+        let output = client
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(aws_sdk_ec2::types::Filter::builder().name("tag-key").values(SCAN_ID_TAG).build())
+            .send()
+            .await
+            .expect("DescribeSnapshots");
+        output.snapshots().iter().filter_map(|snapshot| snapshot.snapshot_id().map(str::to_string)).collect()
+    })
+}
+
+/// Every snapshot id moto holds for our account.
+pub fn all_snapshots(runtime: &tokio::runtime::Runtime, moto: &Moto) -> Vec<String> {
+    let client = ec2(moto);
+    runtime.block_on(async {
+        let output = client.describe_snapshots().owner_ids("self").send().await.expect("DescribeSnapshots");
+        output.snapshots().iter().filter_map(|snapshot| snapshot.snapshot_id().map(str::to_string)).collect()
+    })
+}
+
+/// Register an AMI whose root is `snapshot_id`.
+pub fn register_image(runtime: &tokio::runtime::Runtime, moto: &Moto, snapshot_id: &str) -> String {
+    use aws_sdk_ec2::types::{BlockDeviceMapping, EbsBlockDevice};
+    let client = ec2(moto);
+    runtime.block_on(async {
+        client
+            .register_image()
+            .name(format!("snapscan-test-{snapshot_id}"))
+            .root_device_name("/dev/xvda")
+            .block_device_mappings(BlockDeviceMapping::builder().device_name("/dev/xvda").ebs(EbsBlockDevice::builder().snapshot_id(snapshot_id).build()).build())
+            .send()
+            .await
+            .expect("RegisterImage")
+            .image_id()
+            .expect("image id")
+            .to_string()
+    })
+}
+
+/// What an instance to launch looks like.
+#[derive(Default)]
+pub struct Launch<'a> {
+    /// AMI (defaults to one registered from the root snapshot).
+    pub image_id: Option<&'a str>,
+    /// Root volume's snapshot.
+    pub root_snapshot: Option<&'a str>,
+    /// Extra data volumes (size GiB, KMS key for an encrypted one).
+    pub data_volumes: Vec<(i32, Option<&'a str>)>,
+    /// Tags.
+    pub tags: Vec<(&'a str, &'a str)>,
+}
+
+/// Launch one instance; returns its id.
+pub fn launch(runtime: &tokio::runtime::Runtime, moto: &Moto, image_id: &str, launch: Launch<'_>) -> String {
+    use aws_sdk_ec2::types::{BlockDeviceMapping, EbsBlockDevice, ResourceType, Tag, TagSpecification};
+    let client = ec2(moto);
+    runtime.block_on(async {
+        let mut request = client.run_instances().image_id(launch.image_id.unwrap_or(image_id)).min_count(1).max_count(1);
+        let root = EbsBlockDevice::builder().volume_size(1).set_snapshot_id(launch.root_snapshot.map(str::to_string)).build();
+        request = request.block_device_mappings(BlockDeviceMapping::builder().device_name("/dev/xvda").ebs(root).build());
+        for (index, (size, key)) in launch.data_volumes.iter().enumerate() {
+            let device = format!("/dev/xvd{}", char::from(b'f' + u8::try_from(index).unwrap()));
+            let ebs = EbsBlockDevice::builder().volume_size(*size).encrypted(key.is_some()).set_kms_key_id(key.map(str::to_string)).build();
+            request = request.block_device_mappings(BlockDeviceMapping::builder().device_name(device).ebs(ebs).build());
+        }
+        if !launch.tags.is_empty() {
+            let mut tags = TagSpecification::builder().resource_type(ResourceType::Instance);
+            for (key, value) in &launch.tags {
+                tags = tags.tags(Tag::builder().key(*key).value(*value).build());
+            }
+            request = request.tag_specifications(tags.build());
+        }
+        let output = request.send().await.expect("RunInstances");
+        output.instances()[0].instance_id().expect("instance id").to_string()
+    })
+}
+
+/// Stop an instance.
+pub fn stop(runtime: &tokio::runtime::Runtime, moto: &Moto, instance_id: &str) {
+    let client = ec2(moto);
+    runtime.block_on(async { client.stop_instances().instance_ids(instance_id).send().await.expect("StopInstances") });
+}
+
+/// Run the snapscan binary against moto.
+pub fn snapscan(moto: &Moto, arguments: &[&str]) -> std::process::Output {
+    snapscan_command(moto, arguments).output().expect("run snapscan")
+}
+
+/// The snapscan command, set up to talk to moto (not yet started).
+pub fn snapscan_command(moto: &Moto, arguments: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snapscan"));
+    command.args(arguments).current_dir(repository_root()).envs(moto.environment()).env_remove("AWS_PROFILE");
+    command
+}
+
+/// (name, version) of every package in a JSON report, sorted.
+pub fn package_versions(report: &serde_json::Value) -> Vec<(String, String)> {
+    let mut packages: Vec<(String, String)> = report["packages"]
+        .as_array()
+        .expect("packages array")
+        .iter()
+        .map(|package| (package["name"].as_str().unwrap_or_default().to_string(), package["version"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    packages.sort();
+    packages.dedup();
+    packages
+}
+
+/// Parse stdout as JSON, showing stderr when it is not.
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!("stdout is not JSON ({error}); stderr: {}", String::from_utf8_lossy(&output.stderr))
+    })
+}
