@@ -2,15 +2,15 @@
 //! partition layout; for each partition, probe a filesystem, detect the distro, and walk it
 //! with every cataloger; then merge packages found in several places into one `Scan`.
 
+use crate::aws::{self, run::AwsTarget};
 use crate::catalog::{self, Cataloger, Location, Package};
 use crate::distro;
 use crate::fs::{self, walk};
 use crate::model::{self, FilesystemInfo, Issue, Scan, Severity, Stats, Target};
-use crate::aws::{self, run::AwsTarget};
 use crate::settings::{CleanupSettings, Settings, TargetSpec};
-use anyhow::Context;
 use crate::source::{FileSource, ReadAt, Slice};
 use crate::volume;
+use anyhow::Context;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -143,11 +143,17 @@ fn scan_aws(settings: &Settings, targets: &[AwsTarget], catalogers: &[Box<dyn Ca
             tracing::error!("{message}");
             let mut outcome = aws::run::AwsOutcome::default();
             outcome.issues.push(Issue { severity: Severity::Error, location: None, message: message.clone() });
-            outcome.targets.push(Target { name: "aws".to_string(), kind: "aws".to_string(), volumes: Vec::new(), error: Some(message) });
+            outcome.targets.push(Target {
+                name: "aws".to_string(),
+                kind: "aws".to_string(),
+                volumes: Vec::new(),
+                error: Some(message),
+            });
             return outcome;
         }
     };
-    let scan_one = |source: Arc<dyn ReadAt>, volume_id: &str| scan_volume(source, volume_id, catalogers, settings.progress);
+    let scan_one =
+        |source: Arc<dyn ReadAt>, volume_id: &str| scan_volume(source, volume_id, catalogers, settings.progress);
     aws::run::run(session, targets, &aws_settings.instances, &scan_one)
 }
 
@@ -165,7 +171,9 @@ pub fn cleanup(settings: &Settings, cleanup: &CleanupSettings) -> anyhow::Result
                 failures += 1;
                 eprintln!("snapscan: {} {}: {error}", result.region, result.snapshot_id);
             }
-            None => println!("{}\t{}\t{}\tscan {}\t{age}", result.action, result.region, result.snapshot_id, result.scan_id),
+            None => {
+                println!("{}\t{}\t{}\tscan {}\t{age}", result.action, result.region, result.snapshot_id, result.scan_id)
+            }
         }
     }
     if results.is_empty() {

@@ -1,15 +1,15 @@
 //! Validated settings: what the core needs, made from the command line. Core modules
 //! never see clap types.
 
+use crate::aws::AwsOptions;
 use crate::aws::cleanup::parse_age;
 use crate::aws::eligibility::Rules;
 use crate::aws::run::{AwsTarget, InstanceOptions};
-use crate::aws::AwsOptions;
 use crate::cli::{AwsArguments, Cli, Command, FormatArgument, InstanceScanArguments, OutputArguments, ScanTarget};
-use crate::source::ebs::EbsOptions;
-use std::time::Duration;
 use crate::report::Format;
+use crate::source::ebs::EbsOptions;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One thing to scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,12 +104,20 @@ impl Settings {
             Command::Scan(ScanTarget::Snapshot(arguments)) => {
                 let ids = checked_ids(arguments.snapshot_ids, "snap-")?;
                 let aws = aws_settings(&arguments.aws, None)?;
-                Ok(base(ids.into_iter().map(|id| TargetSpec::Aws(AwsTarget::Snapshot(id))).collect(), arguments.output, Some(aws)))
+                Ok(base(
+                    ids.into_iter().map(|id| TargetSpec::Aws(AwsTarget::Snapshot(id))).collect(),
+                    arguments.output,
+                    Some(aws),
+                ))
             }
             Command::Scan(ScanTarget::Ami(arguments)) => {
                 let ids = checked_ids(arguments.image_ids, "ami-")?;
                 let aws = aws_settings(&arguments.aws, None)?;
-                Ok(base(ids.into_iter().map(|id| TargetSpec::Aws(AwsTarget::Image(id))).collect(), arguments.output, Some(aws)))
+                Ok(base(
+                    ids.into_iter().map(|id| TargetSpec::Aws(AwsTarget::Image(id))).collect(),
+                    arguments.output,
+                    Some(aws),
+                ))
             }
             Command::Scan(ScanTarget::Instance(arguments)) => {
                 let ids = checked_ids(arguments.instance_ids, "i-")?;
@@ -117,10 +125,12 @@ impl Settings {
                 Ok(base(vec![TargetSpec::Aws(AwsTarget::Instances(ids))], arguments.output, Some(aws)))
             }
             Command::Scan(ScanTarget::Instances(arguments)) => {
-                let filters = arguments.filters.iter().map(|filter| parse_filter(filter)).collect::<anyhow::Result<Vec<_>>>()?;
+                let filters =
+                    arguments.filters.iter().map(|filter| parse_filter(filter)).collect::<anyhow::Result<Vec<_>>>()?;
                 let mut aws = aws_settings(&arguments.aws, Some(&arguments.instance))?;
                 if !arguments.no_sweep {
-                    aws.instances.sweep_older_than = Some(parse_age(&arguments.sweep_older_than).map_err(anyhow::Error::msg)?);
+                    aws.instances.sweep_older_than =
+                        Some(parse_age(&arguments.sweep_older_than).map_err(anyhow::Error::msg)?);
                 }
                 Ok(base(vec![TargetSpec::Aws(AwsTarget::InstancesMatching(filters))], arguments.output, Some(aws)))
             }
@@ -128,7 +138,10 @@ impl Settings {
                 let older_than = parse_age(&arguments.older_than).map_err(anyhow::Error::msg)?;
                 let aws = aws_settings(&arguments.aws, None)?;
                 let output = OutputArguments { format: FormatArgument::Table, output: None };
-                Ok(Self { cleanup: Some(CleanupSettings { older_than, dry_run: arguments.dry_run }), ..base(Vec::new(), output, Some(aws)) })
+                Ok(Self {
+                    cleanup: Some(CleanupSettings { older_than, dry_run: arguments.dry_run }),
+                    ..base(Vec::new(), output, Some(aws))
+                })
             }
         }
     }
@@ -147,7 +160,8 @@ fn checked_ids(ids: Vec<String>, prefix: &str) -> anyhow::Result<Vec<String>> {
 
 /// `NAME=VALUE[,VALUE…]` → an EC2 filter; `tag:K=V` and `tag-key=K` are the usual ones.
 fn parse_filter(text: &str) -> anyhow::Result<(String, Vec<String>)> {
-    let (name, values) = text.split_once('=').ok_or_else(|| anyhow::anyhow!("filter {text:?} must be NAME=VALUE[,VALUE...]"))?;
+    let (name, values) =
+        text.split_once('=').ok_or_else(|| anyhow::anyhow!("filter {text:?} must be NAME=VALUE[,VALUE...]"))?;
     let values: Vec<String> = values.split(',').map(str::to_string).collect();
     if name.is_empty() || values.iter().any(String::is_empty) {
         anyhow::bail!("filter {text:?} must be NAME=VALUE[,VALUE...]");
@@ -165,13 +179,22 @@ fn aws_settings(arguments: &AwsArguments, instance: Option<&InstanceScanArgument
         endpoint_url: arguments.endpoint_url.clone(),
         role_arn: arguments.role_arn.clone(),
         adaptive_retries: arguments.adaptive_retries,
-        ebs: EbsOptions { concurrency: arguments.concurrency, cache_blocks: arguments.cache_blocks, ..EbsOptions::default() },
+        ebs: EbsOptions {
+            concurrency: arguments.concurrency,
+            cache_blocks: arguments.cache_blocks,
+            ..EbsOptions::default()
+        },
     };
-    let mut instances = InstanceOptions { volume_concurrency: arguments.volume_concurrency, ..InstanceOptions::default() };
+    let mut instances =
+        InstanceOptions { volume_concurrency: arguments.volume_concurrency, ..InstanceOptions::default() };
     if let Some(instance) = instance {
         let defaults = Rules::default();
         instances.rules = Rules {
-            exclusion_tag_keys: if instance.exclude_tag_keys.is_empty() { defaults.exclusion_tag_keys } else { instance.exclude_tag_keys.clone() },
+            exclusion_tag_keys: if instance.exclude_tag_keys.is_empty() {
+                defaults.exclusion_tag_keys
+            } else {
+                instance.exclude_tag_keys.clone()
+            },
             excluded_kms_keys: instance.exclude_kms_keys.clone(),
             maximum_volumes: instance.max_volumes,
             maximum_total_gib: instance.max_total_gib,

@@ -22,7 +22,12 @@ fn image_packages() -> Vec<(String, String)> {
 }
 
 fn coverage_of<'a>(report: &'a Value, target: &str) -> &'a Value {
-    report["coverage"].as_array().expect("coverage").iter().find(|entry| entry["target"] == target).unwrap_or_else(|| panic!("no coverage for {target}: {report}"))
+    report["coverage"]
+        .as_array()
+        .expect("coverage")
+        .iter()
+        .find(|entry| entry["target"] == target)
+        .unwrap_or_else(|| panic!("no coverage for {target}: {report}"))
 }
 
 fn assert_succeeded(output: &std::process::Output) {
@@ -64,9 +69,11 @@ fn ami_and_instance_scans_match_image_scan_and_leave_nothing() {
     assert_eq!(support::package_versions(&report), expected);
     assert_eq!(coverage_of(&report, &image_id)["scanned"], true);
 
-    let instance_id = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: Some(&snapshot_id), ..Launch::default() });
+    let instance_id =
+        support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: Some(&snapshot_id), ..Launch::default() });
     let before = support::all_snapshots(&runtime, &moto);
-    let output = support::snapscan(&moto, &["scan", "instance", &instance_id, "--format", "json", "--poll-interval", "0.2"]);
+    let output =
+        support::snapscan(&moto, &["scan", "instance", &instance_id, "--format", "json", "--poll-interval", "0.2"]);
     assert_succeeded(&output);
     let report = support::json(&output);
     assert_eq!(support::package_versions(&report), expected);
@@ -94,21 +101,89 @@ fn instance_eligibility_reasons() {
     let image_id = support::register_image(&runtime, &moto, &snapshot_id);
     let root = Some(snapshot_id.as_str());
     let fleet = [("Fleet", "test")];
-    let with_tags = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> { fleet.iter().chain(extra).copied().collect() };
-    let scanned = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, tags: with_tags(&[]), ..Launch::default() });
-    let excluded = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, tags: with_tags(&[("InspectorEc2Exclusion", "")]), ..Launch::default() });
-    let excluded_ours = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, tags: with_tags(&[("snapscan:exclude", "yes")]), ..Launch::default() });
-    let windows = support::launch(&runtime, &moto, &image_id, Launch { image_id: Some("ami-03cf127a"), root_snapshot: root, tags: with_tags(&[]), ..Launch::default() });
-    let instance_store = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, tags: with_tags(&[("snapscan-test:root-device-type", "instance-store")]), ..Launch::default() });
-    let stopped = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, tags: with_tags(&[]), ..Launch::default() });
+    let with_tags =
+        |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> { fleet.iter().chain(extra).copied().collect() };
+    let scanned = support::launch(
+        &runtime,
+        &moto,
+        &image_id,
+        Launch { root_snapshot: root, tags: with_tags(&[]), ..Launch::default() },
+    );
+    let excluded = support::launch(
+        &runtime,
+        &moto,
+        &image_id,
+        Launch { root_snapshot: root, tags: with_tags(&[("InspectorEc2Exclusion", "")]), ..Launch::default() },
+    );
+    let excluded_ours = support::launch(
+        &runtime,
+        &moto,
+        &image_id,
+        Launch { root_snapshot: root, tags: with_tags(&[("snapscan:exclude", "yes")]), ..Launch::default() },
+    );
+    let windows = support::launch(
+        &runtime,
+        &moto,
+        &image_id,
+        Launch { image_id: Some("ami-03cf127a"), root_snapshot: root, tags: with_tags(&[]), ..Launch::default() },
+    );
+    let instance_store = support::launch(
+        &runtime,
+        &moto,
+        &image_id,
+        Launch {
+            root_snapshot: root,
+            tags: with_tags(&[("snapscan-test:root-device-type", "instance-store")]),
+            ..Launch::default()
+        },
+    );
+    let stopped = support::launch(
+        &runtime,
+        &moto,
+        &image_id,
+        Launch { root_snapshot: root, tags: with_tags(&[]), ..Launch::default() },
+    );
     support::stop(&runtime, &moto, &stopped);
-    let crowded = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, data_volumes: vec![(1, None), (1, None)], tags: with_tags(&[]), ..Launch::default() });
-    let kms = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, data_volumes: vec![(1, Some("excluded-key"))], tags: with_tags(&[]), ..Launch::default() });
+    let crowded = support::launch(
+        &runtime,
+        &moto,
+        &image_id,
+        Launch {
+            root_snapshot: root,
+            data_volumes: vec![(1, None), (1, None)],
+            tags: with_tags(&[]),
+            ..Launch::default()
+        },
+    );
+    let kms = support::launch(
+        &runtime,
+        &moto,
+        &image_id,
+        Launch {
+            root_snapshot: root,
+            data_volumes: vec![(1, Some("excluded-key"))],
+            tags: with_tags(&[]),
+            ..Launch::default()
+        },
+    );
     let outside = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, ..Launch::default() });
 
     let output = support::snapscan(
         &moto,
-        &["scan", "instances", "--filter", "tag:Fleet=test", "--max-volumes", "2", "--exclude-kms-key", "excluded-key", "--poll-interval", "0.2", "--format", "json"],
+        &[
+            "scan",
+            "instances",
+            "--filter",
+            "tag:Fleet=test",
+            "--max-volumes",
+            "2",
+            "--exclude-kms-key",
+            "excluded-key",
+            "--poll-interval",
+            "0.2",
+            "--format",
+            "json",
+        ],
     );
     assert_succeeded(&output);
     let report = support::json(&output);
@@ -124,10 +199,18 @@ fn instance_eligibility_reasons() {
     // The KMS-excluded data volume is skipped; the root volume is still scanned.
     let kms_coverage = coverage_of(&report, &kms);
     assert_eq!(kms_coverage["scanned"], true, "{kms_coverage}");
-    let kms_volume = kms_coverage["volumes"].as_array().unwrap().iter().find(|volume| volume["device"] == "/dev/xvdf").expect("data volume");
+    let kms_volume = kms_coverage["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|volume| volume["device"] == "/dev/xvdf")
+        .expect("data volume");
     assert_eq!(kms_volume["reason"], "KMS_KEY_EXCLUDED");
     assert_eq!(kms_volume["scanned"], false);
-    assert!(report["coverage"].as_array().unwrap().iter().all(|entry| entry["target"] != outside.as_str()), "the filter selects");
+    assert!(
+        report["coverage"].as_array().unwrap().iter().all(|entry| entry["target"] != outside.as_str()),
+        "the filter selects"
+    );
     assert_eq!(report["coverage"].as_array().unwrap().len(), 8);
     assert_eq!(support::package_versions(&report), image_packages());
     assert!(support::tagged_snapshots(&runtime, &moto).is_empty(), "tagged snapshots left behind");
@@ -139,7 +222,8 @@ fn instance_scan_under_faults_gives_the_same_inventory() {
     let runtime = support::runtime();
     let snapshot_id = support::seed_snapshot(&runtime, &moto.sdk_config(), &support::repository_root().join(DEMO));
     let image_id = support::register_image(&runtime, &moto, &snapshot_id);
-    let instance_id = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: Some(&snapshot_id), ..Launch::default() });
+    let instance_id =
+        support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: Some(&snapshot_id), ..Launch::default() });
     moto.set_faults(
         r#"{"latency_ms": {"GetSnapshotBlock": 20},
             "pattern": {"GetSnapshotBlock": ["throttle", null, "503", "truncate", null, "corrupt", null],
@@ -148,7 +232,8 @@ fn instance_scan_under_faults_gives_the_same_inventory() {
                         "DescribeSnapshots": ["limit", null, null],
                         "DeleteSnapshot": ["limit", null]}}"#,
     );
-    let output = support::snapscan(&moto, &["scan", "instance", &instance_id, "--format", "json", "--poll-interval", "0.2"]);
+    let output =
+        support::snapscan(&moto, &["scan", "instance", &instance_id, "--format", "json", "--poll-interval", "0.2"]);
     assert_succeeded(&output);
     let report = support::json(&output);
     assert_eq!(support::package_versions(&report), image_packages());
@@ -171,5 +256,10 @@ fn unknown_targets_are_reported_not_crashed() {
     let output = support::snapscan(&moto, &["scan", "snapshot", "snap-0123456789abcdef0", "--format", "json"]);
     assert_eq!(output.status.code(), Some(2));
     let report = support::json(&output);
-    assert!(report["targets"][0]["error"].as_str().is_some_and(|error| error.contains("snap-0123456789abcdef0") && error.contains("not found")), "{report}");
+    assert!(
+        report["targets"][0]["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("snap-0123456789abcdef0") && error.contains("not found")),
+        "{report}"
+    );
 }

@@ -15,22 +15,31 @@ const DEMO: &str = "fixtures/demo/debian12.img";
 fn start_slow_scan(moto: &Moto, runtime: &tokio::runtime::Runtime) -> Child {
     let snapshot_id = support::seed_snapshot(runtime, &moto.sdk_config(), &support::repository_root().join(DEMO));
     let image_id = support::register_image(runtime, moto, &snapshot_id);
-    let instance_id = support::launch(runtime, moto, &image_id, Launch { root_snapshot: Some(&snapshot_id), ..Launch::default() });
+    let instance_id =
+        support::launch(runtime, moto, &image_id, Launch { root_snapshot: Some(&snapshot_id), ..Launch::default() });
     moto.set_faults(r#"{"latency_ms": {"GetSnapshotBlock": 400}}"#);
-    let child = support::snapscan_command(moto, &["scan", "instance", &instance_id, "--format", "json", "--poll-interval", "0.2", "--concurrency", "1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start snapscan");
+    let child = support::snapscan_command(
+        moto,
+        &["scan", "instance", &instance_id, "--format", "json", "--poll-interval", "0.2", "--concurrency", "1"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start snapscan");
+    let mut child = child;
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let fetching = moto.fault_report()["seen"]["GetSnapshotBlock"].as_u64().unwrap_or(0) >= 2;
-        if fetching && !support::tagged_snapshots(runtime, moto).is_empty() {
-            return child;
-        }
-        assert!(Instant::now() < deadline, "the scan never got going");
+    let mut going = false;
+    while !going && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
+        let fetching = moto.fault_report()["seen"]["GetSnapshotBlock"].as_u64().unwrap_or(0) >= 2;
+        going = fetching && !support::tagged_snapshots(runtime, moto).is_empty();
     }
+    if !going {
+        child.kill().ok();
+        child.wait().ok();
+        panic!("the scan never got going");
+    }
+    child
 }
 
 fn send(child: &Child, signal: &str) {

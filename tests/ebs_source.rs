@@ -19,11 +19,17 @@ fn demo_image() -> PathBuf {
 }
 
 fn fast_retries() -> EbsOptions {
-    EbsOptions { backoff_base: Duration::from_millis(5), backoff_cap: Duration::from_millis(50), ..EbsOptions::default() }
+    EbsOptions {
+        backoff_base: Duration::from_millis(5),
+        backoff_cap: Duration::from_millis(50),
+        ..EbsOptions::default()
+    }
 }
 
 fn open(moto: &Moto, snapshot_id: &str, ebs: EbsOptions) -> EbsSource {
-    let session = Session::with_config(support::runtime(), moto.sdk_config(), AwsOptions { ebs, ..AwsOptions::default() }).expect("session");
+    let session =
+        Session::with_config(support::runtime(), moto.sdk_config(), AwsOptions { ebs, ..AwsOptions::default() })
+            .expect("session");
     session.open_snapshot(REGION, snapshot_id).expect("open snapshot")
 }
 
@@ -141,7 +147,10 @@ fn a_block_that_keeps_failing_names_snapshot_and_block() {
     moto.set_faults(r#"{"pattern": {"GetSnapshotBlock": ["503"]}}"#);
     let error = source.read_exact_at(0, &mut [0; 16]).expect_err("must fail");
     let message = error.to_string();
-    assert!(message.contains(&snapshot_id) && message.contains("block 0") && message.contains("3 attempts"), "{message}");
+    assert!(
+        message.contains(&snapshot_id) && message.contains("block 0") && message.contains("3 attempts"),
+        "{message}"
+    );
     assert_eq!(source.counters().get_block_calls, 3);
 }
 

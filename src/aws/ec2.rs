@@ -26,13 +26,14 @@ fn call_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt
     error: SdkError<E, R>,
 ) -> CallError {
     let code = error.code().unwrap_or_default().to_string();
-    let reason = if code.contains("UnauthorizedOperation") || code.contains("AccessDenied") || code.contains("AuthFailure") {
-        Reason::AccessDenied
-    } else if code.ends_with(".NotFound") || code.ends_with(".Malformed") {
-        Reason::NotFound
-    } else {
-        fallback
-    };
+    let reason =
+        if code.contains("UnauthorizedOperation") || code.contains("AccessDenied") || code.contains("AuthFailure") {
+            Reason::AccessDenied
+        } else if code.ends_with(".NotFound") || code.ends_with(".Malformed") {
+            Reason::NotFound
+        } else {
+            fallback
+        };
     CallError { reason, message: format!("{operation} in {region}: {}", describe(&error)) }
 }
 
@@ -60,22 +61,42 @@ pub fn describe_instances(
             for (name, values) in filters {
                 request = request.filters(Filter::builder().name(name).set_values(Some(values.clone())).build());
             }
-            let output = request.send().await.map_err(|error| call_error("DescribeInstances", region, Reason::NotFound, error))?;
+            let output = request
+                .send()
+                .await
+                .map_err(|error| call_error("DescribeInstances", region, Reason::NotFound, error))?;
             for reservation in output.reservations() {
                 for instance in reservation.instances() {
                     instances.push(InstanceFacts {
                         instance_id: instance.instance_id().unwrap_or_default().to_string(),
-                        state: instance.state().and_then(|state| state.name()).map(|name| name.as_str().to_string()).unwrap_or_default(),
+                        state: instance
+                            .state()
+                            .and_then(|state| state.name())
+                            .map(|name| name.as_str().to_string())
+                            .unwrap_or_default(),
                         platform: instance.platform().map(|platform| platform.as_str().to_string()),
-                        root_device_type: instance.root_device_type().map(|kind| kind.as_str().to_string()).unwrap_or_default(),
+                        root_device_type: instance
+                            .root_device_type()
+                            .map(|kind| kind.as_str().to_string())
+                            .unwrap_or_default(),
                         root_device_name: instance.root_device_name().map(str::to_string),
-                        tags: instance.tags().iter().map(|tag| (tag.key().unwrap_or_default().to_string(), tag.value().unwrap_or_default().to_string())).collect(),
+                        tags: instance
+                            .tags()
+                            .iter()
+                            .map(|tag| {
+                                (tag.key().unwrap_or_default().to_string(), tag.value().unwrap_or_default().to_string())
+                            })
+                            .collect(),
                         volumes: instance
                             .block_device_mappings()
                             .iter()
                             .filter_map(|mapping| {
                                 let volume_id = mapping.ebs()?.volume_id()?;
-                                Some(VolumeFacts { volume_id: volume_id.to_string(), device: mapping.device_name().unwrap_or_default().to_string(), ..VolumeFacts::default() })
+                                Some(VolumeFacts {
+                                    volume_id: volume_id.to_string(),
+                                    device: mapping.device_name().unwrap_or_default().to_string(),
+                                    ..VolumeFacts::default()
+                                })
                             })
                             .collect(),
                     });
@@ -87,7 +108,10 @@ pub fn describe_instances(
             }
         }
         // Sizes and KMS keys come from DescribeVolumes, in batches.
-        let volume_ids: Vec<String> = instances.iter().flat_map(|instance| instance.volumes.iter().map(|volume| volume.volume_id.clone())).collect();
+        let volume_ids: Vec<String> = instances
+            .iter()
+            .flat_map(|instance| instance.volumes.iter().map(|volume| volume.volume_id.clone()))
+            .collect();
         let mut details: HashMap<String, (u64, Option<String>)> = HashMap::new();
         for batch in volume_ids.chunks(200) {
             let output = client
@@ -142,7 +166,12 @@ pub fn describe_images(session: &Session, region: &str, image_ids: &[String]) ->
                 snapshots: image
                     .block_device_mappings()
                     .iter()
-                    .filter_map(|mapping| Some((mapping.device_name().unwrap_or_default().to_string(), mapping.ebs()?.snapshot_id()?.to_string())))
+                    .filter_map(|mapping| {
+                        Some((
+                            mapping.device_name().unwrap_or_default().to_string(),
+                            mapping.ebs()?.snapshot_id()?.to_string(),
+                        ))
+                    })
                     .collect(),
             })
             .collect())
@@ -162,7 +191,12 @@ pub fn create_snapshots(
     let kept = |volume: &VolumeFacts| keep.iter().any(|kept| kept.volume_id == volume.volume_id);
     let is_root = |volume: &VolumeFacts| instance.root_device_name.as_deref() == Some(volume.device.as_str());
     let exclude_boot = instance.volumes.iter().any(|volume| is_root(volume) && !kept(volume));
-    let exclude_data: Vec<String> = instance.volumes.iter().filter(|volume| !is_root(volume) && !kept(volume)).map(|volume| volume.volume_id.clone()).collect();
+    let exclude_data: Vec<String> = instance
+        .volumes
+        .iter()
+        .filter(|volume| !is_root(volume) && !kept(volume))
+        .map(|volume| volume.volume_id.clone())
+        .collect();
     let specification = InstanceSpecification::builder()
         .instance_id(&instance.instance_id)
         .exclude_boot_volume(exclude_boot)
@@ -186,7 +220,9 @@ pub fn create_snapshots(
         Ok(output
             .snapshots()
             .iter()
-            .filter_map(|snapshot| Some((snapshot.volume_id().unwrap_or_default().to_string(), snapshot.snapshot_id()?.to_string())))
+            .filter_map(|snapshot| {
+                Some((snapshot.volume_id().unwrap_or_default().to_string(), snapshot.snapshot_id()?.to_string()))
+            })
             .collect())
     })
 }
@@ -210,13 +246,22 @@ pub fn wait_for_snapshots(
             for batch in waiting.chunks(200) {
                 match client.describe_snapshots().set_snapshot_ids(Some(batch.to_vec())).send().await {
                     Ok(output) => {
-                        let states: HashMap<&str, &SnapshotState> =
-                            output.snapshots().iter().filter_map(|snapshot| Some((snapshot.snapshot_id()?, snapshot.state()?))).collect();
+                        let states: HashMap<&str, &SnapshotState> = output
+                            .snapshots()
+                            .iter()
+                            .filter_map(|snapshot| Some((snapshot.snapshot_id()?, snapshot.state()?)))
+                            .collect();
                         for id in batch {
                             match states.get(id.as_str()) {
                                 Some(SnapshotState::Completed) => {}
                                 Some(SnapshotState::Error) => {
-                                    failed.insert(id.clone(), CallError { reason: Reason::SnapshotFailed, message: format!("snapshot {id} ended in state error") });
+                                    failed.insert(
+                                        id.clone(),
+                                        CallError {
+                                            reason: Reason::SnapshotFailed,
+                                            message: format!("snapshot {id} ended in state error"),
+                                        },
+                                    );
                                 }
                                 _ => still.push(id.clone()),
                             }
@@ -278,7 +323,12 @@ pub fn list_tagged_snapshots(session: &Session, region: &str) -> Result<Vec<Tagg
             for snapshot in output.snapshots() {
                 // The filter should guarantee the tag; checking again costs nothing and makes
                 // "never touches an untagged snapshot" independent of the service.
-                let Some(scan_id) = snapshot.tags().iter().find(|tag| tag.key() == Some(SCAN_ID_TAG)).map(|tag| tag.value().unwrap_or_default().to_string()) else {
+                let Some(scan_id) = snapshot
+                    .tags()
+                    .iter()
+                    .find(|tag| tag.key() == Some(SCAN_ID_TAG))
+                    .map(|tag| tag.value().unwrap_or_default().to_string())
+                else {
                     continue;
                 };
                 found.push(TaggedSnapshot {

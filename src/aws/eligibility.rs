@@ -155,7 +155,8 @@ pub fn decide(instance: &InstanceFacts, rules: &Rules) -> Decision {
     if instance.state != "running" {
         return Decision::Skip(Reason::StateNotScannable);
     }
-    let (volumes, skipped): (Vec<_>, Vec<_>) = instance.volumes.iter().cloned().partition(|volume| !kms_excluded(volume, rules));
+    let (volumes, skipped): (Vec<_>, Vec<_>) =
+        instance.volumes.iter().cloned().partition(|volume| !kms_excluded(volume, rules));
     let skipped: Vec<_> = skipped.into_iter().map(|volume| (volume, Reason::KmsKeyExcluded)).collect();
     if volumes.is_empty() {
         return Decision::Skip(Reason::KmsKeyExcluded);
@@ -216,16 +217,32 @@ mod tests {
         };
         let cases: Vec<(&str, InstanceFacts, Option<Reason>)> = vec![
             ("plain running linux", running(), None),
-            ("inspector exclusion tag", with(&|i| i.tags.push(("InspectorEc2Exclusion".into(), String::new()))), Some(Reason::ExcludedByTag)),
-            ("snapscan exclusion tag", with(&|i| i.tags.push(("snapscan:exclude".into(), "true".into()))), Some(Reason::ExcludedByTag)),
+            (
+                "inspector exclusion tag",
+                with(&|i| i.tags.push(("InspectorEc2Exclusion".into(), String::new()))),
+                Some(Reason::ExcludedByTag),
+            ),
+            (
+                "snapscan exclusion tag",
+                with(&|i| i.tags.push(("snapscan:exclude".into(), "true".into()))),
+                Some(Reason::ExcludedByTag),
+            ),
             ("an unrelated tag", with(&|i| i.tags.push(("Name".into(), "snapscan:exclude".into()))), None),
             ("windows lower case", with(&|i| i.platform = Some("windows".into())), Some(Reason::UnsupportedPlatform)),
             ("windows any case", with(&|i| i.platform = Some("Windows".into())), Some(Reason::UnsupportedPlatform)),
-            ("instance store root", with(&|i| i.root_device_type = "instance-store".into()), Some(Reason::NotEbsBacked)),
+            (
+                "instance store root",
+                with(&|i| i.root_device_type = "instance-store".into()),
+                Some(Reason::NotEbsBacked),
+            ),
             ("no volumes", with(&|i| i.volumes.clear()), Some(Reason::NotEbsBacked)),
             ("stopped", with(&|i| i.state = "stopped".into()), Some(Reason::StateNotScannable)),
             ("pending", with(&|i| i.state = "pending".into()), Some(Reason::StateNotScannable)),
-            ("nine volumes", with(&|i| i.volumes = (0..9).map(|n| volume(&format!("vol-{n}"), 1)).collect()), Some(Reason::TooManyVolumes)),
+            (
+                "nine volumes",
+                with(&|i| i.volumes = (0..9).map(|n| volume(&format!("vol-{n}"), 1)).collect()),
+                Some(Reason::TooManyVolumes),
+            ),
             ("eight volumes", with(&|i| i.volumes = (0..8).map(|n| volume(&format!("vol-{n}"), 1)).collect()), None),
             ("too big", with(&|i| i.volumes.push(volume("vol-big", 1100))), Some(Reason::TotalSizeLimit)),
         ];
@@ -239,7 +256,9 @@ mod tests {
         let rules = Rules { excluded_kms_keys: vec!["key-1".to_string()], ..Rules::default() };
         let mut instance = running();
         instance.volumes[1].kms_key_id = Some("arn:aws:kms:us-east-1:123456789012:key/key-1".to_string());
-        let Decision::Scan { volumes, skipped } = decide(&instance, &rules) else { panic!("should scan the root volume") };
+        let Decision::Scan { volumes, skipped } = decide(&instance, &rules) else {
+            panic!("should scan the root volume")
+        };
         assert_eq!(volumes.iter().map(|volume| volume.volume_id.as_str()).collect::<Vec<_>>(), ["vol-root"]);
         assert_eq!(skipped.len(), 1);
         assert_eq!(skipped[0].1, Reason::KmsKeyExcluded);

@@ -115,7 +115,8 @@ impl Ledger {
         let mut state = self.lock();
         state.closed = true;
         while state.creating > 0 && Instant::now() < deadline {
-            let (next, _) = self.changed.wait_timeout(state, Duration::from_millis(100)).unwrap_or_else(PoisonError::into_inner);
+            let (next, _) =
+                self.changed.wait_timeout(state, Duration::from_millis(100)).unwrap_or_else(PoisonError::into_inner);
             state = next;
         }
         drop(state);
@@ -171,5 +172,8 @@ impl Ledger {
 
 fn say_remaining(ledger: &Ledger) {
     let remaining: Vec<String> = ledger.remaining().into_iter().map(|(_, id)| id).collect();
-    eprintln!("snapscan: still deleting snapshots, please wait: {}", if remaining.is_empty() { "(creates in flight)".to_string() } else { remaining.join(", ") });
+    eprintln!(
+        "snapscan: still deleting snapshots, please wait: {}",
+        if remaining.is_empty() { "(creates in flight)".to_string() } else { remaining.join(", ") }
+    );
 }

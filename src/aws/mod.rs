@@ -6,7 +6,6 @@
 //! records. One [`Session`] holds the tokio runtime that every SDK call and every EBS source
 //! of a run shares, since the SDK is async and the walk is plain threads.
 
-
 pub mod cleanup;
 pub mod ec2;
 pub mod eligibility;
@@ -115,7 +114,10 @@ impl Session {
                         .configure(&config)
                         .build()
                         .await;
-                    config.into_builder().credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(provider)).build()
+                    config
+                        .into_builder()
+                        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(provider))
+                        .build()
                 }
                 None => config,
             }

@@ -128,11 +128,17 @@ struct JobResult {
 
 /// Run `targets`; snapshots this run creates are deleted before it returns, and on
 /// SIGINT/SIGTERM (which end the process with 130/143 after deleting them).
-pub fn run(session: Arc<Session>, targets: &[AwsTarget], options: &InstanceOptions, scan_volume: &ScanVolume<'_>) -> AwsOutcome {
+pub fn run(
+    session: Arc<Session>,
+    targets: &[AwsTarget],
+    options: &InstanceOptions,
+    scan_volume: &ScanVolume<'_>,
+) -> AwsOutcome {
     let mut outcome = AwsOutcome::default();
     let scan_id = new_scan_id();
     let ledger = Ledger::new(Arc::clone(&session));
-    let creates_snapshots = targets.iter().any(|target| matches!(target, AwsTarget::Instances(_) | AwsTarget::InstancesMatching(_)));
+    let creates_snapshots =
+        targets.iter().any(|target| matches!(target, AwsTarget::Instances(_) | AwsTarget::InstancesMatching(_)));
     if creates_snapshots {
         if let Err(error) = ledger.exit_cleanly_on_signals() {
             outcome.error(format!("cannot install signal handlers, so not creating snapshots: {error}"));
@@ -141,32 +147,45 @@ pub fn run(session: Arc<Session>, targets: &[AwsTarget], options: &InstanceOptio
         if let Some(older_than) = options.sweep_older_than {
             for result in cleanup::sweep(&session, older_than, false) {
                 if let Some(error) = result.error {
-                    outcome.issues.push(Issue { severity: Severity::Warning, location: None, message: format!("sweep: {error}") });
+                    outcome.issues.push(Issue {
+                        severity: Severity::Warning,
+                        location: None,
+                        message: format!("sweep: {error}"),
+                    });
                 }
             }
         }
     }
     // Deletes whatever is left even if a scan panics.
     let _delete_on_exit = DeleteOnDrop(Arc::clone(&ledger));
+    let instance_run = InstanceRun { session: &session, ledger: &ledger, scan_id: &scan_id, options, scan_volume };
     for target in targets {
         match target {
-            AwsTarget::Snapshot(snapshot_id) => scan_existing_snapshot(&session, snapshot_id, options, scan_volume, &mut outcome),
+            AwsTarget::Snapshot(snapshot_id) => {
+                scan_existing_snapshot(&session, snapshot_id, options, scan_volume, &mut outcome)
+            }
             AwsTarget::Image(image_id) => scan_image(&session, image_id, options, scan_volume, &mut outcome),
             AwsTarget::Instances(ids) => {
                 for region in session.regions().to_vec() {
                     let found = describe_by_ids(&session, &region, ids, &mut outcome);
-                    scan_instances(&session, &ledger, &scan_id, &region, found, options, scan_volume, &mut outcome);
+                    scan_instances(&instance_run, &region, found, &mut outcome);
                 }
                 let seen: Vec<String> = outcome.coverage.iter().map(|entry| entry.target.clone()).collect();
                 for id in ids.iter().filter(|id| !seen.contains(id)) {
-                    outcome.coverage.push(not_scanned(id, "instance", "", Reason::NotFound, format!("instance {id} not found in {}", session.regions().join(", "))));
+                    outcome.coverage.push(not_scanned(
+                        id,
+                        "instance",
+                        "",
+                        Reason::NotFound,
+                        format!("instance {id} not found in {}", session.regions().join(", ")),
+                    ));
                     outcome.targets.push(failed_target(id, "instance", format!("instance {id} not found")));
                 }
             }
             AwsTarget::InstancesMatching(filters) => {
                 for region in session.regions().to_vec() {
                     match ec2::describe_instances(&session, &region, &[], filters) {
-                        Ok(found) => scan_instances(&session, &ledger, &scan_id, &region, found, options, scan_volume, &mut outcome),
+                        Ok(found) => scan_instances(&instance_run, &region, found, &mut outcome),
                         Err(error) => outcome.error(format!("cannot list instances: {error}")),
                     }
                 }
@@ -194,9 +213,11 @@ impl Drop for DeleteOnDrop {
 fn describe_by_ids(session: &Session, region: &str, ids: &[String], outcome: &mut AwsOutcome) -> Vec<InstanceFacts> {
     match ec2::describe_instances(session, region, ids, &[]) {
         Ok(found) => found,
-        Err(error) if error.reason == Reason::NotFound => {
-            ids.iter().filter_map(|id| ec2::describe_instances(session, region, std::slice::from_ref(id), &[]).ok()).flatten().collect()
-        }
+        Err(error) if error.reason == Reason::NotFound => ids
+            .iter()
+            .filter_map(|id| ec2::describe_instances(session, region, std::slice::from_ref(id), &[]).ok())
+            .flatten()
+            .collect(),
         Err(error) => {
             outcome.error(format!("cannot describe instances: {error}"));
             Vec::new()
@@ -206,7 +227,9 @@ fn describe_by_ids(session: &Session, region: &str, ids: &[String], outcome: &mu
 
 /// Now, as RFC 3339.
 fn now() -> String {
-    aws_smithy_types::DateTime::from(SystemTime::now()).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
+    aws_smithy_types::DateTime::from(SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
 }
 
 fn not_scanned(target: &str, kind: &str, region: &str, reason: Reason, message: String) -> Coverage {
@@ -226,11 +249,23 @@ fn failed_target(name: &str, kind: &str, message: String) -> model::Target {
     model::Target { name: name.to_string(), kind: kind.to_string(), volumes: Vec::new(), error: Some(message) }
 }
 
-fn scan_existing_snapshot(session: &Session, snapshot_id: &str, options: &InstanceOptions, scan_volume: &ScanVolume<'_>, outcome: &mut AwsOutcome) {
+fn scan_existing_snapshot(
+    session: &Session,
+    snapshot_id: &str,
+    options: &InstanceOptions,
+    scan_volume: &ScanVolume<'_>,
+    outcome: &mut AwsOutcome,
+) {
     let region = session.default_region().to_string();
-    let job = Job { region: region.clone(), snapshot_id: snapshot_id.to_string(), volume_name: snapshot_id.to_string() };
+    let job =
+        Job { region: region.clone(), snapshot_id: snapshot_id.to_string(), volume_name: snapshot_id.to_string() };
     let mut results = run_jobs(session, vec![job], options.volume_concurrency, scan_volume);
-    let result = results.pop().unwrap_or_else(|| JobResult { scanned: Err("not run".to_string()), counters: EbsCounters::default(), bytes_read: 0, read_calls: 0 });
+    let result = results.pop().unwrap_or_else(|| JobResult {
+        scanned: Err("not run".to_string()),
+        counters: EbsCounters::default(),
+        bytes_read: 0,
+        read_calls: 0,
+    });
     let mut coverage = Coverage {
         target: snapshot_id.to_string(),
         kind: "snapshot".to_string(),
@@ -242,16 +277,32 @@ fn scan_existing_snapshot(session: &Session, snapshot_id: &str, options: &Instan
         scan_time: now(),
     };
     let (volume, error) = record(result, outcome);
-    coverage.volumes.push(CoverageVolume { snapshot_id: Some(snapshot_id.to_string()), scanned: error.is_none(), reason: error.as_ref().map(|_| Reason::ScanFailed.code().to_string()), ..CoverageVolume::default() });
+    coverage.volumes.push(CoverageVolume {
+        snapshot_id: Some(snapshot_id.to_string()),
+        scanned: error.is_none(),
+        reason: error.as_ref().map(|_| Reason::ScanFailed.code().to_string()),
+        ..CoverageVolume::default()
+    });
     if let Some(message) = &error {
         coverage.reason = Some(Reason::ScanFailed.code().to_string());
         coverage.message = Some(message.clone());
     }
     outcome.coverage.push(coverage);
-    outcome.targets.push(model::Target { name: snapshot_id.to_string(), kind: "snapshot".to_string(), volumes: volume.into_iter().collect(), error });
+    outcome.targets.push(model::Target {
+        name: snapshot_id.to_string(),
+        kind: "snapshot".to_string(),
+        volumes: volume.into_iter().collect(),
+        error,
+    });
 }
 
-fn scan_image(session: &Session, image_id: &str, options: &InstanceOptions, scan_volume: &ScanVolume<'_>, outcome: &mut AwsOutcome) {
+fn scan_image(
+    session: &Session,
+    image_id: &str,
+    options: &InstanceOptions,
+    scan_volume: &ScanVolume<'_>,
+    outcome: &mut AwsOutcome,
+) {
     let region = session.default_region().to_string();
     let image = match ec2::describe_images(session, &region, std::slice::from_ref(&image_id.to_string())) {
         Ok(images) => images.into_iter().find(|image| image.image_id == image_id),
@@ -262,19 +313,54 @@ fn scan_image(session: &Session, image_id: &str, options: &InstanceOptions, scan
         }
     };
     let Some(image) = image else {
-        outcome.coverage.push(not_scanned(image_id, "ami", &region, Reason::NotFound, format!("image {image_id} not found")));
+        outcome.coverage.push(not_scanned(
+            image_id,
+            "ami",
+            &region,
+            Reason::NotFound,
+            format!("image {image_id} not found"),
+        ));
         outcome.targets.push(failed_target(image_id, "ami", format!("image {image_id} not found")));
         return;
     };
     if image.platform.as_deref().is_some_and(|platform| platform.eq_ignore_ascii_case("windows")) {
-        outcome.coverage.push(not_scanned(image_id, "ami", &region, Reason::UnsupportedPlatform, "Windows image".to_string()));
-        outcome.targets.push(model::Target { name: image_id.to_string(), kind: "ami".to_string(), volumes: Vec::new(), error: None });
+        outcome.coverage.push(not_scanned(
+            image_id,
+            "ami",
+            &region,
+            Reason::UnsupportedPlatform,
+            "Windows image".to_string(),
+        ));
+        outcome.targets.push(model::Target {
+            name: image_id.to_string(),
+            kind: "ami".to_string(),
+            volumes: Vec::new(),
+            error: None,
+        });
         return;
     }
-    let jobs: Vec<Job> = image.snapshots.iter().map(|(_, snapshot_id)| Job { region: region.clone(), snapshot_id: snapshot_id.clone(), volume_name: snapshot_id.clone() }).collect();
+    let jobs: Vec<Job> = image
+        .snapshots
+        .iter()
+        .map(|(_, snapshot_id)| Job {
+            region: region.clone(),
+            snapshot_id: snapshot_id.clone(),
+            volume_name: snapshot_id.clone(),
+        })
+        .collect();
     let results = run_jobs(session, jobs, options.volume_concurrency, scan_volume);
-    let mut target = model::Target { name: image_id.to_string(), kind: "ami".to_string(), volumes: Vec::new(), error: None };
-    let mut coverage = Coverage { target: image_id.to_string(), kind: "ami".to_string(), region, scanned: true, reason: None, message: None, volumes: Vec::new(), scan_time: now() };
+    let mut target =
+        model::Target { name: image_id.to_string(), kind: "ami".to_string(), volumes: Vec::new(), error: None };
+    let mut coverage = Coverage {
+        target: image_id.to_string(),
+        kind: "ami".to_string(),
+        region,
+        scanned: true,
+        reason: None,
+        message: None,
+        volumes: Vec::new(),
+        scan_time: now(),
+    };
     for ((device, snapshot_id), result) in image.snapshots.iter().zip(results) {
         let (volume, error) = record(result, outcome);
         target.volumes.extend(volume);
@@ -296,18 +382,20 @@ fn scan_image(session: &Session, image_id: &str, options: &InstanceOptions, scan
     outcome.targets.push(target);
 }
 
+/// What every instance of a run shares.
+#[derive(Clone, Copy)]
+struct InstanceRun<'a> {
+    session: &'a Session,
+    ledger: &'a Ledger,
+    scan_id: &'a str,
+    options: &'a InstanceOptions,
+    scan_volume: &'a ScanVolume<'a>,
+}
+
 /// Decide, snapshot (one `CreateSnapshots` per instance), wait, scan and delete, for the
 /// instances of one region.
-fn scan_instances(
-    session: &Session,
-    ledger: &Ledger,
-    scan_id: &str,
-    region: &str,
-    instances: Vec<InstanceFacts>,
-    options: &InstanceOptions,
-    scan_volume: &ScanVolume<'_>,
-    outcome: &mut AwsOutcome,
-) {
+fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFacts>, outcome: &mut AwsOutcome) {
+    let InstanceRun { session, ledger, scan_id, options, scan_volume } = *run;
     // (instance, coverage, [(volume id, snapshot id)], volume ids to read)
     let mut planned = Vec::new();
     for instance in instances {
@@ -330,17 +418,24 @@ fn scan_instances(
                 .collect(),
             scan_time: now(),
         };
-        let (keep, skipped) = match decide_instance(&instance, &options.rules) {
-            Ok(decision) => decision,
-            Err(reason) => {
+        let (keep, skipped) = match super::eligibility::decide(&instance, &options.rules) {
+            Decision::Scan { volumes, skipped } => (volumes, skipped),
+            Decision::Skip(reason) => {
                 coverage.reason = Some(reason.code().to_string());
                 outcome.coverage.push(coverage);
-                outcome.targets.push(model::Target { name: instance.instance_id.clone(), kind: "instance".to_string(), volumes: Vec::new(), error: None });
+                outcome.targets.push(model::Target {
+                    name: instance.instance_id.clone(),
+                    kind: "instance".to_string(),
+                    volumes: Vec::new(),
+                    error: None,
+                });
                 continue;
             }
         };
         for (volume, reason) in &skipped {
-            if let Some(entry) = coverage.volumes.iter_mut().find(|entry| entry.volume_id.as_deref() == Some(volume.volume_id.as_str())) {
+            if let Some(entry) =
+                coverage.volumes.iter_mut().find(|entry| entry.volume_id.as_deref() == Some(volume.volume_id.as_str()))
+            {
                 entry.reason = Some(reason.code().to_string());
             }
         }
@@ -366,15 +461,25 @@ fn scan_instances(
             }
         }
     }
-    let all_snapshots: Vec<String> = planned.iter().flat_map(|(_, _, created, _)| created.iter().map(|(_, snapshot_id)| snapshot_id.clone())).collect();
-    let failed = ec2::wait_for_snapshots(session, region, &all_snapshots, options.snapshot_timeout, options.poll_interval);
+    let all_snapshots: Vec<String> = planned
+        .iter()
+        .flat_map(|(_, _, created, _)| created.iter().map(|(_, snapshot_id)| snapshot_id.clone()))
+        .collect();
+    let failed =
+        ec2::wait_for_snapshots(session, region, &all_snapshots, options.snapshot_timeout, options.poll_interval);
     for (instance, mut coverage, created, wanted) in planned {
         let mut jobs = Vec::new();
-        let mut target = model::Target { name: instance.instance_id.clone(), kind: "instance".to_string(), volumes: Vec::new(), error: None };
+        let mut target = model::Target {
+            name: instance.instance_id.clone(),
+            kind: "instance".to_string(),
+            volumes: Vec::new(),
+            error: None,
+        };
         // Only volumes we asked for are read, whatever else the service snapshotted (all of
         // them are ours and deleted below).
         for (volume_id, snapshot_id) in created.iter().filter(|(volume_id, _)| wanted.contains(volume_id)) {
-            let entry = coverage.volumes.iter_mut().find(|entry| entry.volume_id.as_deref() == Some(volume_id.as_str()));
+            let entry =
+                coverage.volumes.iter_mut().find(|entry| entry.volume_id.as_deref() == Some(volume_id.as_str()));
             if let Some(entry) = entry {
                 entry.snapshot_id = Some(snapshot_id.clone());
                 if let Some(error) = failed.get(snapshot_id) {
@@ -386,16 +491,26 @@ fn scan_instances(
                     coverage.reason = Some(error.reason.code().to_string());
                     coverage.message = Some(error.message.clone());
                 }
-                None => jobs.push(Job { region: region.to_string(), snapshot_id: snapshot_id.clone(), volume_name: volume_id.clone() }),
+                None => jobs.push(Job {
+                    region: region.to_string(),
+                    snapshot_id: snapshot_id.clone(),
+                    volume_name: volume_id.clone(),
+                }),
             }
         }
         let scanned_ids: Vec<String> = jobs.iter().map(|job| job.snapshot_id.clone()).collect();
-        let results = if ledger.is_closed() { Vec::new() } else { run_jobs(session, jobs, options.volume_concurrency, scan_volume) };
+        let results = if ledger.is_closed() {
+            Vec::new()
+        } else {
+            run_jobs(session, jobs, options.volume_concurrency, scan_volume)
+        };
         let mut all_scanned = coverage.reason.is_none() && results.len() == scanned_ids.len();
         for (snapshot_id, result) in scanned_ids.iter().zip(results) {
             let (volume, error) = record(result, outcome);
             target.volumes.extend(volume);
-            if let Some(entry) = coverage.volumes.iter_mut().find(|entry| entry.snapshot_id.as_deref() == Some(snapshot_id.as_str())) {
+            if let Some(entry) =
+                coverage.volumes.iter_mut().find(|entry| entry.snapshot_id.as_deref() == Some(snapshot_id.as_str()))
+            {
                 entry.scanned = error.is_none();
                 if error.is_some() {
                     entry.reason = Some(Reason::ScanFailed.code().to_string());
@@ -409,7 +524,8 @@ fn scan_instances(
             }
         }
         // Done with this instance: its snapshots go now, not at the end of the run.
-        let ours: Vec<(String, String)> = created.iter().map(|(_, snapshot_id)| (region.to_string(), snapshot_id.clone())).collect();
+        let ours: Vec<(String, String)> =
+            created.iter().map(|(_, snapshot_id)| (region.to_string(), snapshot_id.clone())).collect();
         for failure in ledger.delete(&ours) {
             outcome.error(format!("cannot delete snapshot: {failure}; retried at the end of the run"));
         }
@@ -422,13 +538,6 @@ fn scan_instances(
         }
         outcome.coverage.push(coverage);
         outcome.targets.push(target);
-    }
-}
-
-fn decide_instance(instance: &InstanceFacts, rules: &Rules) -> Result<(Vec<super::eligibility::VolumeFacts>, Vec<(super::eligibility::VolumeFacts, Reason)>), Reason> {
-    match super::eligibility::decide(instance, rules) {
-        Decision::Scan { volumes, skipped } => Ok((volumes, skipped)),
-        Decision::Skip(reason) => Err(reason),
     }
 }
 
@@ -473,17 +582,30 @@ fn run_job(session: &Session, job: &Job, scan_volume: &ScanVolume<'_>) -> JobRes
     let _span = tracing::info_span!("snapshot", id = %job.snapshot_id, volume = %job.volume_name).entered();
     let source = match session.open_snapshot(&job.region, &job.snapshot_id) {
         Ok(source) => Arc::new(source),
-        Err(error) => return JobResult { scanned: Err(error.to_string()), counters: EbsCounters::default(), bytes_read: 0, read_calls: 0 },
+        Err(error) => {
+            return JobResult {
+                scanned: Err(error.to_string()),
+                counters: EbsCounters::default(),
+                bytes_read: 0,
+                read_calls: 0,
+            };
+        }
     };
     let scanned = scan_volume(Arc::clone(&source) as Arc<dyn ReadAt>, &job.volume_name)
         .map_err(|error| format!("cannot read snapshot {} ({}): {error}", job.snapshot_id, job.volume_name));
-    JobResult { scanned, counters: source.counters(), bytes_read: source.read_counters().bytes_read(), read_calls: source.read_counters().read_calls() }
+    JobResult {
+        scanned,
+        counters: source.counters(),
+        bytes_read: source.read_counters().bytes_read(),
+        read_calls: source.read_counters().read_calls(),
+    }
 }
 
 /// A unique id for this run's snapshots: time, process and randomness.
 pub fn new_scan_id() -> String {
     use std::hash::{BuildHasher, RandomState};
-    let seconds = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
+    let seconds =
+        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
     let random = RandomState::new().hash_one((seconds, std::process::id()));
     format!("{seconds}-{}-{:08x}", std::process::id(), random & 0xffff_ffff)
 }

@@ -17,8 +17,8 @@
 use super::{ReadAt, ReadCounters, check_range};
 use aws_sdk_ebs::Client;
 use aws_sdk_ebs::config::http::HttpResponse;
-use aws_sdk_ebs::operation::get_snapshot_block::GetSnapshotBlockError;
 use aws_sdk_ebs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ebs::operation::get_snapshot_block::GetSnapshotBlockError;
 use aws_sdk_ebs::types::ValidationExceptionReason;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -348,13 +348,7 @@ impl EbsSource {
     pub fn counters(&self) -> EbsCounters {
         let counters = &self.inner.counters;
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        let blocks_allocated = self
-            .inner
-            .blocks
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .tokens
-            .len();
+        let blocks_allocated = self.inner.blocks.read().unwrap_or_else(PoisonError::into_inner).tokens.len();
         EbsCounters {
             blocks_fetched: load(&counters.blocks_fetched),
             bytes_fetched: load(&counters.bytes_fetched),
@@ -541,7 +535,8 @@ impl Inner {
     }
 
     async fn fetch_once(&self, index: u64, token: &str) -> Result<Vec<u8>, Failure> {
-        let block_index = i32::try_from(index).map_err(|_| Failure::Fatal(self.invalid(format!("block index {index} out of range"))))?;
+        let block_index = i32::try_from(index)
+            .map_err(|_| Failure::Fatal(self.invalid(format!("block index {index} out of range"))))?;
         let output = self
             .client
             .get_snapshot_block()
@@ -556,7 +551,11 @@ impl Inner {
                     Some(GetSnapshotBlockError::ValidationException(validation))
                         if validation.reason() == Some(&ValidationExceptionReason::InvalidBlockToken)
                 );
-                if typed_expiry { Failure::ExpiredToken("INVALID_BLOCK_TOKEN".to_string()) } else { self.classify(error) }
+                if typed_expiry {
+                    Failure::ExpiredToken("INVALID_BLOCK_TOKEN".to_string())
+                } else {
+                    self.classify(error)
+                }
             })?;
         let checksum = output.checksum.clone();
         let algorithm = output.checksum_algorithm.as_ref().map(|algorithm| algorithm.as_str().to_string());
@@ -571,7 +570,9 @@ impl Inner {
             return Err(Failure::Transient(format!("block body is {} bytes, expected {EBS_BLOCK_SIZE}", data.len())));
         }
         if algorithm.as_deref() != Some("SHA256") {
-            return Err(Failure::Fatal(self.invalid(format!("block {index}: unsupported checksum algorithm {algorithm:?}"))));
+            return Err(Failure::Fatal(
+                self.invalid(format!("block {index}: unsupported checksum algorithm {algorithm:?}")),
+            ));
         }
         let expected = checksum
             .as_deref()
@@ -611,7 +612,9 @@ impl Inner {
             }
             length = Some(page_length);
             for (index, token) in page.blocks {
-                let start = index.checked_mul(EBS_BLOCK_SIZE).ok_or_else(|| self.invalid(format!("block index {index} overflows")))?;
+                let start = index
+                    .checked_mul(EBS_BLOCK_SIZE)
+                    .ok_or_else(|| self.invalid(format!("block index {index} overflows")))?;
                 if start >= page_length {
                     return Err(self.invalid(format!("block {index} is past the end of the volume")));
                 }
@@ -681,7 +684,11 @@ impl Inner {
                 },
             }
         }
-        Err(EbsError::List { snapshot_id: self.snapshot_id.clone(), attempts: self.options.attempts, message: last_failure })
+        Err(EbsError::List {
+            snapshot_id: self.snapshot_id.clone(),
+            attempts: self.options.attempts,
+            message: last_failure,
+        })
     }
 
     /// Sort an SDK failure into retry, re-list or give up.
@@ -696,18 +703,27 @@ impl Inner {
                 let detail = context.err().message().unwrap_or_default().to_string();
                 let status = context.raw().status().as_u16();
                 match code {
-                    "ResourceNotFoundException" => Failure::Fatal(EbsError::NotFound { snapshot_id: self.snapshot_id.clone(), message: detail }),
-                    "AccessDeniedException" => Failure::Fatal(EbsError::AccessDenied { snapshot_id: self.snapshot_id.clone(), message: detail }),
-                    "ValidationException" if is_expired_token(&message, &detail) => Failure::ExpiredToken(detail),
-                    "RequestThrottledException" | "ThrottlingException" | "InternalServerException" | "ServiceUnavailableException" | "ServiceQuotaExceededException" => {
-                        Failure::Transient(format!("{code}: {detail}"))
+                    "ResourceNotFoundException" => {
+                        Failure::Fatal(EbsError::NotFound { snapshot_id: self.snapshot_id.clone(), message: detail })
                     }
+                    "AccessDeniedException" => Failure::Fatal(EbsError::AccessDenied {
+                        snapshot_id: self.snapshot_id.clone(),
+                        message: detail,
+                    }),
+                    "ValidationException" if is_expired_token(&message, &detail) => Failure::ExpiredToken(detail),
+                    "RequestThrottledException"
+                    | "ThrottlingException"
+                    | "InternalServerException"
+                    | "ServiceUnavailableException"
+                    | "ServiceQuotaExceededException" => Failure::Transient(format!("{code}: {detail}")),
                     _ if (500..600).contains(&status) => Failure::Transient(format!("HTTP {status} {code}: {detail}")),
                     _ => Failure::Fatal(EbsError::Service { snapshot_id: self.snapshot_id.clone(), message }),
                 }
             }
             // Timeouts, connection failures and unreadable responses are all worth a retry.
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => Failure::Transient(message),
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+                Failure::Transient(message)
+            }
             _ => Failure::Fatal(self.invalid(message)),
         }
     }
@@ -740,7 +756,6 @@ fn is_expired_token(full_message: &str, detail: &str) -> bool {
     let reason = ValidationExceptionReason::InvalidBlockToken;
     full_message.contains(reason.as_str()) || detail.to_ascii_lowercase().contains("token")
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -71,7 +71,9 @@ impl Moto {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "tests")))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "tests",
+            )))
             .build()
     }
 
@@ -133,7 +135,13 @@ pub fn seed_snapshot(runtime: &tokio::runtime::Runtime, config: &SdkConfig, imag
     let client = aws_sdk_ebs::Client::new(config);
     runtime.block_on(async {
         let gib = bytes.len().div_ceil(1 << 30).max(1);
-        let started = client.start_snapshot().volume_size(i64::try_from(gib).unwrap()).description("snapscan test seed").send().await.expect("StartSnapshot");
+        let started = client
+            .start_snapshot()
+            .volume_size(i64::try_from(gib).unwrap())
+            .description("snapscan test seed")
+            .send()
+            .await
+            .expect("StartSnapshot");
         let snapshot_id = started.snapshot_id().expect("snapshot id").to_string();
         let mut written = 0;
         for (index, chunk) in bytes.chunks(BLOCK).enumerate() {
@@ -156,7 +164,13 @@ pub fn seed_snapshot(runtime: &tokio::runtime::Runtime, config: &SdkConfig, imag
                 .expect("PutSnapshotBlock");
             written += 1;
         }
-        client.complete_snapshot().snapshot_id(&snapshot_id).changed_blocks_count(written).send().await.expect("CompleteSnapshot");
+        client
+            .complete_snapshot()
+            .snapshot_id(&snapshot_id)
+            .changed_blocks_count(written)
+            .send()
+            .await
+            .expect("CompleteSnapshot");
         snapshot_id
     })
 }
@@ -208,7 +222,12 @@ pub fn register_image(runtime: &tokio::runtime::Runtime, moto: &Moto, snapshot_i
             .register_image()
             .name(format!("snapscan-test-{snapshot_id}"))
             .root_device_name("/dev/xvda")
-            .block_device_mappings(BlockDeviceMapping::builder().device_name("/dev/xvda").ebs(EbsBlockDevice::builder().snapshot_id(snapshot_id).build()).build())
+            .block_device_mappings(
+                BlockDeviceMapping::builder()
+                    .device_name("/dev/xvda")
+                    .ebs(EbsBlockDevice::builder().snapshot_id(snapshot_id).build())
+                    .build(),
+            )
             .send()
             .await
             .expect("RegisterImage")
@@ -236,12 +255,19 @@ pub fn launch(runtime: &tokio::runtime::Runtime, moto: &Moto, image_id: &str, la
     use aws_sdk_ec2::types::{BlockDeviceMapping, EbsBlockDevice, ResourceType, Tag, TagSpecification};
     let client = ec2(moto);
     runtime.block_on(async {
-        let mut request = client.run_instances().image_id(launch.image_id.unwrap_or(image_id)).min_count(1).max_count(1);
-        let root = EbsBlockDevice::builder().volume_size(1).set_snapshot_id(launch.root_snapshot.map(str::to_string)).build();
-        request = request.block_device_mappings(BlockDeviceMapping::builder().device_name("/dev/xvda").ebs(root).build());
+        let mut request =
+            client.run_instances().image_id(launch.image_id.unwrap_or(image_id)).min_count(1).max_count(1);
+        let root =
+            EbsBlockDevice::builder().volume_size(1).set_snapshot_id(launch.root_snapshot.map(str::to_string)).build();
+        request =
+            request.block_device_mappings(BlockDeviceMapping::builder().device_name("/dev/xvda").ebs(root).build());
         for (index, (size, key)) in launch.data_volumes.iter().enumerate() {
             let device = format!("/dev/xvd{}", char::from(b'f' + u8::try_from(index).unwrap()));
-            let ebs = EbsBlockDevice::builder().volume_size(*size).encrypted(key.is_some()).set_kms_key_id(key.map(str::to_string)).build();
+            let ebs = EbsBlockDevice::builder()
+                .volume_size(*size)
+                .encrypted(key.is_some())
+                .set_kms_key_id(key.map(str::to_string))
+                .build();
             request = request.block_device_mappings(BlockDeviceMapping::builder().device_name(device).ebs(ebs).build());
         }
         if !launch.tags.is_empty() {
@@ -280,7 +306,12 @@ pub fn package_versions(report: &serde_json::Value) -> Vec<(String, String)> {
         .as_array()
         .expect("packages array")
         .iter()
-        .map(|package| (package["name"].as_str().unwrap_or_default().to_string(), package["version"].as_str().unwrap_or_default().to_string()))
+        .map(|package| {
+            (
+                package["name"].as_str().unwrap_or_default().to_string(),
+                package["version"].as_str().unwrap_or_default().to_string(),
+            )
+        })
         .collect();
     packages.sort();
     packages.dedup();
