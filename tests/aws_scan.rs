@@ -166,6 +166,13 @@ fn instance_eligibility_reasons() {
             ..Launch::default()
         },
     );
+    let tagged_key = runtime.block_on(async {
+        let kms = aws_sdk_kms::Client::new(&moto.sdk_config());
+        let tag = aws_sdk_kms::types::Tag::builder().tag_key("InspectorEc2Exclusion").tag_value("").build().expect("tag");
+        let key = kms.create_key().tags(tag).send().await.expect("CreateKey");
+        key.key_metadata().expect("key metadata").arn().expect("key arn").to_string()
+    });
+    let kms_tagged = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, data_volumes: vec![(1, Some(&tagged_key))], tags: with_tags(&[]), ..Launch::default() });
     let outside = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, ..Launch::default() });
 
     let output = support::snapscan(

@@ -126,10 +126,29 @@ pub fn describe_instances(
                 details.insert(volume.volume_id().unwrap_or_default().to_string(), (size, key));
             }
         }
+        // Tag keys of each KMS key in use, for the exclusion rule. A key whose tags we may
+        // not read is treated as untagged (listed keys can still be excluded by id).
+        let kms = session.kms(region);
+        let mut key_tags: HashMap<String, Vec<String>> = HashMap::new();
+        for (_, key) in details.values() {
+            let Some(key) = key else { continue };
+            if key_tags.contains_key(key) {
+                continue;
+            }
+            let tags = match kms.list_resource_tags().key_id(key).send().await {
+                Ok(output) => output.tags().iter().map(|tag| tag.tag_key().to_string()).collect(),
+                Err(error) => {
+                    tracing::warn!(key = %key, "cannot read KMS key tags: {}", describe(&error));
+                    Vec::new()
+                }
+            };
+            key_tags.insert(key.clone(), tags);
+        }
         for volume in instances.iter_mut().flat_map(|instance| instance.volumes.iter_mut()) {
             if let Some((size, key)) = details.get(&volume.volume_id) {
                 volume.size_gib = *size;
                 volume.kms_key_id = key.clone();
+                volume.kms_key_tag_keys = key.as_ref().and_then(|key| key_tags.get(key)).cloned().unwrap_or_default();
             }
         }
         Ok(instances)

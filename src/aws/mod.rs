@@ -161,6 +161,15 @@ impl Session {
         aws_sdk_ec2::Client::from_conf(config)
     }
 
+    /// The KMS client for `region` (reading key tags for the exclusion rule).
+    pub(crate) fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        let config = aws_sdk_kms::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .retry_config(RetryConfig::standard().with_max_attempts(EC2_ATTEMPTS))
+            .build();
+        aws_sdk_kms::Client::from_conf(config)
+    }
+
     /// The EBS client for `region`. SDK retries are off: `EbsSource` retries itself, body
     /// failures and bad checksums included, and counts every attempt.
     pub(crate) fn ebs(&self, region: &str) -> aws_sdk_ebs::Client {
