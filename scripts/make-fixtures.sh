@@ -104,6 +104,13 @@ make_fs ext4 20M "$walk" "$work/root4k.ext4" -b 4096
 place "$work/root4k.ext4" "$disk" $((256 * 4096))
 python3 scripts/manifest.py 1 "$walk" > "$out/ext4-gpt-4k.manifest"
 
+# ext4 with a directory cycle: debugfs links /a/b/back-to-a to /a's inode, as a corrupt
+# or hostile image would. The walk must report it and stop, not loop.
+cycle=$work/cycle
+mkdir -p "$cycle/a/b"; echo inside > "$cycle/a/b/file"
+make_fs ext4 4M "$cycle" "$out/ext4-cycle.img"
+debugfs -w -R "ln /a /a/b/back-to-a" "$out/ext4-cycle.img" 2>/dev/null
+
 for image in "$out"/*.img; do zstd -q -19 -f --rm "$image"; done
 
 # --- the demo image: a Debian 12 root in a GPT disk, committed uncompressed ----------

@@ -8,12 +8,15 @@ use crate::distro;
 use crate::fs::{self, walk};
 use crate::model::{self, FilesystemInfo, Issue, Scan, Severity, Stats, Target};
 use crate::settings::{CleanupSettings, Settings, TargetSpec};
-use crate::source::{FileSource, ReadAt, Slice};
+use crate::source::{CachedSource, FileSource, ReadAt, Slice};
 use crate::volume;
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// Page cache kept per local image: enough for the metadata of a large root filesystem.
+const PAGE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What scanning one volume found.
 #[derive(Debug)]
@@ -66,7 +69,8 @@ pub fn run(settings: &Settings) -> Scan {
                     continue;
                 }
                 let counters = source.counters();
-                let scanned = scan_volume(Arc::new(source), &name, &catalogers, settings.progress);
+                let cached = CachedSource::new(Arc::new(source), PAGE_CACHE_BYTES);
+                let scanned = scan_volume(Arc::new(cached), &name, &catalogers, settings.progress);
                 stats.bytes_read += counters.bytes_read();
                 stats.read_calls += counters.read_calls();
                 match scanned {

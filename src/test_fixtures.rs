@@ -4,6 +4,9 @@
 //! Unit tests use it as `crate::test_fixtures`; integration tests include this same file
 //! with `#[path = "../src/test_fixtures.rs"] mod test_fixtures;`.
 
+// Each integration test uses only some of these helpers.
+#![allow(dead_code)]
+
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};

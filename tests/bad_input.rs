@@ -58,7 +58,11 @@ fn bad_gpt_entries_fall_back_to_the_backup() {
     let mut disk = fixture("ext4-gpt");
     disk[2 * SECTOR + 20] ^= 0x01; // inside the primary entry array
     let result = scan(disk).unwrap();
-    assert!(has(&result, "primary GPT partition entries are bad (entry array CRC mismatch)"), "{:?}", messages(&result));
+    assert!(
+        has(&result, "primary GPT partition entries are bad (entry array CRC mismatch)"),
+        "{:?}",
+        messages(&result)
+    );
     assert_eq!(result.packages.len(), 2);
 }
 
@@ -79,7 +83,11 @@ fn truncated_disk_skips_the_partition_past_the_end() {
     let mut disk = fixture("ext4-gpt");
     disk.truncate(10 << 20);
     let result = scan(disk).unwrap();
-    assert!(has(&result, "partition 3 (offset 4194304, length 18874368) lies outside the 10485760-byte volume; skipped"), "{:?}", messages(&result));
+    assert!(
+        has(&result, "partition 3 (offset 4194304, length 18874368) lies outside the 10485760-byte volume; skipped"),
+        "{:?}",
+        messages(&result)
+    );
 }
 
 #[test]
@@ -175,4 +183,22 @@ fn random_metadata_damage_never_panics_or_hangs() {
         }
         let _ = scan(disk);
     }
+}
+
+#[test]
+fn a_real_ext4_directory_cycle_is_reported_and_not_followed() {
+    // `debugfs ln` made /a/b/back-to-a another name for /a (see scripts/make-fixtures.sh).
+    let disk = fixture("ext4-cycle");
+    let result = scan(disk).unwrap();
+    assert!(
+        result.issues.iter().any(|issue| issue
+            .location
+            .as_ref()
+            .is_some_and(|location| location.path == "/a/b/back-to-a")
+            && issue.message.contains("directory cycle")),
+        "{:?}",
+        messages(&result)
+    );
+    // /a, /a/b, /a/b/file, /a/b/back-to-a, lost+found: the cycle adds one entry, not a tree.
+    assert!(result.files_visited < 10, "{}", result.files_visited);
 }

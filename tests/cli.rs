@@ -15,7 +15,8 @@ fn snapscan(arguments: &[&str]) -> Output {
 }
 
 fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {}", String::from_utf8_lossy(&output.stdout)))
 }
 
 #[test]
@@ -88,7 +89,8 @@ fn output_file_is_written_whole() {
     let directory = std::env::temp_dir().join(format!("snapscan-cli-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
     let path = directory.join("report.json");
-    let output = snapscan(&["-q", "scan", "image", "fixtures/demo/debian12.img", "-f", "json", "-o", path.to_str().unwrap()]);
+    let output =
+        snapscan(&["-q", "scan", "image", "fixtures/demo/debian12.img", "-f", "json", "-o", path.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0));
     assert!(output.stdout.is_empty());
     let report: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();

@@ -98,6 +98,28 @@ impl ExtFilesystem {
     }
 }
 
+impl ExtFilesystem {
+    /// The entries of a directory without `.` and `..`, each with `extra(entry)`.
+    fn entries<T>(
+        &self,
+        bytes: &[u8],
+        extra: impl Fn(&ext4_view::DirEntry) -> T,
+    ) -> Result<Vec<(DirEntry, T)>, FsError> {
+        let mut entries = Vec::new();
+        for entry in self.inner.read_dir(path(bytes)?).map_err(convert)? {
+            let entry = entry.map_err(convert)?;
+            let name = entry.file_name();
+            let name: &[u8] = name.as_ref();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let file_type = entry.file_type().ok().map(file_type);
+            entries.push((DirEntry { name: name.to_vec(), file_type }, extra(&entry)));
+        }
+        Ok(entries)
+    }
+}
+
 fn convert(error: Ext4Error) -> FsError {
     match error {
         Ext4Error::NotFound => FsError::NotFound,
@@ -165,34 +187,12 @@ impl Filesystem for ExtFilesystem {
     }
 
     fn read_dir_with_metadata(&self, bytes: &[u8]) -> Result<Vec<super::EntryWithMetadata>, FsError> {
-        let mut entries = Vec::new();
-        for entry in self.inner.read_dir(path(bytes)?).map_err(convert)? {
-            let entry = entry.map_err(convert)?;
-            let name = entry.file_name();
-            let name: &[u8] = name.as_ref();
-            if name == b"." || name == b".." {
-                continue;
-            }
-            // Reads the entry's inode directly instead of resolving its path again.
-            let entry_metadata = entry.metadata().map(|found| metadata(&found)).map_err(convert);
-            let file_type = entry.file_type().ok().map(file_type);
-            entries.push((DirEntry { name: name.to_vec(), file_type }, entry_metadata));
-        }
-        Ok(entries)
+        // Reads each entry's inode directly instead of resolving its path again.
+        self.entries(bytes, |entry| entry.metadata().map(|found| metadata(&found)).map_err(convert))
     }
 
     fn read_dir(&self, bytes: &[u8]) -> Result<Vec<DirEntry>, FsError> {
-        let mut entries = Vec::new();
-        for entry in self.inner.read_dir(path(bytes)?).map_err(convert)? {
-            let entry = entry.map_err(convert)?;
-            let name = entry.file_name();
-            let name: &[u8] = name.as_ref();
-            if name == b"." || name == b".." {
-                continue;
-            }
-            entries.push(DirEntry { name: name.to_vec(), file_type: entry.file_type().ok().map(file_type) });
-        }
-        Ok(entries)
+        Ok(self.entries(bytes, |_| ())?.into_iter().map(|(entry, ())| entry).collect())
     }
 
     fn read_link(&self, bytes: &[u8]) -> Result<Vec<u8>, FsError> {

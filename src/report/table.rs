@@ -64,7 +64,11 @@ pub fn write(scan: &Scan, output: &mut dyn Write) -> io::Result<()> {
             let location = package.locations.first().map(|location| location.path.clone()).unwrap_or_default();
             let more = package.locations.len().saturating_sub(1);
             let location = if more > 0 { format!("{location} (+{more})") } else { location };
-            vec![package.name.clone(), package.version.clone(), package.ecosystem.purl_type().to_string(), location]
+            let version = match &package.status {
+                Some(status) => format!("{} ({status})", package.version),
+                None => package.version.clone(),
+            };
+            vec![package.name.clone(), version, package.ecosystem.purl_type().to_string(), location]
         })
         .collect();
     if rows.is_empty() {

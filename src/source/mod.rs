@@ -4,10 +4,12 @@
 //! remote snapshot is just another reader. Sources are shared between threads, count what
 //! they read (the `Scan` reports it), and never read more than they are asked for.
 
+pub mod cache;
 pub mod ebs;
 pub mod file;
 pub mod slice;
 
+pub use cache::CachedSource;
 pub use file::FileSource;
 pub use slice::Slice;
 
