@@ -46,7 +46,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     eprintln!("ebs_bench_server: {} of {} blocks allocated", allocated.len(), length.div_ceil(BLOCK));
-    let image = Arc::new(Image { file, allocated, volume_gib: length.div_ceil(1 << 30).max(1), latency, served: AtomicU64::new(0) });
+    let image = Arc::new(Image {
+        file,
+        allocated,
+        volume_gib: length.div_ceil(1 << 30).max(1),
+        latency,
+        served: AtomicU64::new(0),
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -82,7 +88,8 @@ async fn serve(stream: TcpStream, image: Arc<Image>) -> std::io::Result<()> {
         }
         let target = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-        let parameter = |name: &str| query.split('&').find_map(|pair| pair.strip_prefix(&format!("{name}="))).map(str::to_string);
+        let parameter =
+            |name: &str| query.split('&').find_map(|pair| pair.strip_prefix(&format!("{name}="))).map(str::to_string);
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let response = match parts.as_slice() {
             ["snapshots", SNAPSHOT, "blocks"] => list(&image, parameter("maxResults"), parameter("pageToken")),
@@ -101,10 +108,14 @@ fn list(image: &Image, max_results: Option<String>, page_token: Option<String>) 
     let start: u64 = page_token.and_then(|value| value.parse().ok()).unwrap_or(0);
     let from = image.allocated.partition_point(|&index| index < start);
     let page = &image.allocated[from..(from + max).min(image.allocated.len())];
-    let blocks: Vec<String> = page.iter().map(|index| format!(r#"{{"BlockIndex":{index},"BlockToken":"token-{index}"}}"#)).collect();
+    let blocks: Vec<String> =
+        page.iter().map(|index| format!(r#"{{"BlockIndex":{index},"BlockToken":"token-{index}"}}"#)).collect();
     let next = image.allocated.get(from + max).map(|index| format!(r#","NextToken":"{index}""#)).unwrap_or_default();
-    let body = format!(r#"{{"Blocks":[{}],"VolumeSize":{},"BlockSize":{BLOCK}{next}}}"#, blocks.join(","), image.volume_gib);
-    let mut response = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let body =
+        format!(r#"{{"Blocks":[{}],"VolumeSize":{},"BlockSize":{BLOCK}{next}}}"#, blocks.join(","), image.volume_gib);
+    let mut response =
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len())
+            .into_bytes();
     response.extend_from_slice(body.as_bytes());
     response
 }

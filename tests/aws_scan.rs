@@ -168,11 +168,22 @@ fn instance_eligibility_reasons() {
     );
     let tagged_key = runtime.block_on(async {
         let kms = aws_sdk_kms::Client::new(&moto.sdk_config());
-        let tag = aws_sdk_kms::types::Tag::builder().tag_key("InspectorEc2Exclusion").tag_value("").build().expect("tag");
+        let tag =
+            aws_sdk_kms::types::Tag::builder().tag_key("InspectorEc2Exclusion").tag_value("").build().expect("tag");
         let key = kms.create_key().tags(tag).send().await.expect("CreateKey");
         key.key_metadata().expect("key metadata").arn().expect("key arn").to_string()
     });
-    let kms_tagged = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, data_volumes: vec![(1, Some(&tagged_key))], tags: with_tags(&[]), ..Launch::default() });
+    let kms_tagged = support::launch(
+        &runtime,
+        &moto,
+        &image_id,
+        Launch {
+            root_snapshot: root,
+            data_volumes: vec![(1, Some(&tagged_key))],
+            tags: with_tags(&[]),
+            ..Launch::default()
+        },
+    );
     let outside = support::launch(&runtime, &moto, &image_id, Launch { root_snapshot: root, ..Launch::default() });
 
     let output = support::snapscan(
@@ -218,7 +229,16 @@ fn instance_eligibility_reasons() {
         report["coverage"].as_array().unwrap().iter().all(|entry| entry["target"] != outside.as_str()),
         "the filter selects"
     );
-    assert_eq!(report["coverage"].as_array().unwrap().len(), 8);
+    // A KMS key tagged with an exclusion key excludes its volumes the same way.
+    let tagged_coverage = coverage_of(&report, &kms_tagged);
+    let tagged_volume = tagged_coverage["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|volume| volume["device"] == "/dev/xvdf")
+        .expect("data volume");
+    assert_eq!(tagged_volume["reason"], "KMS_KEY_EXCLUDED", "{tagged_coverage}");
+    assert_eq!(report["coverage"].as_array().unwrap().len(), 9);
     assert_eq!(support::package_versions(&report), image_packages());
     assert!(support::tagged_snapshots(&runtime, &moto).is_empty(), "tagged snapshots left behind");
 }
