@@ -35,6 +35,8 @@ pub enum Command {
     /// Build and inspect the offline advisory bundle.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Delete snapshots left behind by killed runs (only those carrying our tag key).
+    Cleanup(CleanupArguments),
 }
 
 /// `db` subcommands.
@@ -101,6 +103,161 @@ pub enum SeverityArgument {
 pub enum ScanTarget {
     /// Local raw disk images (a whole disk with GPT/MBR, or a bare filesystem).
     Image(ImageArguments),
+    /// Existing EBS snapshots, read through the EBS direct API (never deleted).
+    Snapshot(SnapshotArguments),
+    /// AMIs: every EBS snapshot of each image.
+    Ami(AmiArguments),
+    /// EC2 instances by id: snapshot, scan, delete the snapshots.
+    Instance(InstanceArguments),
+    /// EC2 instances matching filters (all instances when none).
+    Instances(InstancesArguments),
+}
+
+/// `scan snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArguments {
+    /// Snapshot ids (`snap-…`).
+    #[arg(required = true, value_name = "SNAPSHOT_ID")]
+    pub snapshot_ids: Vec<String>,
+    /// AWS options.
+    #[command(flatten)]
+    pub aws: AwsArguments,
+    /// Report options.
+    #[command(flatten)]
+    pub output: OutputArguments,
+    /// Advisory matching options.
+    #[command(flatten)]
+    pub matching: MatchArguments,
+}
+
+/// `scan ami`.
+#[derive(Debug, Args)]
+pub struct AmiArguments {
+    /// Image ids (`ami-…`).
+    #[arg(required = true, value_name = "AMI_ID")]
+    pub image_ids: Vec<String>,
+    /// AWS options.
+    #[command(flatten)]
+    pub aws: AwsArguments,
+    /// Report options.
+    #[command(flatten)]
+    pub output: OutputArguments,
+    /// Advisory matching options.
+    #[command(flatten)]
+    pub matching: MatchArguments,
+}
+
+/// `scan instance`.
+#[derive(Debug, Args)]
+pub struct InstanceArguments {
+    /// Instance ids (`i-…`).
+    #[arg(required = true, value_name = "INSTANCE_ID")]
+    pub instance_ids: Vec<String>,
+    /// Instance options.
+    #[command(flatten)]
+    pub instance: InstanceScanArguments,
+    /// AWS options.
+    #[command(flatten)]
+    pub aws: AwsArguments,
+    /// Report options.
+    #[command(flatten)]
+    pub output: OutputArguments,
+    /// Advisory matching options.
+    #[command(flatten)]
+    pub matching: MatchArguments,
+}
+
+/// `scan instances`.
+#[derive(Debug, Args)]
+pub struct InstancesArguments {
+    /// EC2 filter `NAME=VALUE[,VALUE…]`, e.g. `tag:Team=web`, `tag-key=Scan`; repeatable.
+    #[arg(long = "filter", value_name = "NAME=VALUES")]
+    pub filters: Vec<String>,
+    /// Do not sweep stale snapshots of killed runs first.
+    #[arg(long)]
+    pub no_sweep: bool,
+    /// Age past which the first sweep deletes our tagged snapshots.
+    #[arg(long, value_name = "AGE", default_value = "6h")]
+    pub sweep_older_than: String,
+    /// Instance options.
+    #[command(flatten)]
+    pub instance: InstanceScanArguments,
+    /// AWS options.
+    #[command(flatten)]
+    pub aws: AwsArguments,
+    /// Report options.
+    #[command(flatten)]
+    pub output: OutputArguments,
+    /// Advisory matching options.
+    #[command(flatten)]
+    pub matching: MatchArguments,
+}
+
+/// Options of instance scans.
+#[derive(Debug, Args)]
+pub struct InstanceScanArguments {
+    /// Tag key that excludes an instance (or a KMS key's volumes); repeatable; replaces
+    /// the defaults `InspectorEc2Exclusion` and `snapscan:exclude`.
+    #[arg(long = "exclude-tag-key", value_name = "KEY")]
+    pub exclude_tag_keys: Vec<String>,
+    /// KMS key (id or ARN) whose volumes are never snapshotted; repeatable.
+    #[arg(long = "exclude-kms-key", value_name = "KEY")]
+    pub exclude_kms_keys: Vec<String>,
+    /// Skip instances with more volumes than this.
+    #[arg(long, default_value_t = 8)]
+    pub max_volumes: usize,
+    /// Skip instances whose volumes add up to more GiB than this.
+    #[arg(long, default_value_t = 1200)]
+    pub max_total_gib: u64,
+    /// Give up on snapshots not completed after this long (e.g. 30m).
+    #[arg(long, value_name = "AGE", default_value = "30m")]
+    pub snapshot_timeout: String,
+    /// Seconds between snapshot state polls.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub poll_interval: f64,
+}
+
+/// How to reach AWS and read snapshots.
+#[derive(Debug, Args)]
+pub struct AwsArguments {
+    /// Named AWS profile.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Region; repeatable (instances are looked for in each). Default: the AWS chain's.
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Endpoint override (emulators, VPC endpoints); `AWS_ENDPOINT_URL` works too.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Role to assume (cross-account).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Use the SDK's adaptive retry mode (client-side rate limiting).
+    #[arg(long)]
+    pub adaptive_retries: bool,
+    /// Block fetches in flight per snapshot.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Snapshots read at once.
+    #[arg(long, default_value_t = 4)]
+    pub volume_concurrency: usize,
+    /// 512 KiB blocks cached per snapshot.
+    #[arg(long, default_value_t = 256)]
+    pub cache_blocks: usize,
+}
+
+/// `cleanup`.
+#[derive(Debug, Args)]
+pub struct CleanupArguments {
+    /// Delete our tagged snapshots older than this (e.g. 6h, 30m, 0).
+    #[arg(long, value_name = "AGE", default_value = "6h")]
+    pub older_than: String,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// AWS options.
+    #[command(flatten)]
+    pub aws: AwsArguments,
 }
 
 /// `scan image`.

@@ -6,6 +6,7 @@
 
 pub mod advisory;
 pub mod archive;
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod db;

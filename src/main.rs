@@ -30,6 +30,10 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     let settings = Settings::from_cli(cli)?;
     init_logging(settings.verbosity);
+    if let Some(cleanup) = &settings.cleanup {
+        scan::cleanup(&settings, cleanup)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     // Locked before scanning, so an overlapping cron run stops at once instead of scanning.
     let directory = match &settings.output {
         Output::Directory(path) => Some(OutputDirectory::lock(path)?),

@@ -25,6 +25,8 @@ pub struct Scan {
     pub findings: Vec<Finding>,
     /// Non-fatal problems.
     pub issues: Vec<Issue>,
+    /// Every AWS target considered (instances, AMIs, snapshots), scanned or not, and why.
+    pub coverage: Vec<Coverage>,
     /// What the run cost.
     pub stats: Stats,
 }
@@ -194,4 +196,66 @@ pub struct Stats {
     pub files_visited: u64,
     /// Files opened for catalogers.
     pub files_read: u64,
+    /// EBS direct API usage, when snapshots were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ebs: Option<EbsStats>,
+}
+
+/// What reading EBS snapshots cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct EbsStats {
+    /// Blocks fetched and verified.
+    pub blocks_fetched: u64,
+    /// Bytes of block data fetched.
+    pub bytes_fetched: u64,
+    /// Allocated blocks in the snapshots read.
+    pub blocks_allocated: u64,
+    /// `GetSnapshotBlock` calls, retries included.
+    pub get_snapshot_block_calls: u64,
+    /// `ListSnapshotBlocks` calls, retries included.
+    pub list_snapshot_blocks_calls: u64,
+    /// Calls retried.
+    pub retries: u64,
+    /// Blocks whose data did not match their SHA-256 checksum (then retried).
+    pub checksum_failures: u64,
+    /// EBS direct API cost estimate in US dollars.
+    pub estimated_cost_usd: f64,
+}
+
+/// One AWS target considered, scanned or not.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Coverage {
+    /// Instance, AMI or snapshot id.
+    pub target: String,
+    /// `instance`, `ami` or `snapshot`.
+    pub kind: String,
+    /// Region.
+    pub region: String,
+    /// True when every selected volume was read.
+    pub scanned: bool,
+    /// Reason code when not (fully) scanned, e.g. `EXCLUDED_BY_TAG`.
+    pub reason: Option<String>,
+    /// Details for people.
+    pub message: Option<String>,
+    /// Its volumes.
+    pub volumes: Vec<CoverageVolume>,
+    /// When it was considered (RFC 3339, UTC).
+    pub scan_time: String,
+}
+
+/// One volume of a coverage entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CoverageVolume {
+    /// EBS volume id, when known.
+    pub volume_id: Option<String>,
+    /// Device name, when known.
+    pub device: Option<String>,
+    /// Size in GiB, when known.
+    pub size_gib: Option<u64>,
+    /// The snapshot read (for instances: the one we created, since deleted).
+    pub snapshot_id: Option<String>,
+    /// Whether it was read.
+    pub scanned: bool,
+    /// Reason code when not.
+    pub reason: Option<String>,
 }

@@ -3,13 +3,15 @@
 //! with every cataloger; then merge packages found in several places into one `Scan`.
 
 use crate::advisory::Database;
+use crate::aws::{self, run::AwsTarget};
 use crate::catalog::{self, Cataloger, Location, Package};
 use crate::distro;
 use crate::fs::{self, walk};
 use crate::model::{self, FilesystemInfo, Issue, Scan, Severity, Stats, Target};
-use crate::settings::{MatchSettings, Settings, TargetSpec};
+use crate::settings::{CleanupSettings, MatchSettings, Settings, TargetSpec};
 use crate::source::{CachedSource, FileSource, ReadAt, Slice};
 use crate::volume;
+use anyhow::Context;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -121,7 +123,30 @@ pub fn run(settings: &Settings, database: Option<&Database>) -> Scan {
                     }
                 }
             }
+            // AWS targets run together below: one session, one snapshot ledger.
+            TargetSpec::Aws(_) => {}
         }
+    }
+    let aws_targets: Vec<AwsTarget> = settings
+        .targets
+        .iter()
+        .filter_map(|spec| match spec {
+            TargetSpec::Aws(target) => Some(target.clone()),
+            TargetSpec::Image(_) => None,
+        })
+        .collect();
+    let mut coverage = Vec::new();
+    if !aws_targets.is_empty() {
+        let outcome = scan_aws(settings, &aws_targets, &catalogers);
+        stats.bytes_read += outcome.bytes_read;
+        stats.read_calls += outcome.read_calls;
+        stats.files_visited += outcome.files_visited;
+        stats.files_read += outcome.files_read;
+        stats.ebs = outcome.ebs_stats();
+        targets.extend(outcome.targets);
+        packages.extend(outcome.packages);
+        issues.extend(outcome.issues);
+        coverage = outcome.coverage;
     }
     let packages = merge_packages(packages);
     let mut findings = Vec::new();
@@ -153,8 +178,61 @@ pub fn run(settings: &Settings, database: Option<&Database>) -> Scan {
         packages,
         findings,
         issues,
+        coverage,
         stats,
     }
+}
+
+/// Connect to AWS and run the AWS targets, each snapshot scanned as one volume.
+fn scan_aws(settings: &Settings, targets: &[AwsTarget], catalogers: &[Box<dyn Cataloger>]) -> aws::run::AwsOutcome {
+    let aws_settings = settings.aws.clone().unwrap_or_default();
+    let session = match aws::Session::connect(&aws_settings.options) {
+        Ok(session) => Arc::new(session),
+        Err(error) => {
+            let message = format!("cannot connect to AWS: {error}");
+            tracing::error!("{message}");
+            let mut outcome = aws::run::AwsOutcome::default();
+            outcome.issues.push(Issue { severity: Severity::Error, location: None, message: message.clone() });
+            outcome.targets.push(Target {
+                name: "aws".to_string(),
+                kind: "aws".to_string(),
+                volumes: Vec::new(),
+                error: Some(message),
+            });
+            return outcome;
+        }
+    };
+    let scan_one =
+        |source: Arc<dyn ReadAt>, volume_id: &str| scan_volume(source, volume_id, catalogers, settings.progress);
+    aws::run::run(session, targets, &aws_settings.instances, &scan_one)
+}
+
+/// `snapscan cleanup`: sweep our stale tagged snapshots, one line per snapshot on stdout.
+/// Fails when AWS cannot be reached or a snapshot could not be deleted.
+pub fn cleanup(settings: &Settings, cleanup: &CleanupSettings) -> anyhow::Result<()> {
+    let aws_settings = settings.aws.clone().unwrap_or_default();
+    let session = aws::Session::connect(&aws_settings.options).context("connecting to AWS")?;
+    let results = aws::cleanup::sweep(&session, cleanup.older_than, cleanup.dry_run);
+    let mut failures = 0usize;
+    for result in &results {
+        let age = result.age_seconds.map_or_else(|| "unknown age".to_string(), |seconds| format!("age {seconds}s"));
+        match &result.error {
+            Some(error) => {
+                failures += 1;
+                eprintln!("snapscan: {} {}: {error}", result.region, result.snapshot_id);
+            }
+            None => {
+                println!("{}\t{}\t{}\tscan {}\t{age}", result.action, result.region, result.snapshot_id, result.scan_id)
+            }
+        }
+    }
+    if results.is_empty() {
+        eprintln!("snapscan: no snapshots carrying {} found", aws::SCAN_ID_TAG);
+    }
+    if failures > 0 {
+        anyhow::bail!("{failures} snapshot(s) could not be swept");
+    }
+    Ok(())
 }
 
 /// Scan one volume: partition layout, then each partition's filesystem. Only a failure to

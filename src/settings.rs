@@ -2,15 +2,44 @@
 //! never see clap types.
 
 use crate::advisory::SeverityBand;
-use crate::cli::{Cli, Command, DbCommand, FormatArgument, MatchArguments, ScanTarget, SeverityArgument};
+use crate::aws::AwsOptions;
+use crate::aws::cleanup::parse_age;
+use crate::aws::eligibility::Rules;
+use crate::aws::run::{AwsTarget, InstanceOptions};
+use crate::cli::{
+    AwsArguments, Cli, Command, DbCommand, FormatArgument, InstanceScanArguments, MatchArguments, OutputArguments,
+    ScanTarget, SeverityArgument,
+};
 use crate::report::Format;
+use crate::source::ebs::EbsOptions;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One thing to scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TargetSpec {
     /// A local disk image file.
     Image(PathBuf),
+    /// A snapshot, AMI or instances in AWS.
+    Aws(AwsTarget),
+}
+
+/// How to reach AWS and scan instances (for AWS targets and `cleanup`).
+#[derive(Clone, Debug, Default)]
+pub struct AwsSettings {
+    /// Credentials, regions, endpoint, EBS tunables.
+    pub options: AwsOptions,
+    /// Eligibility, waiting, concurrency, sweep.
+    pub instances: InstanceOptions,
+}
+
+/// `snapscan cleanup`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CleanupSettings {
+    /// Only snapshots older than this.
+    pub older_than: Duration,
+    /// List, do not delete.
+    pub dry_run: bool,
 }
 
 /// How much to say on stderr.
@@ -66,6 +95,10 @@ pub struct Settings {
     pub progress: bool,
     /// Advisory matching.
     pub matching: MatchSettings,
+    /// AWS settings, when targets are in AWS or for `cleanup`.
+    pub aws: Option<AwsSettings>,
+    /// Set for `snapscan cleanup` (then there are no targets).
+    pub cleanup: Option<CleanupSettings>,
 }
 
 /// How findings are matched and gated.
@@ -135,6 +168,39 @@ impl Settings {
     pub fn from_cli(cli: Cli) -> anyhow::Result<Self> {
         let verbosity = Verbosity::from_flags(cli.quiet, cli.verbose);
         let progress = !cli.quiet && !cli.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        // What every scan shares: report formats and destination, matching, AWS access.
+        let scan = |targets: Vec<TargetSpec>,
+                    report: OutputArguments,
+                    matching: MatchArguments,
+                    aws: Option<AwsSettings>|
+         -> anyhow::Result<Self> {
+            let mut formats: Vec<Format> = Vec::new();
+            for argument in report.format {
+                let format = format_of(argument);
+                if !formats.contains(&format) {
+                    formats.push(format);
+                }
+            }
+            let output = match (report.output, report.output_dir) {
+                (_, Some(directory)) => Output::Directory(directory),
+                (Some(file), None) => Output::File(file),
+                (None, None) => Output::Stdout,
+            };
+            if formats.len() > 1 && !matches!(output, Output::Directory(_)) {
+                anyhow::bail!("several formats need --output-dir (one file per format)");
+            }
+            Ok(Self {
+                targets,
+                formats,
+                output,
+                packages_only: report.packages_only,
+                verbosity,
+                progress,
+                matching: MatchSettings::from_arguments(matching)?,
+                aws,
+                cleanup: None,
+            })
+        };
         match cli.command {
             Command::Scan(ScanTarget::Image(arguments)) => {
                 for path in &arguments.paths {
@@ -142,30 +208,50 @@ impl Settings {
                         anyhow::bail!("an image path is empty");
                     }
                 }
-                let report = arguments.output;
-                let mut formats: Vec<Format> = Vec::new();
-                for argument in report.format {
-                    let format = format_of(argument);
-                    if !formats.contains(&format) {
-                        formats.push(format);
-                    }
+                let targets = arguments.paths.into_iter().map(TargetSpec::Image).collect();
+                scan(targets, arguments.output, arguments.matching, None)
+            }
+            Command::Scan(ScanTarget::Snapshot(arguments)) => {
+                let ids = checked_ids(arguments.snapshot_ids, "snap-")?;
+                let aws = aws_settings(&arguments.aws, None)?;
+                let targets = ids.into_iter().map(|id| TargetSpec::Aws(AwsTarget::Snapshot(id))).collect();
+                scan(targets, arguments.output, arguments.matching, Some(aws))
+            }
+            Command::Scan(ScanTarget::Ami(arguments)) => {
+                let ids = checked_ids(arguments.image_ids, "ami-")?;
+                let aws = aws_settings(&arguments.aws, None)?;
+                let targets = ids.into_iter().map(|id| TargetSpec::Aws(AwsTarget::Image(id))).collect();
+                scan(targets, arguments.output, arguments.matching, Some(aws))
+            }
+            Command::Scan(ScanTarget::Instance(arguments)) => {
+                let ids = checked_ids(arguments.instance_ids, "i-")?;
+                let aws = aws_settings(&arguments.aws, Some(&arguments.instance))?;
+                scan(vec![TargetSpec::Aws(AwsTarget::Instances(ids))], arguments.output, arguments.matching, Some(aws))
+            }
+            Command::Scan(ScanTarget::Instances(arguments)) => {
+                let filters =
+                    arguments.filters.iter().map(|filter| parse_filter(filter)).collect::<anyhow::Result<Vec<_>>>()?;
+                let mut aws = aws_settings(&arguments.aws, Some(&arguments.instance))?;
+                if !arguments.no_sweep {
+                    aws.instances.sweep_older_than =
+                        Some(parse_age(&arguments.sweep_older_than).map_err(anyhow::Error::msg)?);
                 }
-                let output = match (report.output, report.output_dir) {
-                    (_, Some(directory)) => Output::Directory(directory),
-                    (Some(file), None) => Output::File(file),
-                    (None, None) => Output::Stdout,
+                let targets = vec![TargetSpec::Aws(AwsTarget::InstancesMatching(filters))];
+                scan(targets, arguments.output, arguments.matching, Some(aws))
+            }
+            Command::Cleanup(arguments) => {
+                let older_than = parse_age(&arguments.older_than).map_err(anyhow::Error::msg)?;
+                let aws = aws_settings(&arguments.aws, None)?;
+                let report = OutputArguments {
+                    format: vec![FormatArgument::Table],
+                    output: None,
+                    output_dir: None,
+                    packages_only: true,
                 };
-                if formats.len() > 1 && !matches!(output, Output::Directory(_)) {
-                    anyhow::bail!("several formats need --output-dir (one file per format)");
-                }
+                let matching = MatchArguments { db: None, fail_on: None, ignore_unfixed: false, max_db_age: None };
                 Ok(Self {
-                    targets: arguments.paths.into_iter().map(TargetSpec::Image).collect(),
-                    formats,
-                    output,
-                    packages_only: report.packages_only,
-                    verbosity,
-                    progress,
-                    matching: MatchSettings::from_arguments(arguments.matching)?,
+                    cleanup: Some(CleanupSettings { older_than, dry_run: arguments.dry_run }),
+                    ..scan(Vec::new(), report, matching, Some(aws))?
                 })
             }
             Command::Db(_) => anyhow::bail!("`db` commands are not scans"),
@@ -201,7 +287,7 @@ impl DatabaseAction {
             Command::Db(DbCommand::Info(arguments)) => {
                 Some(Self::Info { database: arguments.db.clone().unwrap_or_else(default_database) })
             }
-            Command::Scan(_) => None,
+            Command::Scan(_) | Command::Cleanup(_) => None,
         }
     }
 }
@@ -215,5 +301,89 @@ fn format_of(argument: FormatArgument) -> Format {
         FormatArgument::Sarif => Format::Sarif,
         FormatArgument::Csv => Format::Csv,
         FormatArgument::Asff => Format::Asff,
+    }
+}
+
+/// Ids must look like AWS ids of their kind (`snap-…`, `ami-…`, `i-…`).
+fn checked_ids(ids: Vec<String>, prefix: &str) -> anyhow::Result<Vec<String>> {
+    for id in &ids {
+        let rest = id.strip_prefix(prefix).unwrap_or_default();
+        if rest.is_empty() || !rest.chars().all(|character| character.is_ascii_alphanumeric()) {
+            anyhow::bail!("{id:?} is not a valid id (expected {prefix}…)");
+        }
+    }
+    Ok(ids)
+}
+
+/// `NAME=VALUE[,VALUE…]` → an EC2 filter; `tag:K=V` and `tag-key=K` are the usual ones.
+fn parse_filter(text: &str) -> anyhow::Result<(String, Vec<String>)> {
+    let (name, values) =
+        text.split_once('=').ok_or_else(|| anyhow::anyhow!("filter {text:?} must be NAME=VALUE[,VALUE...]"))?;
+    let values: Vec<String> = values.split(',').map(str::to_string).collect();
+    if name.is_empty() || values.iter().any(String::is_empty) {
+        anyhow::bail!("filter {text:?} must be NAME=VALUE[,VALUE...]");
+    }
+    Ok((name.to_string(), values))
+}
+
+fn aws_settings(arguments: &AwsArguments, instance: Option<&InstanceScanArguments>) -> anyhow::Result<AwsSettings> {
+    if arguments.concurrency == 0 || arguments.volume_concurrency == 0 || arguments.cache_blocks == 0 {
+        anyhow::bail!("--concurrency, --volume-concurrency and --cache-blocks must be at least 1");
+    }
+    let options = AwsOptions {
+        profile: arguments.profile.clone(),
+        regions: arguments.regions.clone(),
+        endpoint_url: arguments.endpoint_url.clone(),
+        role_arn: arguments.role_arn.clone(),
+        adaptive_retries: arguments.adaptive_retries,
+        ebs: EbsOptions {
+            concurrency: arguments.concurrency,
+            cache_blocks: arguments.cache_blocks,
+            ..EbsOptions::default()
+        },
+    };
+    let mut instances =
+        InstanceOptions { volume_concurrency: arguments.volume_concurrency, ..InstanceOptions::default() };
+    if let Some(instance) = instance {
+        let defaults = Rules::default();
+        instances.rules = Rules {
+            exclusion_tag_keys: if instance.exclude_tag_keys.is_empty() {
+                defaults.exclusion_tag_keys
+            } else {
+                instance.exclude_tag_keys.clone()
+            },
+            excluded_kms_keys: instance.exclude_kms_keys.clone(),
+            maximum_volumes: instance.max_volumes,
+            maximum_total_gib: instance.max_total_gib,
+        };
+        instances.snapshot_timeout = parse_age(&instance.snapshot_timeout).map_err(anyhow::Error::msg)?;
+        if !(instance.poll_interval.is_finite() && (0.05..=600.0).contains(&instance.poll_interval)) {
+            anyhow::bail!("--poll-interval must be between 0.05 and 600 seconds");
+        }
+        instances.poll_interval = Duration::from_secs_f64(instance.poll_interval);
+    }
+    Ok(AwsSettings { options, instances })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse() {
+        assert_eq!(parse_filter("tag:Team=web").unwrap(), ("tag:Team".to_string(), vec!["web".to_string()]));
+        assert_eq!(parse_filter("tag-key=Scan").unwrap(), ("tag-key".to_string(), vec!["Scan".to_string()]));
+        assert_eq!(parse_filter("instance-state-name=running,stopped").unwrap().1.len(), 2);
+        for bad in ["tag:Team", "=web", "tag:Team=", "a=b,,c"] {
+            assert!(parse_filter(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(checked_ids(vec!["snap-0123abcd".to_string()], "snap-").is_ok());
+        for bad in ["snap-", "vol-123", "snap-12/../x", ""] {
+            assert!(checked_ids(vec![bad.to_string()], "snap-").is_err(), "{bad}");
+        }
     }
 }

@@ -176,6 +176,7 @@ pub fn scan() -> Scan {
                 message: "partition 1: unsupported filesystem".to_string(),
             },
         ],
-        stats: Stats { elapsed_ms: 12, bytes_read: 4096, read_calls: 3, files_visited: 10, files_read: 2 },
+        coverage: Vec::new(),
+        stats: Stats { elapsed_ms: 12, bytes_read: 4096, read_calls: 3, files_visited: 10, files_read: 2, ebs: None },
     }
 }

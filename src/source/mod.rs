@@ -5,6 +5,7 @@
 //! they read (the `Scan` reports it), and never read more than they are asked for.
 
 pub mod cache;
+pub mod ebs;
 pub mod file;
 pub mod slice;
 

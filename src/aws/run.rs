@@ -1,0 +1,611 @@
+//! Running AWS targets end to end: resolve each target to snapshots, create (and always
+//! delete) snapshots of instances, read every snapshot as a volume through the scan
+//! function the caller passes, and record coverage for everything considered.
+//!
+//! The caller (`scan.rs`) passes its volume scan as a closure, so this module needs no
+//! knowledge of partitions or catalogers and the core needs no knowledge of AWS.
+
+use super::eligibility::{Decision, InstanceFacts, Reason, Rules};
+use super::ledger::Ledger;
+use super::{Session, cleanup, ec2};
+use crate::model::{self, Coverage, CoverageVolume, EbsStats, Issue, Severity};
+use crate::scan::VolumeScan;
+use crate::source::ReadAt;
+use crate::source::ebs::EbsCounters;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+/// An AWS target as the user named it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AwsTarget {
+    /// Existing snapshots (never deleted by us).
+    Snapshot(String),
+    /// An AMI: every EBS mapping's snapshot.
+    Image(String),
+    /// Instances by id.
+    Instances(Vec<String>),
+    /// Instances matching EC2 filters (name → values), e.g. `tag:Team` → `[web]`.
+    InstancesMatching(Vec<(String, Vec<String>)>),
+}
+
+/// How instance scans behave.
+#[derive(Clone, Debug)]
+pub struct InstanceOptions {
+    /// Eligibility rules.
+    pub rules: Rules,
+    /// Longest wait for snapshots to complete.
+    pub snapshot_timeout: Duration,
+    /// Pause between `DescribeSnapshots` polls.
+    pub poll_interval: Duration,
+    /// Volumes scanned at once.
+    pub volume_concurrency: usize,
+    /// Sweep stale tagged snapshots first (`scan instances`), and how old they must be.
+    pub sweep_older_than: Option<Duration>,
+}
+
+impl Default for InstanceOptions {
+    fn default() -> Self {
+        Self {
+            rules: Rules::default(),
+            snapshot_timeout: Duration::from_secs(30 * 60),
+            poll_interval: Duration::from_secs(5),
+            volume_concurrency: 4,
+            sweep_older_than: None,
+        }
+    }
+}
+
+/// Scans one volume (the core's `scan_volume` with its catalogers bound).
+pub type ScanVolume<'a> = dyn Fn(Arc<dyn ReadAt>, &str) -> std::io::Result<VolumeScan> + Sync + 'a;
+
+/// Everything AWS targets contributed to a `Scan`.
+#[derive(Debug, Default)]
+pub struct AwsOutcome {
+    /// One per target (instance, AMI, snapshot).
+    pub targets: Vec<model::Target>,
+    /// Packages, per location.
+    pub packages: Vec<crate::catalog::Package>,
+    /// Problems.
+    pub issues: Vec<Issue>,
+    /// Coverage records.
+    pub coverage: Vec<Coverage>,
+    /// EBS costs.
+    pub ebs: EbsCounters,
+    /// Bytes read by the scans.
+    pub bytes_read: u64,
+    /// Read calls made by the scans.
+    pub read_calls: u64,
+    /// Paths visited.
+    pub files_visited: u64,
+    /// Files read.
+    pub files_read: u64,
+}
+
+impl AwsOutcome {
+    /// The EBS part of the `Scan` statistics.
+    pub fn ebs_stats(&self) -> Option<EbsStats> {
+        (self.ebs.get_block_calls > 0 || self.ebs.list_calls > 0).then(|| EbsStats {
+            blocks_fetched: self.ebs.blocks_fetched,
+            bytes_fetched: self.ebs.bytes_fetched,
+            blocks_allocated: self.ebs.blocks_allocated,
+            get_snapshot_block_calls: self.ebs.get_block_calls,
+            list_snapshot_blocks_calls: self.ebs.list_calls,
+            retries: self.ebs.retries,
+            checksum_failures: self.ebs.checksum_failures,
+            estimated_cost_usd: self.ebs.estimated_cost_usd(),
+        })
+    }
+
+    fn absorb(&mut self, scanned: VolumeScan) -> model::Volume {
+        self.packages.extend(scanned.packages);
+        self.issues.extend(scanned.issues);
+        self.files_visited = self.files_visited.saturating_add(scanned.files_visited);
+        self.files_read = self.files_read.saturating_add(scanned.files_read);
+        scanned.volume
+    }
+
+    fn error(&mut self, message: String) {
+        tracing::error!("{message}");
+        self.issues.push(Issue { severity: Severity::Error, location: None, message });
+    }
+}
+
+/// One snapshot to read as one volume.
+struct Job {
+    region: String,
+    snapshot_id: String,
+    /// Name used in locations: the EBS volume id, or the snapshot id.
+    volume_name: String,
+}
+
+/// What reading one snapshot gave.
+struct JobResult {
+    scanned: Result<VolumeScan, String>,
+    counters: EbsCounters,
+    bytes_read: u64,
+    read_calls: u64,
+}
+
+/// Run `targets`; snapshots this run creates are deleted before it returns, and on
+/// SIGINT/SIGTERM (which end the process with 130/143 after deleting them).
+pub fn run(
+    session: Arc<Session>,
+    targets: &[AwsTarget],
+    options: &InstanceOptions,
+    scan_volume: &ScanVolume<'_>,
+) -> AwsOutcome {
+    let mut outcome = AwsOutcome::default();
+    let scan_id = new_scan_id();
+    let ledger = Ledger::new(Arc::clone(&session));
+    let creates_snapshots =
+        targets.iter().any(|target| matches!(target, AwsTarget::Instances(_) | AwsTarget::InstancesMatching(_)));
+    if creates_snapshots {
+        if let Err(error) = ledger.exit_cleanly_on_signals() {
+            outcome.error(format!("cannot install signal handlers, so not creating snapshots: {error}"));
+            return outcome;
+        }
+        if let Some(older_than) = options.sweep_older_than {
+            for result in cleanup::sweep(&session, older_than, false) {
+                if let Some(error) = result.error {
+                    outcome.issues.push(Issue {
+                        severity: Severity::Warning,
+                        location: None,
+                        message: format!("sweep: {error}"),
+                    });
+                }
+            }
+        }
+    }
+    // Deletes whatever is left even if a scan panics.
+    let _delete_on_exit = DeleteOnDrop(Arc::clone(&ledger));
+    let instance_run = InstanceRun { session: &session, ledger: &ledger, scan_id: &scan_id, options, scan_volume };
+    for target in targets {
+        match target {
+            AwsTarget::Snapshot(snapshot_id) => {
+                scan_existing_snapshot(&session, snapshot_id, options, scan_volume, &mut outcome)
+            }
+            AwsTarget::Image(image_id) => scan_image(&session, image_id, options, scan_volume, &mut outcome),
+            AwsTarget::Instances(ids) => {
+                for region in session.regions().to_vec() {
+                    let found = describe_by_ids(&session, &region, ids, &mut outcome);
+                    scan_instances(&instance_run, &region, found, &mut outcome);
+                }
+                let seen: Vec<String> = outcome.coverage.iter().map(|entry| entry.target.clone()).collect();
+                for id in ids.iter().filter(|id| !seen.contains(id)) {
+                    outcome.coverage.push(not_scanned(
+                        id,
+                        "instance",
+                        "",
+                        Reason::NotFound,
+                        format!("instance {id} not found in {}", session.regions().join(", ")),
+                    ));
+                    outcome.targets.push(failed_target(id, "instance", format!("instance {id} not found")));
+                }
+            }
+            AwsTarget::InstancesMatching(filters) => {
+                for region in session.regions().to_vec() {
+                    match ec2::describe_instances(&session, &region, &[], filters) {
+                        Ok(found) => scan_instances(&instance_run, &region, found, &mut outcome),
+                        Err(error) => outcome.error(format!("cannot list instances: {error}")),
+                    }
+                }
+            }
+        }
+    }
+    for failure in ledger.delete_all() {
+        outcome.error(format!("cannot delete snapshot: {failure}; `snapscan cleanup` will sweep it"));
+    }
+    outcome
+}
+
+struct DeleteOnDrop(Arc<Ledger>);
+
+impl Drop for DeleteOnDrop {
+    fn drop(&mut self) {
+        if !self.0.remaining().is_empty() {
+            self.0.delete_all();
+        }
+    }
+}
+
+/// Describe instances by id; an id AWS does not know makes the batch fail, so fall back
+/// to one call per id and leave the unknown ones out.
+fn describe_by_ids(session: &Session, region: &str, ids: &[String], outcome: &mut AwsOutcome) -> Vec<InstanceFacts> {
+    match ec2::describe_instances(session, region, ids, &[]) {
+        Ok(found) => found,
+        Err(error) if error.reason == Reason::NotFound => ids
+            .iter()
+            .filter_map(|id| ec2::describe_instances(session, region, std::slice::from_ref(id), &[]).ok())
+            .flatten()
+            .collect(),
+        Err(error) => {
+            outcome.error(format!("cannot describe instances: {error}"));
+            Vec::new()
+        }
+    }
+}
+
+/// Now, as RFC 3339.
+fn now() -> String {
+    aws_smithy_types::DateTime::from(SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}
+
+fn not_scanned(target: &str, kind: &str, region: &str, reason: Reason, message: String) -> Coverage {
+    Coverage {
+        target: target.to_string(),
+        kind: kind.to_string(),
+        region: region.to_string(),
+        scanned: false,
+        reason: Some(reason.code().to_string()),
+        message: Some(message),
+        volumes: Vec::new(),
+        scan_time: now(),
+    }
+}
+
+fn failed_target(name: &str, kind: &str, message: String) -> model::Target {
+    model::Target { name: name.to_string(), kind: kind.to_string(), volumes: Vec::new(), error: Some(message) }
+}
+
+fn scan_existing_snapshot(
+    session: &Session,
+    snapshot_id: &str,
+    options: &InstanceOptions,
+    scan_volume: &ScanVolume<'_>,
+    outcome: &mut AwsOutcome,
+) {
+    let region = session.default_region().to_string();
+    let job =
+        Job { region: region.clone(), snapshot_id: snapshot_id.to_string(), volume_name: snapshot_id.to_string() };
+    let mut results = run_jobs(session, vec![job], options.volume_concurrency, scan_volume);
+    let result = results.pop().unwrap_or_else(|| JobResult {
+        scanned: Err("not run".to_string()),
+        counters: EbsCounters::default(),
+        bytes_read: 0,
+        read_calls: 0,
+    });
+    let mut coverage = Coverage {
+        target: snapshot_id.to_string(),
+        kind: "snapshot".to_string(),
+        region,
+        scanned: result.scanned.is_ok(),
+        reason: None,
+        message: None,
+        volumes: Vec::new(),
+        scan_time: now(),
+    };
+    let (volume, error) = record(result, outcome);
+    coverage.volumes.push(CoverageVolume {
+        snapshot_id: Some(snapshot_id.to_string()),
+        scanned: error.is_none(),
+        reason: error.as_ref().map(|_| Reason::ScanFailed.code().to_string()),
+        ..CoverageVolume::default()
+    });
+    if let Some(message) = &error {
+        coverage.reason = Some(Reason::ScanFailed.code().to_string());
+        coverage.message = Some(message.clone());
+    }
+    outcome.coverage.push(coverage);
+    outcome.targets.push(model::Target {
+        name: snapshot_id.to_string(),
+        kind: "snapshot".to_string(),
+        volumes: volume.into_iter().collect(),
+        error,
+    });
+}
+
+fn scan_image(
+    session: &Session,
+    image_id: &str,
+    options: &InstanceOptions,
+    scan_volume: &ScanVolume<'_>,
+    outcome: &mut AwsOutcome,
+) {
+    let region = session.default_region().to_string();
+    let image = match ec2::describe_images(session, &region, std::slice::from_ref(&image_id.to_string())) {
+        Ok(images) => images.into_iter().find(|image| image.image_id == image_id),
+        Err(error) => {
+            outcome.coverage.push(not_scanned(image_id, "ami", &region, error.reason, error.message.clone()));
+            outcome.targets.push(failed_target(image_id, "ami", error.to_string()));
+            return;
+        }
+    };
+    let Some(image) = image else {
+        outcome.coverage.push(not_scanned(
+            image_id,
+            "ami",
+            &region,
+            Reason::NotFound,
+            format!("image {image_id} not found"),
+        ));
+        outcome.targets.push(failed_target(image_id, "ami", format!("image {image_id} not found")));
+        return;
+    };
+    if image.platform.as_deref().is_some_and(|platform| platform.eq_ignore_ascii_case("windows")) {
+        outcome.coverage.push(not_scanned(
+            image_id,
+            "ami",
+            &region,
+            Reason::UnsupportedPlatform,
+            "Windows image".to_string(),
+        ));
+        outcome.targets.push(model::Target {
+            name: image_id.to_string(),
+            kind: "ami".to_string(),
+            volumes: Vec::new(),
+            error: None,
+        });
+        return;
+    }
+    let jobs: Vec<Job> = image
+        .snapshots
+        .iter()
+        .map(|(_, snapshot_id)| Job {
+            region: region.clone(),
+            snapshot_id: snapshot_id.clone(),
+            volume_name: snapshot_id.clone(),
+        })
+        .collect();
+    let results = run_jobs(session, jobs, options.volume_concurrency, scan_volume);
+    let mut target =
+        model::Target { name: image_id.to_string(), kind: "ami".to_string(), volumes: Vec::new(), error: None };
+    let mut coverage = Coverage {
+        target: image_id.to_string(),
+        kind: "ami".to_string(),
+        region,
+        scanned: true,
+        reason: None,
+        message: None,
+        volumes: Vec::new(),
+        scan_time: now(),
+    };
+    for ((device, snapshot_id), result) in image.snapshots.iter().zip(results) {
+        let (volume, error) = record(result, outcome);
+        target.volumes.extend(volume);
+        coverage.volumes.push(CoverageVolume {
+            device: Some(device.clone()),
+            snapshot_id: Some(snapshot_id.clone()),
+            scanned: error.is_none(),
+            reason: error.as_ref().map(|_| Reason::ScanFailed.code().to_string()),
+            ..CoverageVolume::default()
+        });
+        if let Some(error) = error {
+            coverage.scanned = false;
+            coverage.reason = Some(Reason::ScanFailed.code().to_string());
+            coverage.message = Some(error.clone());
+            target.error = Some(error);
+        }
+    }
+    outcome.coverage.push(coverage);
+    outcome.targets.push(target);
+}
+
+/// What every instance of a run shares.
+#[derive(Clone, Copy)]
+struct InstanceRun<'a> {
+    session: &'a Session,
+    ledger: &'a Ledger,
+    scan_id: &'a str,
+    options: &'a InstanceOptions,
+    scan_volume: &'a ScanVolume<'a>,
+}
+
+/// Decide, snapshot (one `CreateSnapshots` per instance), wait, scan and delete, for the
+/// instances of one region.
+fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFacts>, outcome: &mut AwsOutcome) {
+    let InstanceRun { session, ledger, scan_id, options, scan_volume } = *run;
+    // (instance, coverage, [(volume id, snapshot id)], volume ids to read)
+    let mut planned = Vec::new();
+    for instance in instances {
+        let mut coverage = Coverage {
+            target: instance.instance_id.clone(),
+            kind: "instance".to_string(),
+            region: region.to_string(),
+            scanned: false,
+            reason: None,
+            message: None,
+            volumes: instance
+                .volumes
+                .iter()
+                .map(|volume| CoverageVolume {
+                    volume_id: Some(volume.volume_id.clone()),
+                    device: Some(volume.device.clone()),
+                    size_gib: Some(volume.size_gib),
+                    ..CoverageVolume::default()
+                })
+                .collect(),
+            scan_time: now(),
+        };
+        let (keep, skipped) = match super::eligibility::decide(&instance, &options.rules) {
+            Decision::Scan { volumes, skipped } => (volumes, skipped),
+            Decision::Skip(reason) => {
+                coverage.reason = Some(reason.code().to_string());
+                outcome.coverage.push(coverage);
+                outcome.targets.push(model::Target {
+                    name: instance.instance_id.clone(),
+                    kind: "instance".to_string(),
+                    volumes: Vec::new(),
+                    error: None,
+                });
+                continue;
+            }
+        };
+        for (volume, reason) in &skipped {
+            if let Some(entry) =
+                coverage.volumes.iter_mut().find(|entry| entry.volume_id.as_deref() == Some(volume.volume_id.as_str()))
+            {
+                entry.reason = Some(reason.code().to_string());
+            }
+        }
+        let Some(guard) = ledger.begin_create() else {
+            coverage.reason = Some(Reason::Interrupted.code().to_string());
+            outcome.coverage.push(coverage);
+            continue;
+        };
+        match ec2::create_snapshots(session, region, &instance, &keep, scan_id) {
+            Ok(created) => {
+                guard.record(region, created.iter().map(|(_, snapshot_id)| snapshot_id.clone()));
+                drop(guard);
+                let wanted: Vec<String> = keep.iter().map(|volume| volume.volume_id.clone()).collect();
+                planned.push((instance, coverage, created, wanted));
+            }
+            Err(error) => {
+                drop(guard);
+                coverage.reason = Some(error.reason.code().to_string());
+                coverage.message = Some(error.message.clone());
+                outcome.issues.push(Issue { severity: Severity::Error, location: None, message: error.to_string() });
+                outcome.coverage.push(coverage);
+                outcome.targets.push(failed_target(&instance.instance_id, "instance", error.to_string()));
+            }
+        }
+    }
+    let all_snapshots: Vec<String> = planned
+        .iter()
+        .flat_map(|(_, _, created, _)| created.iter().map(|(_, snapshot_id)| snapshot_id.clone()))
+        .collect();
+    let failed =
+        ec2::wait_for_snapshots(session, region, &all_snapshots, options.snapshot_timeout, options.poll_interval);
+    for (instance, mut coverage, created, wanted) in planned {
+        let mut jobs = Vec::new();
+        let mut target = model::Target {
+            name: instance.instance_id.clone(),
+            kind: "instance".to_string(),
+            volumes: Vec::new(),
+            error: None,
+        };
+        // Only volumes we asked for are read, whatever else the service snapshotted (all of
+        // them are ours and deleted below).
+        for (volume_id, snapshot_id) in created.iter().filter(|(volume_id, _)| wanted.contains(volume_id)) {
+            let entry =
+                coverage.volumes.iter_mut().find(|entry| entry.volume_id.as_deref() == Some(volume_id.as_str()));
+            if let Some(entry) = entry {
+                entry.snapshot_id = Some(snapshot_id.clone());
+                if let Some(error) = failed.get(snapshot_id) {
+                    entry.reason = Some(error.reason.code().to_string());
+                }
+            }
+            match failed.get(snapshot_id) {
+                Some(error) => {
+                    coverage.reason = Some(error.reason.code().to_string());
+                    coverage.message = Some(error.message.clone());
+                }
+                None => jobs.push(Job {
+                    region: region.to_string(),
+                    snapshot_id: snapshot_id.clone(),
+                    volume_name: volume_id.clone(),
+                }),
+            }
+        }
+        let scanned_ids: Vec<String> = jobs.iter().map(|job| job.snapshot_id.clone()).collect();
+        let results = if ledger.is_closed() {
+            Vec::new()
+        } else {
+            run_jobs(session, jobs, options.volume_concurrency, scan_volume)
+        };
+        let mut all_scanned = coverage.reason.is_none() && results.len() == scanned_ids.len();
+        for (snapshot_id, result) in scanned_ids.iter().zip(results) {
+            let (volume, error) = record(result, outcome);
+            target.volumes.extend(volume);
+            if let Some(entry) =
+                coverage.volumes.iter_mut().find(|entry| entry.snapshot_id.as_deref() == Some(snapshot_id.as_str()))
+            {
+                entry.scanned = error.is_none();
+                if error.is_some() {
+                    entry.reason = Some(Reason::ScanFailed.code().to_string());
+                }
+            }
+            if let Some(error) = error {
+                all_scanned = false;
+                coverage.reason.get_or_insert_with(|| Reason::ScanFailed.code().to_string());
+                coverage.message.get_or_insert_with(|| error.clone());
+                target.error = Some(error);
+            }
+        }
+        // Done with this instance: its snapshots go now, not at the end of the run.
+        let ours: Vec<(String, String)> =
+            created.iter().map(|(_, snapshot_id)| (region.to_string(), snapshot_id.clone())).collect();
+        for failure in ledger.delete(&ours) {
+            outcome.error(format!("cannot delete snapshot: {failure}; retried at the end of the run"));
+        }
+        if !all_scanned && coverage.reason.is_none() {
+            coverage.reason = Some(Reason::Interrupted.code().to_string());
+        }
+        coverage.scanned = all_scanned;
+        if let Some(message) = coverage.message.clone().filter(|_| target.error.is_none() && !all_scanned) {
+            target.error = Some(message);
+        }
+        outcome.coverage.push(coverage);
+        outcome.targets.push(target);
+    }
+}
+
+/// Fold one job's result into the outcome; gives the volume or the error message.
+fn record(result: JobResult, outcome: &mut AwsOutcome) -> (Option<model::Volume>, Option<String>) {
+    outcome.ebs.add(&result.counters);
+    outcome.bytes_read = outcome.bytes_read.saturating_add(result.bytes_read);
+    outcome.read_calls = outcome.read_calls.saturating_add(result.read_calls);
+    match result.scanned {
+        Ok(scanned) => (Some(outcome.absorb(scanned)), None),
+        Err(message) => {
+            outcome.error(message.clone());
+            (None, Some(message))
+        }
+    }
+}
+
+/// Read snapshots as volumes, `concurrency` at a time; results in job order.
+fn run_jobs(session: &Session, jobs: Vec<Job>, concurrency: usize, scan_volume: &ScanVolume<'_>) -> Vec<JobResult> {
+    let count = jobs.len();
+    let queue = Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>());
+    let results: Mutex<Vec<Option<JobResult>>> = Mutex::new((0..count).map(|_| None).collect());
+    let workers = concurrency.clamp(1, count.max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(PoisonError::into_inner).pop();
+                    let Some((position, job)) = next else { break };
+                    let result = run_job(session, &job, scan_volume);
+                    if let Some(slot) = results.lock().unwrap_or_else(PoisonError::into_inner).get_mut(position) {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(PoisonError::into_inner).into_iter().flatten().collect()
+}
+
+fn run_job(session: &Session, job: &Job, scan_volume: &ScanVolume<'_>) -> JobResult {
+    let _span = tracing::info_span!("snapshot", id = %job.snapshot_id, volume = %job.volume_name).entered();
+    let source = match session.open_snapshot(&job.region, &job.snapshot_id) {
+        Ok(source) => Arc::new(source),
+        Err(error) => {
+            return JobResult {
+                scanned: Err(error.to_string()),
+                counters: EbsCounters::default(),
+                bytes_read: 0,
+                read_calls: 0,
+            };
+        }
+    };
+    let scanned = scan_volume(Arc::clone(&source) as Arc<dyn ReadAt>, &job.volume_name)
+        .map_err(|error| format!("cannot read snapshot {} ({}): {error}", job.snapshot_id, job.volume_name));
+    JobResult {
+        scanned,
+        counters: source.counters(),
+        bytes_read: source.read_counters().bytes_read(),
+        read_calls: source.read_counters().read_calls(),
+    }
+}
+
+/// A unique id for this run's snapshots: time, process and randomness.
+pub fn new_scan_id() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let seconds =
+        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
+    let random = RandomState::new().hash_one((seconds, std::process::id()));
+    format!("{seconds}-{}-{:08x}", std::process::id(), random & 0xffff_ffff)
+}

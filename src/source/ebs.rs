@@ -1,0 +1,810 @@
+//! An EBS snapshot read in place through the EBS direct API, as a [`ReadAt`].
+//!
+//! A snapshot is a sparse array of 512 KiB blocks. `ListSnapshotBlocks` (paginated) gives
+//! the map of allocated blocks and their short-lived tokens; blocks not in the map read as
+//! zeros without a call. `GetSnapshotBlock` fetches one block: its SHA-256 is verified here
+//! (the SDK does not), and throttling, 5xx, connection failures, short bodies and bad
+//! checksums are retried with jittered exponential backoff up to a budget; an expired
+//! token re-lists the map once for every caller waiting on it. Each fetch costs tens of
+//! milliseconds, so blocks live in a bounded, shared LRU cache with single-flight per block,
+//! many fetches run at once (bounded by a semaphore), multi-block reads fetch their blocks
+//! concurrently, and sequential reads trigger a small readahead.
+//!
+//! The SDK is async; [`ReadAt`] is sync and called from plain walk threads, so the source
+//! holds a handle on a tokio runtime (shared by every source of one AWS session) and
+//! `block_on`s it. AWS SDK types stay in this file and `aws/`.
+
+use super::{ReadAt, ReadCounters, check_range};
+use aws_sdk_ebs::Client;
+use aws_sdk_ebs::config::http::HttpResponse;
+use aws_sdk_ebs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ebs::operation::get_snapshot_block::GetSnapshotBlockError;
+use aws_sdk_ebs::types::ValidationExceptionReason;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+use tokio::runtime::Runtime;
+use tokio::sync::{OnceCell, Semaphore};
+
+/// The EBS direct API block size (the only one AWS uses).
+pub const EBS_BLOCK_SIZE: u64 = 524_288;
+
+/// Largest page `ListSnapshotBlocks` accepts.
+const LIST_PAGE_SIZE: i32 = 10_000;
+
+/// Largest volume EBS supports (64 TiB); a listing claiming more is corrupt.
+const MAXIMUM_VOLUME_GIB: i64 = 65_536;
+
+/// Pages of a listing we follow before calling it a loop (64 TiB / 512 KiB / 10,000 + slack).
+const MAXIMUM_LIST_PAGES: usize = 16_384;
+
+/// Tunables of one snapshot source.
+#[derive(Clone, Debug)]
+pub struct EbsOptions {
+    /// Block fetches in flight at once for this source.
+    pub concurrency: usize,
+    /// Blocks kept in the cache (each 512 KiB).
+    pub cache_blocks: usize,
+    /// Attempts per block (and per listing page) before giving up.
+    pub attempts: u32,
+    /// First backoff delay; doubled per attempt, with full jitter.
+    pub backoff_base: Duration,
+    /// Longest backoff delay.
+    pub backoff_cap: Duration,
+    /// Blocks fetched ahead of a sequential reader.
+    pub readahead_blocks: u64,
+}
+
+impl Default for EbsOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 32,
+            cache_blocks: 256,
+            attempts: 8,
+            backoff_base: Duration::from_millis(50),
+            backoff_cap: Duration::from_secs(5),
+            readahead_blocks: 4,
+        }
+    }
+}
+
+/// Why a snapshot could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EbsError {
+    /// The snapshot does not exist (or is not visible to these credentials).
+    #[error("snapshot {snapshot_id}: not found: {message}")]
+    NotFound {
+        /// Snapshot id.
+        snapshot_id: String,
+        /// What AWS said.
+        message: String,
+    },
+    /// The credentials may not read it.
+    #[error("snapshot {snapshot_id}: access denied: {message}")]
+    AccessDenied {
+        /// Snapshot id.
+        snapshot_id: String,
+        /// What AWS said.
+        message: String,
+    },
+    /// Listing the snapshot's blocks failed.
+    #[error("snapshot {snapshot_id}: listing blocks failed after {attempts} attempts: {message}")]
+    List {
+        /// Snapshot id.
+        snapshot_id: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        message: String,
+    },
+    /// The listing itself made no sense (untrusted input from the service).
+    #[error("snapshot {snapshot_id}: invalid block listing: {message}")]
+    InvalidListing {
+        /// Snapshot id.
+        snapshot_id: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The service refused a request for a reason retrying cannot fix.
+    #[error("snapshot {snapshot_id}: {message}")]
+    Service {
+        /// Snapshot id.
+        snapshot_id: String,
+        /// What AWS said.
+        message: String,
+    },
+    /// One block kept failing.
+    #[error("snapshot {snapshot_id} block {block_index}: failed after {attempts} attempts: {message}")]
+    Block {
+        /// Snapshot id.
+        snapshot_id: String,
+        /// Block index.
+        block_index: u64,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        message: String,
+    },
+}
+
+/// What reading a snapshot cost, for the `Scan` statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EbsCounters {
+    /// Blocks fetched and verified.
+    pub blocks_fetched: u64,
+    /// Bytes of verified block data fetched.
+    pub bytes_fetched: u64,
+    /// Allocated blocks in the snapshot.
+    pub blocks_allocated: u64,
+    /// `GetSnapshotBlock` calls, retries included.
+    pub get_block_calls: u64,
+    /// `ListSnapshotBlocks` calls, retries included.
+    pub list_calls: u64,
+    /// Calls retried (any operation).
+    pub retries: u64,
+    /// Blocks whose data did not match their checksum.
+    pub checksum_failures: u64,
+    /// Block reads served from the cache.
+    pub cache_hits: u64,
+}
+
+impl EbsCounters {
+    /// Add another source's counters to these.
+    pub fn add(&mut self, other: &EbsCounters) {
+        self.blocks_fetched = self.blocks_fetched.saturating_add(other.blocks_fetched);
+        self.bytes_fetched = self.bytes_fetched.saturating_add(other.bytes_fetched);
+        self.blocks_allocated = self.blocks_allocated.saturating_add(other.blocks_allocated);
+        self.get_block_calls = self.get_block_calls.saturating_add(other.get_block_calls);
+        self.list_calls = self.list_calls.saturating_add(other.list_calls);
+        self.retries = self.retries.saturating_add(other.retries);
+        self.checksum_failures = self.checksum_failures.saturating_add(other.checksum_failures);
+        self.cache_hits = self.cache_hits.saturating_add(other.cache_hits);
+    }
+
+    /// EBS direct API cost in US dollars: $0.003 per 1,000 GetSnapshotBlock and $0.0006 per
+    /// 1,000 List calls (us-east-1 list price).
+    pub fn estimated_cost_usd(&self) -> f64 {
+        // Counts far beyond 2^53 do not happen; the lossy conversion is fine for a price.
+        let get = self.get_block_calls as f64;
+        let list = self.list_calls as f64;
+        get * 0.003 / 1000.0 + list * 0.0006 / 1000.0
+    }
+}
+
+/// Live counters, updated from many tasks.
+#[derive(Debug, Default)]
+struct AtomicCounters {
+    blocks_fetched: AtomicU64,
+    bytes_fetched: AtomicU64,
+    get_block_calls: AtomicU64,
+    list_calls: AtomicU64,
+    retries: AtomicU64,
+    checksum_failures: AtomicU64,
+    cache_hits: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64, by: u64) {
+    counter.fetch_add(by, Ordering::Relaxed);
+}
+
+/// Allocated blocks and their tokens, with a generation bumped on every re-list so that
+/// many callers failing on the same expired token cause one re-list.
+#[derive(Debug, Default)]
+struct BlockMap {
+    tokens: HashMap<u64, String>,
+    generation: u64,
+}
+
+/// One cached (or loading) block.
+struct CacheEntry {
+    cell: Arc<OnceCell<Arc<Vec<u8>>>>,
+    last_used: u64,
+}
+
+/// Bounded LRU of blocks; a loading block is shared by every reader that wants it.
+struct BlockCache {
+    capacity: usize,
+    state: Mutex<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    entries: HashMap<u64, CacheEntry>,
+    clock: u64,
+}
+
+impl BlockCache {
+    fn new(capacity: usize) -> Self {
+        Self { capacity: capacity.max(1), state: Mutex::new(CacheState::default()) }
+    }
+
+    /// The cell for `index` (new and empty when the block is not cached), evicting the
+    /// least recently used loaded block when over capacity. Loading blocks are never
+    /// evicted, so at most `capacity + fetches in flight` blocks are in memory.
+    fn cell(&self, index: u64) -> Arc<OnceCell<Arc<Vec<u8>>>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.clock = state.clock.wrapping_add(1);
+        let now = state.clock;
+        if let Some(entry) = state.entries.get_mut(&index) {
+            entry.last_used = now;
+            return Arc::clone(&entry.cell);
+        }
+        if state.entries.len() >= self.capacity {
+            let victim = state
+                .entries
+                .iter()
+                .filter(|(_, entry)| entry.cell.initialized())
+                .min_by_key(|(_, entry)| entry.last_used)
+                .map(|(index, _)| *index);
+            if let Some(victim) = victim {
+                state.entries.remove(&victim);
+            }
+        }
+        let cell = Arc::new(OnceCell::new());
+        state.entries.insert(index, CacheEntry { cell: Arc::clone(&cell), last_used: now });
+        cell
+    }
+
+    /// Forget a block whose load failed, so the next reader starts afresh.
+    fn forget_failed(&self, index: u64) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.entries.get(&index).is_some_and(|entry| !entry.cell.initialized()) {
+            state.entries.remove(&index);
+        }
+    }
+
+    fn is_cached(&self, index: u64) -> bool {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.entries.contains_key(&index)
+    }
+}
+
+/// How one failed call should be handled.
+enum Failure {
+    /// Worth another attempt after a backoff.
+    Transient(String),
+    /// The block token expired: re-list, then try again.
+    ExpiredToken(String),
+    /// Retrying will not help.
+    Fatal(EbsError),
+}
+
+struct Inner {
+    client: Client,
+    snapshot_id: String,
+    /// Set once, from the first listing.
+    length: AtomicU64,
+    blocks: RwLock<BlockMap>,
+    relist: tokio::sync::Mutex<()>,
+    cache: BlockCache,
+    fetches: Semaphore,
+    options: EbsOptions,
+    counters: AtomicCounters,
+    /// Block after the last one read, for sequential readahead.
+    next_expected: AtomicU64,
+    jitter: RandomState,
+}
+
+/// A snapshot as a random-access, thread-safe byte source.
+pub struct EbsSource {
+    inner: Arc<Inner>,
+    runtime: Arc<Runtime>,
+    read_counters: ReadCounters,
+}
+
+impl std::fmt::Debug for EbsSource {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("EbsSource")
+            .field("snapshot_id", &self.inner.snapshot_id)
+            .field("length", &self.inner.length())
+            .finish()
+    }
+}
+
+impl EbsSource {
+    /// List the snapshot's blocks and return a source over it.
+    pub fn open(
+        runtime: Arc<Runtime>,
+        client: Client,
+        snapshot_id: &str,
+        options: EbsOptions,
+    ) -> Result<Self, EbsError> {
+        let options = EbsOptions {
+            concurrency: options.concurrency.clamp(1, 1024),
+            cache_blocks: options.cache_blocks.max(options.readahead_blocks_usize().saturating_add(2)),
+            attempts: options.attempts.max(1),
+            ..options
+        };
+        let inner = Arc::new(Inner {
+            client,
+            snapshot_id: snapshot_id.to_string(),
+            length: AtomicU64::new(0),
+            blocks: RwLock::new(BlockMap::default()),
+            relist: tokio::sync::Mutex::new(()),
+            cache: BlockCache::new(options.cache_blocks),
+            fetches: Semaphore::new(options.concurrency),
+            options,
+            counters: AtomicCounters::default(),
+            next_expected: AtomicU64::new(u64::MAX),
+            jitter: RandomState::new(),
+        });
+        let (tokens, length) = runtime.block_on(inner.list_all())?;
+        inner.length.store(length, Ordering::Relaxed);
+        *inner.blocks.write().unwrap_or_else(PoisonError::into_inner) = BlockMap { tokens, generation: 1 };
+        Ok(Self { inner, runtime, read_counters: ReadCounters::default() })
+    }
+
+    /// The snapshot id.
+    pub fn snapshot_id(&self) -> &str {
+        &self.inner.snapshot_id
+    }
+
+    /// What reading cost so far.
+    pub fn counters(&self) -> EbsCounters {
+        let counters = &self.inner.counters;
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let blocks_allocated = self.inner.blocks.read().unwrap_or_else(PoisonError::into_inner).tokens.len();
+        EbsCounters {
+            blocks_fetched: load(&counters.blocks_fetched),
+            bytes_fetched: load(&counters.bytes_fetched),
+            blocks_allocated: u64::try_from(blocks_allocated).unwrap_or(u64::MAX),
+            get_block_calls: load(&counters.get_block_calls),
+            list_calls: load(&counters.list_calls),
+            retries: load(&counters.retries),
+            checksum_failures: load(&counters.checksum_failures),
+            cache_hits: load(&counters.cache_hits),
+        }
+    }
+
+    /// Bytes and calls served to readers.
+    pub fn read_counters(&self) -> &ReadCounters {
+        &self.read_counters
+    }
+
+    /// Start fetching the blocks under `[offset, offset + length)` without waiting, e.g.
+    /// from metadata that says what will be read next.
+    pub fn prefetch(&self, offset: u64, length: u64) {
+        let Some((first, last)) = block_span(offset, length) else { return };
+        let _guard = self.runtime.enter();
+        for index in first..=last {
+            self.inner.spawn_prefetch(index);
+        }
+    }
+}
+
+impl EbsOptions {
+    fn readahead_blocks_usize(&self) -> usize {
+        usize::try_from(self.readahead_blocks).unwrap_or(usize::MAX)
+    }
+}
+
+/// First and last block index under a non-empty byte range.
+fn block_span(offset: u64, length: u64) -> Option<(u64, u64)> {
+    let last_byte = offset.checked_add(length.checked_sub(1)?)?;
+    Some((offset / EBS_BLOCK_SIZE, last_byte / EBS_BLOCK_SIZE))
+}
+
+impl ReadAt for EbsSource {
+    fn len(&self) -> u64 {
+        self.inner.length()
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        check_range(offset, buf.len(), self.inner.length())?;
+        self.read_counters.record(buf.len());
+        let length = u64::try_from(buf.len()).map_err(io::Error::other)?;
+        let Some((first, last)) = block_span(offset, length) else { return Ok(()) };
+        let inner = Arc::clone(&self.inner);
+        let blocks = self.runtime.block_on(async move { inner.read_blocks(first, last).await })?;
+        let mut position = offset;
+        let mut written = 0usize;
+        for (index, block) in (first..=last).zip(blocks) {
+            let block_start = index.checked_mul(EBS_BLOCK_SIZE).ok_or_else(|| io::Error::other("offset overflow"))?;
+            let within = usize::try_from(position - block_start).map_err(io::Error::other)?;
+            let remaining = buf.len() - written;
+            let take = remaining.min(usize::try_from(EBS_BLOCK_SIZE).map_err(io::Error::other)? - within);
+            let target = buf
+                .get_mut(written..written + take)
+                .ok_or_else(|| io::Error::other("internal: read window out of range"))?;
+            match block {
+                Some(data) => {
+                    let source = data
+                        .get(within..within + take)
+                        .ok_or_else(|| io::Error::other("internal: block shorter than block size"))?;
+                    target.copy_from_slice(source);
+                }
+                None => target.fill(0),
+            }
+            written += take;
+            position = position.saturating_add(u64::try_from(take).map_err(io::Error::other)?);
+        }
+        Ok(())
+    }
+}
+
+impl Inner {
+    fn length(&self) -> u64 {
+        self.length.load(Ordering::Relaxed)
+    }
+
+    /// The blocks `first..=last` (None for an unallocated block), fetched concurrently.
+    async fn read_blocks(self: Arc<Self>, first: u64, last: u64) -> io::Result<Vec<Option<Arc<Vec<u8>>>>> {
+        self.readahead(first, last);
+        if first == last {
+            return Ok(vec![self.block(first).await.map_err(io::Error::other)?]);
+        }
+        let mut tasks = Vec::new();
+        for index in first..=last {
+            let inner = Arc::clone(&self);
+            tasks.push(tokio::spawn(async move { inner.block(index).await }));
+        }
+        let mut blocks = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            blocks.push(task.await.map_err(io::Error::other)?.map_err(io::Error::other)?);
+        }
+        Ok(blocks)
+    }
+
+    /// On a sequential read (this read starts where the last ended), fetch a few blocks ahead.
+    fn readahead(self: &Arc<Self>, first: u64, last: u64) {
+        let expected = self.next_expected.swap(last.saturating_add(1), Ordering::Relaxed);
+        let sequential = expected == first || expected == first.saturating_add(1);
+        if !sequential || self.options.readahead_blocks == 0 {
+            return;
+        }
+        for index in last.saturating_add(1)..=last.saturating_add(self.options.readahead_blocks) {
+            self.spawn_prefetch(index);
+        }
+    }
+
+    fn spawn_prefetch(self: &Arc<Self>, index: u64) {
+        if self.token(index).is_none() || self.cache.is_cached(index) {
+            return;
+        }
+        let inner = Arc::clone(self);
+        // A failed prefetch is not an error: the reader that needs the block retries it.
+        tokio::spawn(async move { inner.block(index).await.ok() });
+    }
+
+    fn token(&self, index: u64) -> Option<(String, u64)> {
+        let blocks = self.blocks.read().unwrap_or_else(PoisonError::into_inner);
+        blocks.tokens.get(&index).map(|token| (token.clone(), blocks.generation))
+    }
+
+    /// One block through the cache: zeros (None) when unallocated, else cached or fetched
+    /// once however many readers ask at the same time.
+    async fn block(self: Arc<Self>, index: u64) -> Result<Option<Arc<Vec<u8>>>, EbsError> {
+        if index.checked_mul(EBS_BLOCK_SIZE).is_none_or(|start| start >= self.length()) || self.token(index).is_none() {
+            return Ok(None);
+        }
+        let cell = self.cache.cell(index);
+        if let Some(data) = cell.get() {
+            bump(&self.counters.cache_hits, 1);
+            return Ok(Some(Arc::clone(data)));
+        }
+        let result = cell.get_or_try_init(|| self.fetch(index)).await.map(Arc::clone);
+        if result.is_err() {
+            self.cache.forget_failed(index);
+        }
+        result.map(Some)
+    }
+
+    /// `GetSnapshotBlock` with verification and retries.
+    async fn fetch(&self, index: u64) -> Result<Arc<Vec<u8>>, EbsError> {
+        let mut last_failure = String::new();
+        for attempt in 0..self.options.attempts {
+            if attempt > 0 {
+                bump(&self.counters.retries, 1);
+                tokio::time::sleep(self.backoff(attempt)).await;
+            }
+            let Some((token, generation)) = self.token(index) else {
+                // A re-list dropped the block: it is no longer allocated, so it reads as zeros.
+                return Ok(Arc::new(vec![0; usize::try_from(EBS_BLOCK_SIZE).unwrap_or(0)]));
+            };
+            let outcome = {
+                let _permit = self.fetches.acquire().await;
+                bump(&self.counters.get_block_calls, 1);
+                self.fetch_once(index, &token).await
+            };
+            match outcome {
+                Ok(data) => {
+                    bump(&self.counters.blocks_fetched, 1);
+                    bump(&self.counters.bytes_fetched, EBS_BLOCK_SIZE);
+                    return Ok(Arc::new(data));
+                }
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Transient(message)) => last_failure = message,
+                Err(Failure::ExpiredToken(message)) => {
+                    last_failure = message;
+                    self.relist_after(generation).await?;
+                }
+            }
+            tracing::debug!(snapshot = %self.snapshot_id, block = index, attempt, failure = %last_failure, "retrying block");
+        }
+        Err(EbsError::Block {
+            snapshot_id: self.snapshot_id.clone(),
+            block_index: index,
+            attempts: self.options.attempts,
+            message: last_failure,
+        })
+    }
+
+    async fn fetch_once(&self, index: u64, token: &str) -> Result<Vec<u8>, Failure> {
+        let block_index = i32::try_from(index)
+            .map_err(|_| Failure::Fatal(self.invalid(format!("block index {index} out of range"))))?;
+        let output = self
+            .client
+            .get_snapshot_block()
+            .snapshot_id(&self.snapshot_id)
+            .block_index(block_index)
+            .block_token(token)
+            .send()
+            .await
+            .map_err(|error| {
+                let typed_expiry = matches!(
+                    error.as_service_error(),
+                    Some(GetSnapshotBlockError::ValidationException(validation))
+                        if validation.reason() == Some(&ValidationExceptionReason::InvalidBlockToken)
+                );
+                if typed_expiry {
+                    Failure::ExpiredToken("INVALID_BLOCK_TOKEN".to_string())
+                } else {
+                    self.classify(error)
+                }
+            })?;
+        let checksum = output.checksum.clone();
+        let algorithm = output.checksum_algorithm.as_ref().map(|algorithm| algorithm.as_str().to_string());
+        // The SDK does not retry a body that fails mid-stream: that is ours to retry.
+        let data = output
+            .block_data
+            .collect()
+            .await
+            .map_err(|error| Failure::Transient(format!("reading block body: {error}")))?
+            .to_vec();
+        if u64::try_from(data.len()).ok() != Some(EBS_BLOCK_SIZE) {
+            return Err(Failure::Transient(format!("block body is {} bytes, expected {EBS_BLOCK_SIZE}", data.len())));
+        }
+        if algorithm.as_deref() != Some("SHA256") {
+            return Err(Failure::Fatal(
+                self.invalid(format!("block {index}: unsupported checksum algorithm {algorithm:?}")),
+            ));
+        }
+        let expected = checksum
+            .as_deref()
+            .and_then(|checksum| aws_smithy_types::base64::decode(checksum).ok())
+            .ok_or_else(|| Failure::Fatal(self.invalid(format!("block {index}: missing or malformed checksum"))))?;
+        if Sha256::digest(&data).as_slice() != expected.as_slice() {
+            bump(&self.counters.checksum_failures, 1);
+            return Err(Failure::Transient("block data does not match its SHA-256 checksum".to_string()));
+        }
+        Ok(data)
+    }
+
+    /// Re-list the block map unless another caller already did since `generation`.
+    async fn relist_after(&self, generation: u64) -> Result<(), EbsError> {
+        let _relisting = self.relist.lock().await;
+        let current = self.blocks.read().unwrap_or_else(PoisonError::into_inner).generation;
+        if current != generation {
+            return Ok(());
+        }
+        let (tokens, _) = self.list_all().await?;
+        let mut blocks = self.blocks.write().unwrap_or_else(PoisonError::into_inner);
+        blocks.tokens = tokens;
+        blocks.generation = blocks.generation.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Every allocated block and its token, and the volume length, following pagination.
+    async fn list_all(&self) -> Result<(HashMap<u64, String>, u64), EbsError> {
+        let mut tokens = HashMap::new();
+        let mut next_token: Option<String> = None;
+        let mut length = None;
+        for _page in 0..MAXIMUM_LIST_PAGES {
+            let page = self.list_page(next_token.clone()).await?;
+            let page_length = self.volume_length(page.volume_size, page.block_size)?;
+            if length.is_some_and(|length| length != page_length) {
+                return Err(self.invalid("volume size changed between pages".to_string()));
+            }
+            length = Some(page_length);
+            for (index, token) in page.blocks {
+                let start = index
+                    .checked_mul(EBS_BLOCK_SIZE)
+                    .ok_or_else(|| self.invalid(format!("block index {index} overflows")))?;
+                if start >= page_length {
+                    return Err(self.invalid(format!("block {index} is past the end of the volume")));
+                }
+                tokens.insert(index, token);
+            }
+            match page.next_token {
+                Some(token) if Some(&token) != next_token.as_ref() => next_token = Some(token),
+                Some(_) => return Err(self.invalid("the listing repeated its page token".to_string())),
+                None => {
+                    let length = length.ok_or_else(|| self.invalid("no pages".to_string()))?;
+                    return Ok((tokens, length));
+                }
+            }
+        }
+        Err(self.invalid(format!("more than {MAXIMUM_LIST_PAGES} pages")))
+    }
+
+    fn volume_length(&self, volume_size_gib: Option<i64>, block_size: Option<i32>) -> Result<u64, EbsError> {
+        if block_size.and_then(|size| u64::try_from(size).ok()) != Some(EBS_BLOCK_SIZE) {
+            return Err(self.invalid(format!("block size {block_size:?}, expected {EBS_BLOCK_SIZE}")));
+        }
+        match volume_size_gib {
+            Some(gib) if (1..=MAXIMUM_VOLUME_GIB).contains(&gib) => {
+                let gib = u64::try_from(gib).map_err(|_| self.invalid("negative volume size".to_string()))?;
+                gib.checked_mul(1 << 30).ok_or_else(|| self.invalid("volume size overflows".to_string()))
+            }
+            other => Err(self.invalid(format!("volume size {other:?} GiB is out of range"))),
+        }
+    }
+
+    async fn list_page(&self, next_token: Option<String>) -> Result<ListPage, EbsError> {
+        let mut last_failure = String::new();
+        for attempt in 0..self.options.attempts {
+            if attempt > 0 {
+                bump(&self.counters.retries, 1);
+                tokio::time::sleep(self.backoff(attempt)).await;
+            }
+            bump(&self.counters.list_calls, 1);
+            let result = self
+                .client
+                .list_snapshot_blocks()
+                .snapshot_id(&self.snapshot_id)
+                .max_results(LIST_PAGE_SIZE)
+                .set_next_token(next_token.clone())
+                .send()
+                .await;
+            match result {
+                Ok(output) => {
+                    let mut blocks = Vec::new();
+                    for block in output.blocks() {
+                        let index = block.block_index().and_then(|index| u64::try_from(index).ok());
+                        let (Some(index), Some(token)) = (index, block.block_token()) else {
+                            return Err(self.invalid("a block without index or token".to_string()));
+                        };
+                        blocks.push((index, token.to_string()));
+                    }
+                    return Ok(ListPage {
+                        blocks,
+                        next_token: output.next_token().map(str::to_string),
+                        volume_size: output.volume_size(),
+                        block_size: output.block_size(),
+                    });
+                }
+                Err(error) => match self.classify(error) {
+                    Failure::Fatal(error) => return Err(error),
+                    Failure::Transient(message) | Failure::ExpiredToken(message) => last_failure = message,
+                },
+            }
+        }
+        Err(EbsError::List {
+            snapshot_id: self.snapshot_id.clone(),
+            attempts: self.options.attempts,
+            message: last_failure,
+        })
+    }
+
+    /// Sort an SDK failure into retry, re-list or give up.
+    fn classify<E>(&self, error: SdkError<E, HttpResponse>) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let message = aws_smithy_types::error::display::DisplayErrorContext(&error).to_string();
+        match &error {
+            SdkError::ServiceError(context) => {
+                let code = context.err().code().unwrap_or_default();
+                let detail = context.err().message().unwrap_or_default().to_string();
+                let status = context.raw().status().as_u16();
+                match code {
+                    "ResourceNotFoundException" => {
+                        Failure::Fatal(EbsError::NotFound { snapshot_id: self.snapshot_id.clone(), message: detail })
+                    }
+                    "AccessDeniedException" => Failure::Fatal(EbsError::AccessDenied {
+                        snapshot_id: self.snapshot_id.clone(),
+                        message: detail,
+                    }),
+                    "ValidationException" if is_expired_token(&message, &detail) => Failure::ExpiredToken(detail),
+                    "RequestThrottledException"
+                    | "ThrottlingException"
+                    | "InternalServerException"
+                    | "ServiceUnavailableException"
+                    | "ServiceQuotaExceededException" => Failure::Transient(format!("{code}: {detail}")),
+                    _ if (500..600).contains(&status) => Failure::Transient(format!("HTTP {status} {code}: {detail}")),
+                    _ => Failure::Fatal(EbsError::Service { snapshot_id: self.snapshot_id.clone(), message }),
+                }
+            }
+            // Timeouts, connection failures and unreadable responses are all worth a retry.
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+                Failure::Transient(message)
+            }
+            _ => Failure::Fatal(self.invalid(message)),
+        }
+    }
+
+    fn invalid(&self, message: String) -> EbsError {
+        EbsError::InvalidListing { snapshot_id: self.snapshot_id.clone(), message }
+    }
+
+    /// Full-jitter exponential backoff: uniform in `[0, min(cap, base · 2^attempt))`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .options
+            .backoff_base
+            .saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX))
+            .min(self.options.backoff_cap);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX).max(1);
+        Duration::from_nanos(self.jitter.hash_one((attempt, std::time::Instant::now())) % nanos)
+    }
+}
+
+struct ListPage {
+    blocks: Vec<(u64, String)>,
+    next_token: Option<String>,
+    volume_size: Option<i64>,
+    block_size: Option<i32>,
+}
+
+/// An expired or otherwise invalid block token (EBS says `INVALID_BLOCK_TOKEN`).
+fn is_expired_token(full_message: &str, detail: &str) -> bool {
+    let reason = ValidationExceptionReason::InvalidBlockToken;
+    full_message.contains(reason.as_str()) || detail.to_ascii_lowercase().contains("token")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_span_covers_range() {
+        assert_eq!(block_span(0, 1), Some((0, 0)));
+        assert_eq!(block_span(EBS_BLOCK_SIZE - 1, 2), Some((0, 1)));
+        assert_eq!(block_span(EBS_BLOCK_SIZE * 3, EBS_BLOCK_SIZE), Some((3, 3)));
+        assert_eq!(block_span(5, 0), None);
+        assert_eq!(block_span(u64::MAX, 2), None);
+    }
+
+    #[test]
+    fn cache_evicts_least_recently_used_loaded_block() {
+        let cache = BlockCache::new(2);
+        let first = cache.cell(1);
+        first.set(Arc::new(vec![1])).ok();
+        let second = cache.cell(2);
+        second.set(Arc::new(vec![2])).ok();
+        // Touch 1 so 2 is the least recently used.
+        assert!(cache.cell(1).initialized());
+        let _third = cache.cell(3);
+        assert!(cache.is_cached(1));
+        assert!(!cache.is_cached(2));
+        assert!(cache.is_cached(3));
+    }
+
+    #[test]
+    fn cache_never_evicts_a_loading_block() {
+        let cache = BlockCache::new(1);
+        let _loading = cache.cell(1);
+        let _other = cache.cell(2);
+        assert!(cache.is_cached(1));
+        cache.forget_failed(1);
+        assert!(!cache.is_cached(1));
+    }
+
+    #[test]
+    fn cost_estimate_uses_list_prices() {
+        let counters = EbsCounters { get_block_calls: 1000, list_calls: 1000, ..EbsCounters::default() };
+        assert!((counters.estimated_cost_usd() - 0.0036).abs() < 1e-9);
+    }
+
+    #[test]
+    fn expired_token_is_recognised() {
+        assert!(is_expired_token("ValidationException: INVALID_BLOCK_TOKEN", ""));
+        assert!(is_expired_token("", "The block token is not valid."));
+        assert!(!is_expired_token("ValidationException", "bad snapshot id"));
+    }
+}
