@@ -27,6 +27,8 @@ pub struct Cli {
 }
 
 /// Top-level commands.
+// Parsed once per run: the size of the largest variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan targets for installed software.
