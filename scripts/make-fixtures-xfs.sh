@@ -12,7 +12,7 @@
 #   xfs-dirty.img     v5, shut down while mounted: the log holds unreplayed records
 #   xfs-demo.img      the ext4 demo image's Debian 12 tree (fixtures/trees/demo), v5 in a GPT
 #
-#   scripts/make-fixtures-xfs.sh [tree|forms|dirty|demo]...   (default: all)
+#   scripts/make-fixtures-xfs.sh [tree|forms|dirty|demo|al2023]...   (default: all)
 # Needs root (loop mount, mknod). Images are compressed with zstd -19 into fixtures/xfs/.
 set -euo pipefail
 
@@ -337,15 +337,38 @@ build_demo_image() {
     compress "$disk"
 }
 
+# An Amazon-Linux-2023-like disk with an XFS root, as AL2023 AMIs ship: the root tree
+# (os-release, rpmdb.sqlite written by rpm --justdb) is taken from the ext4 rpm fixture
+# that scripts/make-fixtures-rpm.sh built, so both must list exactly the same packages.
+build_al2023_image() {
+    local ext4_disk="$work/al2023-ext4.img"
+    zstd -q -d "$repository/fixtures/rpm/al2023-gpt.img.zst" -o "$ext4_disk"
+    # Partition 2 of that disk starts at sector 4096.
+    dd if="$ext4_disk" of="$work/al2023-root.ext4" bs=512 skip=4096 status=none
+    mkdir "$work/al2023-root"
+    debugfs -R "rdump / $work/al2023-root" "$work/al2023-root.ext4" 2>/dev/null
+    rm -rf "$work/al2023-root/lost+found" "$ext4_disk" "$work/al2023-root.ext4"
+    protofile "$work/al2023-root" "$work/al2023.proto"
+    label=al2023-root make_filesystem "$work/al2023.xfs" -p "$work/al2023.proto"
+    local disk="$work/al2023-xfs-gpt.img"
+    truncate -s 304m "$disk"
+    printf 'label: gpt\nstart=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, name="bios"\nstart=4096, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="root"\n' \
+        | sfdisk --quiet "$disk"
+    dd if="$work/al2023.xfs" of="$disk" bs=512 seek=4096 conv=notrunc,sparse status=none
+    rm "$work/al2023.xfs"
+    compress "$disk"
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(tree forms dirty demo)
+[ ${#targets[@]} -gt 0 ] || targets=(tree forms dirty demo al2023)
 for target in "${targets[@]}"; do
     case $target in
         tree) build_tree_images ;;
         forms) build_forms_image ;;
         dirty) build_dirty_image ;;
         demo) build_demo_image ;;
-        *) echo "usage: $0 [tree|forms|dirty|demo]..." >&2; exit 2 ;;
+        al2023) build_al2023_image ;;
+        *) echo "usage: $0 [tree|forms|dirty|demo|al2023]..." >&2; exit 2 ;;
     esac
 done
 ls -l "$output"
