@@ -39,6 +39,14 @@ pub enum Command {
     Db(DbCommand),
     /// Delete snapshots left behind by killed runs (only those carrying our tag key).
     Cleanup(CleanupArguments),
+    /// Print a shell completion script (`snapscan completions bash > /etc/bash_completion.d/snapscan`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from these definitions.
+    Man,
 }
 
 /// `db` subcommands.

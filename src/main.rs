@@ -4,8 +4,8 @@
 //! (some targets could not be scanned).
 
 use anyhow::Context;
-use clap::Parser;
-use snapscan::cli::Cli;
+use clap::{CommandFactory, Parser};
+use snapscan::cli::{Cli, Command};
 use snapscan::report::output_directory::OutputDirectory;
 use snapscan::settings::{DatabaseAction, Output, Settings, Verbosity};
 use snapscan::{db, outcome, report, scan};
@@ -23,6 +23,18 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    // Help for shells and man: generated from the clap definitions, so never out of date.
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "snapscan", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     if let Some(action) = DatabaseAction::from_cli(&cli) {
         init_logging(Verbosity::from_flags(cli.quiet, cli.verbose));
         db::run(&action, &mut std::io::stdout().lock())?;

@@ -254,7 +254,9 @@ impl Settings {
                     ..scan(Vec::new(), report, matching, Some(aws))?
                 })
             }
-            Command::Db(_) => anyhow::bail!("`db` commands are not scans"),
+            Command::Db(_) | Command::Completions { .. } | Command::Man => {
+                anyhow::bail!("`db`, `completions` and `man` are not scans")
+            }
         }
     }
 }
@@ -287,7 +289,7 @@ impl DatabaseAction {
             Command::Db(DbCommand::Info(arguments)) => {
                 Some(Self::Info { database: arguments.db.clone().unwrap_or_else(default_database) })
             }
-            Command::Scan(_) | Command::Cleanup(_) => None,
+            Command::Scan(_) | Command::Cleanup(_) | Command::Completions { .. } | Command::Man => None,
         }
     }
 }

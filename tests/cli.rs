@@ -136,3 +136,19 @@ fn output_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe() {
     assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_command_definitions() {
+    let bash = snapscan(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    let script = String::from_utf8(bash.stdout).unwrap();
+    assert!(script.contains("_snapscan()") && script.contains("--fail-on"), "{script}");
+    let zsh = snapscan(&["completions", "zsh"]);
+    assert!(String::from_utf8_lossy(&zsh.stdout).starts_with("#compdef snapscan"));
+    let man = snapscan(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(page.starts_with(".ie") || page.contains(".TH snapscan"), "{page}");
+    assert!(page.contains("scan"), "{page}");
+    assert_eq!(snapscan(&["completions", "tcsh"]).status.code(), Some(2));
+}
