@@ -122,7 +122,7 @@ mod tests {
     #[test]
     fn reads_yaml_secdb() {
         let yaml = "distroversion: v3.11\nreponame: main\npackages:\n  - pkg:\n      name: openssl\n      secfixes:\n        1.1.1d-r2:\n          - CVE-2019-1551\n        1.1.1g-r0:\n          - CVE-2020-1967 CVE-2020-1968\n        0:\n          - CVE-2000-0001\n        bogus version:\n          - CVE-2020-9999\n";
-        let document: Value = serde_norway::from_str(yaml).unwrap();
+        let document: Value = crate::catalog::language::parse_yaml_documents::<Value>(yaml).unwrap().remove(0);
         assert!(looks_like_secdb(&document));
         let mut counts = ImportCounts::default();
         let advisories = parse_document(document, "main.yaml", "alpine", &mut counts);

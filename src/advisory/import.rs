@@ -149,9 +149,11 @@ fn import_bytes(name: &str, label: &str, bytes: Vec<u8>, source: &str, imported:
         return;
     }
     let document: Value = if name.ends_with(".yaml") || name.ends_with(".yml") {
-        match serde_norway::from_str(&text) {
-            Ok(document) => document,
-            Err(error) => return reject(counts, format!("YAML: {error}")),
+        // The same bounded YAML reader as the lockfile catalogers (one YAML crate).
+        match crate::catalog::language::parse_yaml_documents::<Value>(&text) {
+            Ok(mut documents) if documents.len() == 1 => documents.remove(0),
+            Ok(documents) => return reject(counts, format!("YAML: {} documents, expected one", documents.len())),
+            Err(error) => return reject(counts, error),
         }
     } else {
         match serde_json::from_str(&text) {

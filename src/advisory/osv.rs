@@ -428,13 +428,15 @@ mod tests {
     #[test]
     fn yaml_records_with_integer_versions() {
         let yaml = "id: PYSEC-2022-230\naliases: [CVE-2022-2309]\naffected:\n- package: {name: lxml, ecosystem: PyPI}\n  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: 0\n    - fixed: 4.9.1\n  versions: ['4.9.0', 3]\n";
-        let document: Value = serde_norway::from_str(yaml).unwrap();
+        let document: Value = crate::catalog::language::parse_yaml_documents::<Value>(yaml).unwrap().remove(0);
         let mut counts = ImportCounts::default();
         let advisories = parse_document(document, "x.yaml", "pypa", &mut counts);
         assert_eq!(advisories[0].affected[0].versions.iter().collect::<Vec<_>>(), ["4.9.0", "3"]);
-        let float: Value =
-            serde_norway::from_str("id: X\naffected:\n- package: {name: a, ecosystem: PyPI}\n  versions: [1.10]\n")
-                .unwrap();
+        let float: Value = crate::catalog::language::parse_yaml_documents::<Value>(
+            "id: X\naffected:\n- package: {name: a, ecosystem: PyPI}\n  versions: [1.10]\n",
+        )
+        .unwrap()
+        .remove(0);
         assert!(parse_document(float, "y.yaml", "pypa", &mut counts).is_empty());
         assert!(counts.rejected.last().unwrap().contains("must be a string"));
     }
