@@ -137,6 +137,13 @@ fn amazon_linux_2023_image_lists_exactly_what_rpm_lists() {
     assert_eq!(openssl["purl"], "pkg:rpm/amzn/openssl-libs@3.0.8-1.amzn2023.0.3?arch=x86_64&epoch=1&distro=amzn-2023");
     assert_eq!(openssl["source_name"], "openssl");
     assert_eq!(openssl["source_version"], "1:3.0.8-1.amzn2023.0.3");
+    assert_eq!(openssl["version"], "1:3.0.8-1.amzn2023.0.3");
+    assert_eq!(openssl["epoch"], 1);
+    assert_eq!(openssl["release"], "1.amzn2023.0.3");
+    // A package without an epoch has a null one, not 0.
+    let bash = packages.iter().find(|package| package["name"] == "bash").unwrap();
+    assert_eq!(bash["epoch"], serde_json::Value::Null);
+    assert!(bash["release"].as_str().is_some_and(|release| release.contains("amzn2023")), "{bash}");
     assert_eq!(openssl["found_by"], "rpm");
     assert_eq!(openssl["locations"][0]["partition"], 2);
     assert_eq!(openssl["locations"][0]["path"], "/var/lib/rpm/rpmdb.sqlite");
@@ -168,6 +175,8 @@ fn alpine_image_lists_its_packages_and_the_broken_stanza() {
     assert_eq!(libcrypto["purl"], "pkg:apk/alpine/libcrypto3@3.3.2-r0?arch=x86_64&distro=alpine-3.20.3");
     assert_eq!(libcrypto["source_name"], "openssl");
     assert_eq!(libcrypto["found_by"], "apk");
+    // epoch and release are rpm's; apk keeps its revision in the version.
+    assert_eq!((&libcrypto["epoch"], &libcrypto["release"]), (&serde_json::Value::Null, &serde_json::Value::Null));
     let issues = report["issues"].as_array().unwrap();
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!(issues[0]["location"]["path"], "/lib/apk/db/installed");

@@ -27,6 +27,8 @@ fn deb(name: &str, version: &str, source: &str, source_version: Option<&str>) ->
         arch: Some("amd64".to_string()),
         source_name: Some(source.to_string()),
         source_version: source_version.map(str::to_string),
+        epoch: None,
+        release: None,
         status: None,
         distro: Some("debian-12".to_string()),
         locations: vec![location("/var/lib/dpkg/status")],
@@ -82,6 +84,8 @@ pub fn scan() -> Scan {
         arch: None,
         source_name: None,
         source_version: None,
+        epoch: None,
+        release: None,
         status: None,
         distro: None,
         locations: vec![
