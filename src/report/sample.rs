@@ -160,6 +160,9 @@ pub fn scan() -> Scan {
                             id: "debian".to_string(),
                             version_id: Some("12".to_string()),
                             pretty_name: Some("Debian GNU/Linux 12 (bookworm)".to_string()),
+                            // Fixed rather than judged today, so the snapshots do not age.
+                            end_of_life: Some("2028-06-30"),
+                            end_of_life_reached: Some(false),
                         }),
                     },
                 ],
