@@ -45,6 +45,8 @@ fn main() {
             arch: None,
             source_name: None,
             source_version: None,
+            epoch: None,
+            release: None,
             status: None,
             distro,
             locations: vec![Location { volume: "bench".to_string(), partition: None, path: "/".to_string() }],

@@ -57,6 +57,96 @@ impl Distro {
         }
         Some(version.split('.').next()?.to_string())
     }
+
+    /// The release as the vendor names its support lifetime: the major version, except
+    /// Ubuntu (`22.04`) and Amazon Linux 1 (`2018.03`), which are year-and-month releases.
+    fn support_release(&self) -> Option<String> {
+        let version = self.version_id.as_deref()?;
+        match self.id.as_str() {
+            "ubuntu" | "amzn" => {
+                let mut parts = version.split('.');
+                let first = parts.next()?;
+                Some(match parts.next() {
+                    Some(second) => format!("{first}.{second}"),
+                    None => first.to_string(),
+                })
+            }
+            _ => self.major_version(),
+        }
+    }
+
+    /// The vendor's end of (standard) support as an ISO date (`2026-06-30`), when known.
+    pub fn end_of_life(&self) -> Option<&'static str> {
+        let release = self.support_release()?;
+        END_OF_LIFE
+            .iter()
+            .find(|(ids, known_release, _)| ids.contains(&self.id.as_str()) && *known_release == release)
+            .map(|(_, _, date)| *date)
+    }
+
+    /// Whether the end of life has passed on `today` (an ISO date); `None` when it is unknown.
+    /// The published date is the last supported day, so it is reached the day after.
+    pub fn end_of_life_reached(&self, today: &str) -> Option<bool> {
+        // ISO dates of the same length order as strings do.
+        self.end_of_life().map(|date| today > date)
+    }
+}
+
+/// End of support per (os-release `ID`s, release): the vendors' published end of standard
+/// support as known to us when this table was written; the dates need spot-checking
+/// against the vendors' pages and updating when a vendor extends a lifetime. For Debian it
+/// is the end of LTS, which still publishes security fixes (and Debian advisories).
+/// CentOS is not grouped with the RHEL rebuilds from 8 on: CentOS Linux 8 ended on
+/// 2021-12-31 and CentOS Stream 8 (the same `ID` and `VERSION_ID`) on 2024-05-31, so the
+/// later one is used; CentOS Stream 9 ends with RHEL 9's full support.
+const END_OF_LIFE: &[(&[&str], &str, &str)] = &[
+    (&["amzn"], "2018.03", "2023-12-31"),
+    (&["amzn"], "2", "2026-06-30"),
+    (&["amzn"], "2023", "2029-06-30"),
+    (&["rhel", "centos", "rocky", "almalinux", "ol"], "7", "2024-06-30"),
+    (&["rhel", "rocky", "almalinux", "ol"], "8", "2029-05-31"),
+    (&["rhel", "rocky", "almalinux", "ol"], "9", "2032-05-31"),
+    (&["centos"], "8", "2024-05-31"),
+    (&["centos"], "9", "2027-05-31"),
+    (&["debian"], "10", "2024-06-30"),
+    (&["debian"], "11", "2026-08-31"),
+    (&["debian"], "12", "2028-06-30"),
+    (&["ubuntu"], "18.04", "2023-05-31"),
+    (&["ubuntu"], "20.04", "2025-05-31"),
+    (&["ubuntu"], "22.04", "2027-04-30"),
+    (&["ubuntu"], "24.04", "2029-04-30"),
+    (&["alpine"], "3.17", "2024-11-22"),
+    (&["alpine"], "3.18", "2025-05-09"),
+    (&["alpine"], "3.19", "2025-11-01"),
+    (&["alpine"], "3.20", "2026-04-01"),
+    (&["alpine"], "3.21", "2026-11-01"),
+    (&["sles"], "12", "2024-10-31"),
+    (&["sles"], "15", "2031-07-31"),
+];
+
+/// Today's UTC date as ISO `YYYY-MM-DD`, from the system clock (a clock before 1970 counts as 1970).
+pub fn today_utc() -> String {
+    let seconds =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
+    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`), so no date crate is needed for one comparison.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    // Both are in range by construction (day 1..=31, month 1..=12).
+    (year, u32::try_from(month).unwrap_or(1), u32::try_from(day).unwrap_or(1))
 }
 
 /// Parse os-release text: `KEY=value` lines with shell-style quoting and escapes.
@@ -285,6 +375,71 @@ pub fn detect(filesystem: &dyn Filesystem) -> (Option<Distro>, Vec<String>) {
 mod tests {
     use super::*;
     use crate::fs::testing::MemoryFilesystem;
+
+    fn distro(id: &str, version_id: Option<&str>) -> Distro {
+        Distro { id: id.to_string(), version_id: version_id.map(str::to_string), ..Distro::default() }
+    }
+
+    #[test]
+    fn end_of_life_by_release() {
+        for (id, version_id, expected) in [
+            ("amzn", Some("2018.03"), Some("2023-12-31")),
+            ("amzn", Some("2"), Some("2026-06-30")),
+            ("amzn", Some("2023"), Some("2029-06-30")),
+            ("rhel", Some("7.9"), Some("2024-06-30")),
+            ("centos", Some("7"), Some("2024-06-30")),
+            ("centos", Some("8"), Some("2024-05-31")),
+            ("centos", Some("9"), Some("2027-05-31")),
+            ("rocky", Some("8.10"), Some("2029-05-31")),
+            ("almalinux", Some("9.4"), Some("2032-05-31")),
+            ("ol", Some("8.9"), Some("2029-05-31")),
+            ("rhel", Some("10.0"), None),
+            ("debian", Some("10"), Some("2024-06-30")),
+            ("debian", Some("12"), Some("2028-06-30")),
+            ("debian", Some("13"), None),
+            ("ubuntu", Some("18.04"), Some("2023-05-31")),
+            ("ubuntu", Some("22.04"), Some("2027-04-30")),
+            // An interim release is not an LTS one with the same major number.
+            ("ubuntu", Some("22.10"), None),
+            ("alpine", Some("3.20.3"), Some("2026-04-01")),
+            ("alpine", Some("3.17.0"), Some("2024-11-22")),
+            ("alpine", Some("3.2.3"), None),
+            ("sles", Some("15.5"), Some("2031-07-31")),
+            ("sles", Some("12.5"), Some("2024-10-31")),
+            ("opensuse-leap", Some("15.5"), None),
+            ("fedora", Some("40"), None),
+            ("debian", None, None),
+        ] {
+            assert_eq!(distro(id, version_id).end_of_life(), expected, "{id} {version_id:?}");
+        }
+    }
+
+    #[test]
+    fn end_of_life_is_reached_the_day_after() {
+        let debian = distro("debian", Some("10"));
+        assert_eq!(debian.end_of_life_reached("2024-06-29"), Some(false));
+        assert_eq!(debian.end_of_life_reached("2024-06-30"), Some(false));
+        assert_eq!(debian.end_of_life_reached("2024-07-01"), Some(true));
+        assert_eq!(distro("debian", Some("13")).end_of_life_reached("2100-01-01"), None);
+    }
+
+    #[test]
+    fn civil_dates_from_day_counts() {
+        for (days, expected) in [
+            (0, (1970, 1, 1)),
+            (59, (1970, 3, 1)),
+            (11_016, (2000, 2, 29)),
+            (19_723, (2024, 1, 1)),
+            (19_782, (2024, 2, 29)),
+            (20_424, (2025, 12, 2)),
+            (-1, (1969, 12, 31)),
+        ] {
+            assert_eq!(civil_from_days(days), expected, "{days}");
+        }
+        let today = today_utc();
+        assert_eq!(today.len(), 10, "{today}");
+        assert!(today.as_str() > "2024-01-01", "{today}");
+    }
 
     #[test]
     fn parses_quoting() {

@@ -275,6 +275,8 @@ mod tests {
             arch: None,
             source_name: source.map(|(name, _)| name.to_string()),
             source_version: source.map(|(_, version)| version.to_string()),
+            epoch: None,
+            release: None,
             status: None,
             distro: distro.map(str::to_string),
             locations: vec![Location {

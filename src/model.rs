@@ -112,11 +112,29 @@ pub struct DistroInfo {
     pub version_id: Option<String>,
     /// `PRETTY_NAME`.
     pub pretty_name: Option<String>,
+    /// The vendor's end of (standard) support as an ISO date, when known.
+    pub end_of_life: Option<&'static str>,
+    /// Whether that date has passed; `None` when it is unknown.
+    pub end_of_life_reached: Option<bool>,
+}
+
+impl DistroInfo {
+    /// The report fields of `distro`, with end of life judged on `today` (an ISO date).
+    pub fn on(distro: &Distro, today: &str) -> Self {
+        Self {
+            id: distro.id.clone(),
+            version_id: distro.version_id.clone(),
+            pretty_name: distro.pretty_name.clone(),
+            end_of_life: distro.end_of_life(),
+            end_of_life_reached: distro.end_of_life_reached(today),
+        }
+    }
 }
 
 impl From<&Distro> for DistroInfo {
+    /// The report fields, with end of life judged on today's UTC date.
     fn from(distro: &Distro) -> Self {
-        Self { id: distro.id.clone(), version_id: distro.version_id.clone(), pretty_name: distro.pretty_name.clone() }
+        Self::on(distro, &crate::distro::today_utc())
     }
 }
 

@@ -310,6 +310,17 @@ pub fn scan_volume(
         let (detected, problems) = distro::detect(filesystem.as_ref());
         issues.extend(problems.into_iter().map(|problem| partition_issue("", Severity::Warning, problem)));
         partition.distro = detected.as_ref().map(model::DistroInfo::from);
+        // An unsupported distro is a finding in itself: its packages can look clean only
+        // because nobody publishes fixes for them any more.
+        if let Some(info) = partition.distro.as_ref().filter(|info| info.end_of_life_reached == Some(true)) {
+            let name = info.pretty_name.clone().unwrap_or_else(|| match &info.version_id {
+                Some(version) => format!("{} {version}", info.id),
+                None => info.id.clone(),
+            });
+            let date = info.end_of_life.unwrap_or_default();
+            let message = format!("{name} reached end of life on {date}: it gets no security fixes");
+            issues.push(partition_issue("", Severity::Warning, message));
+        }
         if progress {
             eprintln!(
                 "snapscan: walking {volume_id} partition {} ({})",

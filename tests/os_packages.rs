@@ -119,6 +119,7 @@ fn amazon_linux_2023_image_lists_exactly_what_rpm_lists() {
     let partition = &report["targets"][0]["volumes"][0]["partitions"][1];
     assert_eq!(partition["distro"]["id"], "amzn");
     assert_eq!(partition["distro"]["version_id"], "2023");
+    assert_eq!(partition["distro"]["end_of_life"], "2029-06-30");
     let packages = report["packages"].as_array().unwrap();
     let mut found: Vec<String> = packages
         .iter()
@@ -137,6 +138,13 @@ fn amazon_linux_2023_image_lists_exactly_what_rpm_lists() {
     assert_eq!(openssl["purl"], "pkg:rpm/amzn/openssl-libs@3.0.8-1.amzn2023.0.3?arch=x86_64&epoch=1&distro=amzn-2023");
     assert_eq!(openssl["source_name"], "openssl");
     assert_eq!(openssl["source_version"], "1:3.0.8-1.amzn2023.0.3");
+    assert_eq!(openssl["version"], "1:3.0.8-1.amzn2023.0.3");
+    assert_eq!(openssl["epoch"], 1);
+    assert_eq!(openssl["release"], "1.amzn2023.0.3");
+    // A package without an epoch has a null one, not 0.
+    let bash = packages.iter().find(|package| package["name"] == "bash").unwrap();
+    assert_eq!(bash["epoch"], serde_json::Value::Null);
+    assert!(bash["release"].as_str().is_some_and(|release| release.contains("amzn2023")), "{bash}");
     assert_eq!(openssl["found_by"], "rpm");
     assert_eq!(openssl["locations"][0]["partition"], 2);
     assert_eq!(openssl["locations"][0]["path"], "/var/lib/rpm/rpmdb.sqlite");
@@ -154,7 +162,18 @@ fn legacy_image_is_detected_from_release_files() {
     let openssl = packages.iter().find(|package| package["name"] == "openssl-libs").unwrap();
     assert_eq!(openssl["purl"], "pkg:rpm/centos/openssl-libs@3.0.8-1.amzn2023.0.3?arch=x86_64&epoch=1&distro=centos-7");
     assert_eq!(openssl["locations"][0]["path"], "/var/lib/rpm/Packages");
-    assert_eq!(report["issues"], serde_json::Value::Array(Vec::new()));
+    // CentOS 7 is past its end of life: the partition says so, and so does one warning.
+    assert_eq!(distro["end_of_life"], "2024-06-30");
+    assert_eq!(distro["end_of_life_reached"], true);
+    let issues = report["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0]["severity"], "warning");
+    assert_eq!(issues[0]["location"]["path"], "");
+    let message = issues[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("CentOS") && message.ends_with("reached end of life on 2024-06-30: it gets no security fixes"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -168,10 +187,25 @@ fn alpine_image_lists_its_packages_and_the_broken_stanza() {
     assert_eq!(libcrypto["purl"], "pkg:apk/alpine/libcrypto3@3.3.2-r0?arch=x86_64&distro=alpine-3.20.3");
     assert_eq!(libcrypto["source_name"], "openssl");
     assert_eq!(libcrypto["found_by"], "apk");
+    // epoch and release are rpm's; apk keeps its revision in the version.
+    assert_eq!((&libcrypto["epoch"], &libcrypto["release"]), (&serde_json::Value::Null, &serde_json::Value::Null));
+    let distro = &report["targets"][0]["volumes"][0]["partitions"][0]["distro"];
+    assert_eq!(
+        (distro["end_of_life"].as_str(), distro["end_of_life_reached"].as_bool()),
+        (Some("2026-04-01"), Some(true))
+    );
     let issues = report["issues"].as_array().unwrap();
-    assert_eq!(issues.len(), 1, "{issues:?}");
-    assert_eq!(issues[0]["location"]["path"], "/lib/apk/db/installed");
-    assert!(issues[0]["message"].as_str().unwrap().contains("stanza-without-version"), "{issues:?}");
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    let broken = issues.iter().find(|issue| issue["location"]["path"] == "/lib/apk/db/installed").unwrap();
+    assert!(broken["message"].as_str().unwrap().contains("stanza-without-version"), "{issues:?}");
+    let end_of_life = issues.iter().find(|issue| issue["location"]["path"] == "").unwrap();
+    assert!(
+        end_of_life["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("reached end of life on 2026-04-01: it gets no security fixes"),
+        "{issues:?}"
+    );
 }
 
 /// A file on this machine, read positionally like a file inside an image.

@@ -100,6 +100,8 @@ impl InstalledEntry {
             purl,
             arch: self.architecture,
             source_name: Some(source_name),
+            epoch: None,
+            release: None,
             status: None,
             distro: distro.map(Distro::purl_qualifier),
             locations: vec![location],

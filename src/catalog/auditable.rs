@@ -125,6 +125,8 @@ fn packages_of(crates: Vec<CratePackage>, location: &Location) -> Catalogued {
             arch: None,
             source_name: None,
             source_version: None,
+            epoch: None,
+            release: None,
             status: None,
             distro: None,
             locations: vec![location.clone()],

@@ -90,6 +90,8 @@ impl StatusEntry {
             arch: self.architecture,
             source_name: Some(source_name),
             source_version: Some(source_version),
+            epoch: None,
+            release: None,
             status: self.state,
             distro: distro.map(Distro::purl_qualifier),
             locations: vec![location],

@@ -275,6 +275,8 @@ fn go_package(path: &str, version: &str, location: &Location, evidence: Evidence
         arch: None,
         source_name: None,
         source_version: None,
+        epoch: None,
+        release: None,
         status: None,
         distro: None,
         locations: vec![location.clone()],

@@ -266,6 +266,8 @@ impl Identity {
             arch: None,
             source_name: None,
             source_version: None,
+            epoch: None,
+            release: None,
             status: None,
             distro: None,
             locations: vec![location],

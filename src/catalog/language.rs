@@ -119,6 +119,8 @@ impl Collector {
             arch: arch.filter(|arch| is_plausible(arch)).map(str::to_string),
             source_name: None,
             source_version: None,
+            epoch: None,
+            release: None,
             status: None,
             distro: None,
             locations: vec![self.location.clone()],

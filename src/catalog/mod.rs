@@ -126,6 +126,12 @@ pub struct Package {
     pub source_name: Option<String>,
     /// Source package version, when it differs or is known.
     pub source_version: Option<String>,
+    /// rpm epoch as the header stores it (`1` of `1:3.0.8-1.amzn2023.0.3`); `None` when the
+    /// header has none and for every other ecosystem, whose epoch (if any) stays in `version`.
+    pub epoch: Option<u64>,
+    /// rpm release (`1.amzn2023.0.3`), kept apart from the EVR so matchers need not re-split it;
+    /// `None` outside rpm.
+    pub release: Option<String>,
     /// Package-manager state when not fully installed (e.g. dpkg `half-installed`).
     pub status: Option<String>,
     /// Distro the package belongs to, as in its purl (`debian-12`), for OS packages.

@@ -27,6 +27,8 @@ fn deb(name: &str, version: &str, source: &str, source_version: Option<&str>) ->
         arch: Some("amd64".to_string()),
         source_name: Some(source.to_string()),
         source_version: source_version.map(str::to_string),
+        epoch: None,
+        release: None,
         status: None,
         distro: Some("debian-12".to_string()),
         locations: vec![location("/var/lib/dpkg/status")],
@@ -82,6 +84,8 @@ pub fn scan() -> Scan {
         arch: None,
         source_name: None,
         source_version: None,
+        epoch: None,
+        release: None,
         status: None,
         distro: None,
         locations: vec![
@@ -156,6 +160,9 @@ pub fn scan() -> Scan {
                             id: "debian".to_string(),
                             version_id: Some("12".to_string()),
                             pretty_name: Some("Debian GNU/Linux 12 (bookworm)".to_string()),
+                            // Fixed rather than judged today, so the snapshots do not age.
+                            end_of_life: Some("2028-06-30"),
+                            end_of_life_reached: Some(false),
                         }),
                     },
                 ],

@@ -233,6 +233,8 @@ pub fn to_package(header: HeaderPackage, distro: Option<&Distro>, location: Loca
         arch: header.arch,
         source_name,
         source_version,
+        epoch: header.epoch.map(u64::from),
+        release: Some(header.release),
         status: None,
         distro: distro.map(Distro::purl_qualifier),
         locations: vec![location],
@@ -428,11 +430,14 @@ mod tests {
         assert_eq!(openssl.source_version.as_deref(), Some("1:3.0.8-1.amzn2023.0.3"));
         assert_eq!(openssl.distro.as_deref(), Some("amzn-2023"));
         assert_eq!(openssl.ecosystem, Ecosystem::Rpm);
+        assert_eq!((openssl.epoch, openssl.release.as_deref()), (Some(1), Some("1.amzn2023.0.3")));
 
         let zero_epoch = HeaderPackage::from_blob(&package("bash", Some(0), "5.2.15", "1.amzn2023", "x86_64")).unwrap();
         let bash = to_package(zero_epoch, None, location.clone()).unwrap();
         assert_eq!(bash.version, "5.2.15-1.amzn2023");
         assert_eq!(bash.purl, "pkg:rpm/bash@5.2.15-1.amzn2023?arch=x86_64");
+        // The field keeps what the header stores; only the printed EVR and purl drop a 0 epoch.
+        assert_eq!((bash.epoch, bash.release.as_deref()), (Some(0), Some("1.amzn2023")));
 
         let key = HeaderPackage::from_blob(&package("gpg-pubkey", None, "d832c631", "5c2a7e5d", "x86_64")).unwrap();
         assert!(to_package(key, Some(&distro), location).is_none());
