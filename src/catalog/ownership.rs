@@ -62,13 +62,21 @@ fn is_foldable(package: &Package) -> bool {
     !package.ecosystem.is_os() && package.evidence == Evidence::Installed
 }
 
-/// The metadata file and its directory; for a nested archive (`a.jar!/b.jar`), the outer
-/// file on disk and its directory, since that is what a file list names.
+/// The metadata file, and its directory when that directory belongs to the one package
+/// (`x.dist-info`, `x.egg-info`, `EGG-INFO`, `node_modules/x`). A shared directory such as
+/// `dist-packages` (beside a bare `x.egg-info` file) or `/usr/share/java` is listed by many
+/// OS packages and proves nothing. For a nested archive (`a.jar!/b.jar`) the outer file on
+/// disk stands in, since that is what a file list names.
 fn candidate_paths(location: &Location) -> Vec<Vec<u8>> {
     let on_disk = location.path.split("!/").next().unwrap_or(&location.path).as_bytes();
     let mut paths = vec![path::normalize(on_disk)];
     let parent = path::parent(on_disk);
-    if !parent.is_empty() && parent != b"/" {
+    let parent_name = path::file_name(parent);
+    let package_directory = parent_name.ends_with(b".dist-info")
+        || parent_name.ends_with(b".egg-info")
+        || parent_name == b"EGG-INFO"
+        || path::file_name(on_disk) == b"package.json";
+    if package_directory && !parent.is_empty() && parent != b"/" {
         paths.push(path::normalize(parent));
     }
     paths
@@ -275,6 +283,17 @@ mod tests {
         let folded = fold_owned(&filesystem, walked(&filesystem));
         assert!(folded.problems.is_empty());
         assert_eq!(folded.packages.len(), 2);
+    }
+
+    #[test]
+    fn a_shared_directory_does_not_make_a_package_owned() {
+        // Every python3-* list names dist-packages; a pip-installed bare egg-info file in it
+        // is not theirs.
+        let mut filesystem = debian();
+        filesystem.file("/usr/lib/python3/dist-packages/idna-3.7.egg-info", metadata("idna", "3.7").as_bytes());
+        let folded = fold_owned(&filesystem, walked(&filesystem));
+        assert!(summary(&folded.packages).contains(&("idna".to_string(), "python".to_string())));
+        assert!(!summary(&folded.packages).iter().any(|(name, _)| name == "requests"));
     }
 
     #[test]
