@@ -29,7 +29,8 @@ fn measure(image: &Path, catalogers: &[Box<dyn Cataloger>]) -> Result<Measuremen
     let counters = source.counters();
     let source: Arc<dyn ReadAt> = Arc::new(CachedSource::new(Arc::new(source), PAGE_CACHE_BYTES));
     let started = Instant::now();
-    let scanned = scan::scan_volume(source, "bench", catalogers, false).map_err(|error| error.to_string())?;
+    let scanned = scan::scan_volume(source, "bench", catalogers, scan::VolumeOptions::default())
+        .map_err(|error| error.to_string())?;
     Ok(Measurement {
         elapsed: started.elapsed(),
         bytes_read: counters.bytes_read(),

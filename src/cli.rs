@@ -300,6 +300,10 @@ pub struct OutputArguments {
     /// Report the package inventory only, without findings.
     #[arg(long)]
     pub packages_only: bool,
+    /// Also report language packages an OS package installed (by default they fold into
+    /// the OS package, whose `found_by` then reads e.g. `dpkg+python`).
+    #[arg(long)]
+    pub all_packages: bool,
 }
 
 /// `--format` values.

@@ -19,6 +19,21 @@ use std::time::Instant;
 /// Page cache kept per local image: enough for the metadata of a large root filesystem.
 const PAGE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How to scan one volume.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VolumeOptions {
+    /// Say on stderr which partition is being walked.
+    pub progress: bool,
+    /// Keep language packages an OS package owns instead of folding them into it.
+    pub all_packages: bool,
+}
+
+impl From<&Settings> for VolumeOptions {
+    fn from(settings: &Settings) -> Self {
+        Self { progress: settings.progress, all_packages: settings.all_packages }
+    }
+}
+
 /// What scanning one volume found.
 #[derive(Debug)]
 pub struct VolumeScan {
@@ -94,7 +109,7 @@ pub fn run(settings: &Settings, database: Option<&Database>) -> Scan {
                 }
                 let counters = source.counters();
                 let cached = CachedSource::new(Arc::new(source), PAGE_CACHE_BYTES);
-                let scanned = scan_volume(Arc::new(cached), &name, &catalogers, settings.progress);
+                let scanned = scan_volume(Arc::new(cached), &name, &catalogers, VolumeOptions::from(settings));
                 stats.bytes_read += counters.bytes_read();
                 stats.read_calls += counters.read_calls();
                 match scanned {
@@ -202,8 +217,9 @@ fn scan_aws(settings: &Settings, targets: &[AwsTarget], catalogers: &[Box<dyn Ca
             return outcome;
         }
     };
-    let scan_one =
-        |source: Arc<dyn ReadAt>, volume_id: &str| scan_volume(source, volume_id, catalogers, settings.progress);
+    let scan_one = |source: Arc<dyn ReadAt>, volume_id: &str| {
+        scan_volume(source, volume_id, catalogers, VolumeOptions::from(settings))
+    };
     aws::run::run(session, targets, &aws_settings.instances, &scan_one)
 }
 
@@ -241,8 +257,9 @@ pub fn scan_volume(
     source: Arc<dyn ReadAt>,
     volume_id: &str,
     catalogers: &[Box<dyn Cataloger>],
-    progress: bool,
+    options: VolumeOptions,
 ) -> std::io::Result<VolumeScan> {
+    let VolumeOptions { progress, all_packages } = options;
     let layout = volume::detect(source.as_ref())?;
     let volume_issue = |message: String| Issue {
         severity: Severity::Warning,
@@ -338,10 +355,18 @@ pub fn scan_volume(
         tracing::info!(packages = outcome.packages.len(), files = outcome.files_visited, "walked");
         files_visited += outcome.files_visited;
         files_read += outcome.files_read;
-        packages.extend(outcome.packages);
         issues.extend(
             outcome.problems.into_iter().map(|(path, message)| partition_issue(&path, Severity::Warning, message)),
         );
+        if all_packages {
+            packages.extend(outcome.packages);
+        } else {
+            let folded = catalog::ownership::fold_owned(filesystem.as_ref(), outcome.packages);
+            packages.extend(folded.packages);
+            issues.extend(
+                folded.problems.into_iter().map(|(path, message)| partition_issue(&path, Severity::Warning, message)),
+            );
+        }
         partitions.push(partition);
     }
     let volume = model::Volume {

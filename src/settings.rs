@@ -93,6 +93,8 @@ pub struct Settings {
     pub verbosity: Verbosity,
     /// Show progress on stderr (only ever on a terminal).
     pub progress: bool,
+    /// Report language packages an OS package owns too, instead of folding them into it.
+    pub all_packages: bool,
     /// Advisory matching.
     pub matching: MatchSettings,
     /// AWS settings, when targets are in AWS or for `cleanup`.
@@ -196,6 +198,7 @@ impl Settings {
                 packages_only: report.packages_only,
                 verbosity,
                 progress,
+                all_packages: report.all_packages,
                 matching: MatchSettings::from_arguments(matching)?,
                 aws,
                 cleanup: None,
@@ -247,6 +250,7 @@ impl Settings {
                     output: None,
                     output_dir: None,
                     packages_only: true,
+                    all_packages: false,
                 };
                 let matching = MatchArguments { db: None, fail_on: None, ignore_unfixed: false, max_db_age: None };
                 Ok(Self {

@@ -22,7 +22,7 @@ fn scan(disk: Vec<u8>) -> std::io::Result<VolumeScan> {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         let source: Arc<dyn ReadAt> = Arc::new(disk);
-        let _ = sender.send(scan_volume(source, "disk", &catalog::all(), false));
+        let _ = sender.send(scan_volume(source, "disk", &catalog::all(), snapscan::scan::VolumeOptions::default()));
     });
     receiver.recv_timeout(Duration::from_secs(120)).expect("scan finished in time (or panicked)")
 }

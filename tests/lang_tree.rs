@@ -18,7 +18,8 @@ const IMAGE: &str = "fixtures/images/lang.img.zst";
 fn scan_image() -> scan::VolumeScan {
     let path = test_fixtures::unpacked(IMAGE);
     let source: Arc<dyn ReadAt> = Arc::new(FileSource::open(&path).expect("open the language image"));
-    scan::scan_volume(source, "lang.img", &catalog::all(), false).expect("scan the language image")
+    scan::scan_volume(source, "lang.img", &catalog::all(), snapscan::scan::VolumeOptions::default())
+        .expect("scan the language image")
 }
 
 /// `evidence ecosystem name version path` for a package found at one location.

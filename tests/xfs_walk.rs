@@ -174,7 +174,8 @@ fn an_unclean_log_is_reported_not_replayed() {
 fn scan(relative: &str) -> snapscan::scan::VolumeScan {
     let path = unpacked(relative);
     let source: Arc<dyn ReadAt> = Arc::new(FileSource::open(&path).unwrap());
-    snapscan::scan::scan_volume(source, "disk", &snapscan::catalog::all(), false).unwrap()
+    snapscan::scan::scan_volume(source, "disk", &snapscan::catalog::all(), snapscan::scan::VolumeOptions::default())
+        .unwrap()
 }
 
 #[test]

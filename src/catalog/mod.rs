@@ -15,6 +15,7 @@ pub mod golang;
 pub mod java;
 pub mod language;
 pub mod npm;
+pub mod ownership;
 pub mod php;
 pub mod python;
 pub mod rpm;

@@ -1,0 +1,319 @@
+//! Fold language packages that an OS package installed into that OS package.
+//!
+//! Debian's `python3-requests` puts `requests-2.28.1.dist-info` under
+//! `/usr/lib/python3/dist-packages`; the python cataloger finds it too. Reporting both
+//! doubles the inventory and matches the same code against two advisory sources, while
+//! only the distro's fix applies. So an installed language package whose metadata file
+//! (or the directory holding it) appears in a dpkg file list
+//! (`/var/lib/dpkg/info/<package>[:<arch>].list`) is dropped, and the owning OS package's
+//! `found_by` gains `+<cataloger>` (`dpkg+python`) to say the rule applied.
+//!
+//! The file lists are read only when a filesystem produced installed language packages,
+//! and each list is scanned against the few candidate paths, never kept whole.
+//! RPM file lists are not consulted yet.
+
+use super::{Evidence, Location, Package};
+use crate::fs::{self, Filesystem, FsError, path};
+use std::collections::HashMap;
+
+/// Where dpkg keeps one `<package>.list` of installed paths per package.
+const DPKG_INFO_DIRECTORY: &[u8] = b"/var/lib/dpkg/info";
+
+/// Largest file list read (a big package lists a few MiB of paths).
+const LIST_READ_LIMIT: u64 = 32 * 1024 * 1024;
+
+/// What folding changed, for logs and issues.
+#[derive(Debug, Default)]
+pub struct Folded {
+    /// Packages left: OS packages (some with `+<cataloger>`) and language packages no OS
+    /// package owns.
+    pub packages: Vec<Package>,
+    /// Problems reading file lists, as (path, message); the scan goes on without them.
+    pub problems: Vec<(String, String)>,
+}
+
+/// Drop the installed language packages among `packages` (all found on `filesystem`) that
+/// a dpkg package owns, marking the owner's `found_by`. Reads nothing when there is no
+/// installed language package or no dpkg package.
+pub fn fold_owned(filesystem: &dyn Filesystem, packages: Vec<Package>) -> Folded {
+    let has_language = packages.iter().any(is_foldable);
+    let has_dpkg = packages.iter().any(|package| package.ecosystem == super::Ecosystem::Deb);
+    if !has_language || !has_dpkg {
+        return Folded { packages, problems: Vec::new() };
+    }
+    // Candidate path -> indexes of the language packages it would make owned.
+    let mut candidates: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+    for (index, package) in packages.iter().enumerate() {
+        if !is_foldable(package) {
+            continue;
+        }
+        for location in &package.locations {
+            for candidate in candidate_paths(location) {
+                candidates.entry(candidate).or_default().push(index);
+            }
+        }
+    }
+    let (owners, problems) = dpkg_owners(filesystem, &candidates);
+    apply(packages, &owners, problems)
+}
+
+/// Installed packages from a language cataloger (lockfiles name what is not on disk yet).
+fn is_foldable(package: &Package) -> bool {
+    !package.ecosystem.is_os() && package.evidence == Evidence::Installed
+}
+
+/// The metadata file, and its directory when that directory belongs to the one package
+/// (`x.dist-info`, `x.egg-info`, `EGG-INFO`, `node_modules/x`). A shared directory such as
+/// `dist-packages` (beside a bare `x.egg-info` file) or `/usr/share/java` is listed by many
+/// OS packages and proves nothing. For a nested archive (`a.jar!/b.jar`) the outer file on
+/// disk stands in, since that is what a file list names.
+fn candidate_paths(location: &Location) -> Vec<Vec<u8>> {
+    let on_disk = location.path.split("!/").next().unwrap_or(&location.path).as_bytes();
+    let mut paths = vec![path::normalize(on_disk)];
+    let parent = path::parent(on_disk);
+    let parent_name = path::file_name(parent);
+    let package_directory = parent_name.ends_with(b".dist-info")
+        || parent_name.ends_with(b".egg-info")
+        || parent_name == b"EGG-INFO"
+        || path::file_name(on_disk) == b"package.json";
+    if package_directory && !parent.is_empty() && parent != b"/" {
+        paths.push(path::normalize(parent));
+    }
+    paths
+}
+
+/// One owning dpkg package: its name and, for a `<name>:<arch>.list`, its architecture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Owner {
+    name: String,
+    architecture: Option<String>,
+}
+
+/// Scan every dpkg file list for the candidate paths; returns owner per language package
+/// index, and problems.
+fn dpkg_owners(
+    filesystem: &dyn Filesystem,
+    candidates: &HashMap<Vec<u8>, Vec<usize>>,
+) -> (HashMap<usize, Owner>, Vec<(String, String)>) {
+    let mut owners = HashMap::new();
+    let mut problems = Vec::new();
+    let entries = match filesystem.read_dir(DPKG_INFO_DIRECTORY) {
+        Ok(entries) => entries,
+        // No info directory (distroless status.d images): nothing can be owned.
+        Err(FsError::NotFound) => return (owners, problems),
+        Err(error) => {
+            problems.push((path::display(DPKG_INFO_DIRECTORY), format!("cannot list dpkg file lists: {error}")));
+            return (owners, problems);
+        }
+    };
+    let mut names: Vec<Vec<u8>> = entries.into_iter().map(|entry| entry.name).collect();
+    // Sorted so that, should two packages list one path, the owner is stable.
+    names.sort();
+    for name in names {
+        let Some(stem) = name.strip_suffix(b".list") else { continue };
+        let stem = String::from_utf8_lossy(stem);
+        let owner = match stem.split_once(':') {
+            Some((package, architecture)) => {
+                Owner { name: package.to_string(), architecture: Some(architecture.to_string()) }
+            }
+            None => Owner { name: stem.to_string(), architecture: None },
+        };
+        let list_path = path::join(DPKG_INFO_DIRECTORY, &name);
+        let bytes = match fs::read_capped(filesystem, &list_path, LIST_READ_LIMIT) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                problems.push((path::display(&list_path), format!("cannot read dpkg file list: {error}")));
+                continue;
+            }
+        };
+        for line in bytes.split(|byte| *byte == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(indexes) = candidates.get(path::normalize(line).as_slice()) {
+                for index in indexes {
+                    owners.entry(*index).or_insert_with(|| owner.clone());
+                }
+            }
+        }
+    }
+    (owners, problems)
+}
+
+/// Drop owned language packages whose owner was cataloged; mark each owner once per
+/// cataloger.
+fn apply(packages: Vec<Package>, owners: &HashMap<usize, Owner>, problems: Vec<(String, String)>) -> Folded {
+    // Which OS package (by index) owns each language package, when the owner is known.
+    let mut folded_into: HashMap<usize, usize> = HashMap::new();
+    for (language_index, owner) in owners {
+        let found = packages.iter().position(|package| {
+            package.ecosystem == super::Ecosystem::Deb
+                && package.name == owner.name
+                && owner.architecture.as_ref().is_none_or(|architecture| package.arch.as_ref() == Some(architecture))
+        });
+        // A list without a status entry (a removed package's leftovers) owns nothing.
+        if let Some(os_index) = found {
+            folded_into.insert(*language_index, os_index);
+        }
+    }
+    let mut suffixes: HashMap<usize, Vec<String>> = HashMap::new();
+    for (language_index, os_index) in &folded_into {
+        let cataloger = packages[*language_index].found_by.clone();
+        let list = suffixes.entry(*os_index).or_default();
+        if !list.contains(&cataloger) {
+            list.push(cataloger);
+        }
+    }
+    let mut kept = Vec::with_capacity(packages.len() - folded_into.len());
+    for (index, mut package) in packages.into_iter().enumerate() {
+        if folded_into.contains_key(&index) {
+            tracing::debug!(package = %package.name, "owned by an OS package; folded");
+            continue;
+        }
+        if let Some(catalogers) = suffixes.get_mut(&index) {
+            catalogers.sort();
+            for cataloger in catalogers.iter() {
+                let marker = format!("+{cataloger}");
+                if !package.found_by.split('+').skip(1).any(|existing| existing == cataloger) {
+                    package.found_by.push_str(&marker);
+                }
+            }
+        }
+        kept.push(package);
+    }
+    Folded { packages: kept, problems }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{self, CatalogContext};
+    use crate::fs::testing::MemoryFilesystem;
+    use crate::fs::walk;
+
+    const STATUS: &str = "Package: python3-requests\nStatus: install ok installed\nArchitecture: all\n\
+        Version: 2.28.1+dfsg-1\nSource: requests\n\n\
+        Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9\n";
+
+    fn metadata(name: &str, version: &str) -> String {
+        format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    }
+
+    /// A Debian filesystem: `requests` from python3-requests, `six` from pip.
+    fn debian() -> MemoryFilesystem {
+        let mut filesystem = MemoryFilesystem::new();
+        filesystem.file("/var/lib/dpkg/status", STATUS.as_bytes());
+        filesystem.file(
+            "/var/lib/dpkg/info/python3-requests.list",
+            b"/.\n/usr\n/usr/lib/python3/dist-packages\n\
+              /usr/lib/python3/dist-packages/requests-2.28.1.egg-info\n\
+              /usr/lib/python3/dist-packages/requests-2.28.1.dist-info\n\
+              /usr/lib/python3/dist-packages/requests/__init__.py\n",
+        );
+        filesystem.file("/var/lib/dpkg/info/libc6:amd64.list", b"/.\n/lib/x86_64-linux-gnu/libc.so.6\n");
+        filesystem.file(
+            "/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA",
+            metadata("requests", "2.28.1").as_bytes(),
+        );
+        filesystem.file(
+            "/usr/local/lib/python3.11/dist-packages/six-1.16.0.dist-info/METADATA",
+            metadata("six", "1.16.0").as_bytes(),
+        );
+        filesystem
+    }
+
+    fn walked(filesystem: &MemoryFilesystem) -> Vec<Package> {
+        let catalogers = catalog::all();
+        let context = CatalogContext { filesystem, distro: None, volume: "disk", partition: None };
+        walk::walk(filesystem, &catalogers, &context).packages
+    }
+
+    fn summary(packages: &[Package]) -> Vec<(String, String)> {
+        let mut summary: Vec<(String, String)> =
+            packages.iter().map(|package| (package.name.clone(), package.found_by.clone())).collect();
+        summary.sort();
+        summary
+    }
+
+    #[test]
+    fn owned_dist_info_folds_into_its_dpkg_package() {
+        let filesystem = debian();
+        let folded = fold_owned(&filesystem, walked(&filesystem));
+        assert!(folded.problems.is_empty(), "{:?}", folded.problems);
+        assert_eq!(
+            summary(&folded.packages),
+            [
+                ("libc6".to_string(), "dpkg".to_string()),
+                ("python3-requests".to_string(), "dpkg+python".to_string()),
+                ("six".to_string(), "python".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_folding_every_package_is_reported() {
+        // `--all-packages` skips `fold_owned`: the walk's packages are the report's.
+        let filesystem = debian();
+        let names: Vec<String> = summary(&walked(&filesystem)).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["libc6", "python3-requests", "requests", "six"]);
+    }
+
+    #[test]
+    fn owner_is_marked_once_for_several_packages() {
+        let mut filesystem = debian();
+        filesystem.file(
+            "/var/lib/dpkg/info/python3-requests.list",
+            b"/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA\n\
+              /usr/local/lib/python3.11/dist-packages/six-1.16.0.dist-info\n",
+        );
+        let folded = fold_owned(&filesystem, walked(&filesystem));
+        assert_eq!(
+            summary(&folded.packages),
+            [("libc6".to_string(), "dpkg".to_string()), ("python3-requests".to_string(), "dpkg+python".to_string())]
+        );
+    }
+
+    #[test]
+    fn lists_are_not_read_without_language_packages() {
+        let mut filesystem = MemoryFilesystem::new();
+        filesystem.file("/var/lib/dpkg/status", STATUS.as_bytes());
+        // A directory where a list should be would be a problem if it were read.
+        filesystem.add("/var/lib/dpkg/info/libc6.list", crate::fs::testing::Node::Directory);
+        let folded = fold_owned(&filesystem, walked(&filesystem));
+        assert!(folded.problems.is_empty());
+        assert_eq!(folded.packages.len(), 2);
+    }
+
+    #[test]
+    fn a_shared_directory_does_not_make_a_package_owned() {
+        // Every python3-* list names dist-packages; a pip-installed bare egg-info file in it
+        // is not theirs.
+        let mut filesystem = debian();
+        filesystem.file("/usr/lib/python3/dist-packages/idna-3.7.egg-info", metadata("idna", "3.7").as_bytes());
+        let folded = fold_owned(&filesystem, walked(&filesystem));
+        assert!(summary(&folded.packages).contains(&("idna".to_string(), "python".to_string())));
+        assert!(!summary(&folded.packages).iter().any(|(name, _)| name == "requests"));
+    }
+
+    #[test]
+    fn a_list_without_a_status_entry_owns_nothing() {
+        let mut filesystem = debian();
+        filesystem.file(
+            "/var/lib/dpkg/info/python3-six.list",
+            b"/usr/local/lib/python3.11/dist-packages/six-1.16.0.dist-info\n",
+        );
+        let folded = fold_owned(&filesystem, walked(&filesystem));
+        assert!(summary(&folded.packages).contains(&("six".to_string(), "python".to_string())));
+    }
+
+    #[test]
+    fn unreadable_list_is_a_problem_not_a_failure() {
+        let mut filesystem = debian();
+        filesystem.add("/var/lib/dpkg/info/broken.list", crate::fs::testing::Node::Directory);
+        let folded = fold_owned(&filesystem, walked(&filesystem));
+        assert_eq!(folded.problems.len(), 1);
+        assert_eq!(folded.problems[0].0, "/var/lib/dpkg/info/broken.list");
+        assert_eq!(folded.packages.len(), 3);
+    }
+}
