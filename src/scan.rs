@@ -85,26 +85,21 @@ pub fn run(settings: &Settings, database: Option<&Database>) -> Scan {
             TargetSpec::Image(path) => {
                 let name = path.display().to_string();
                 let _span = tracing::info_span!("image", path = %name).entered();
+                // A target that cannot be read at all: an error issue and a target with `error`.
+                let mut unreadable = |name: String, message: String| {
+                    tracing::error!("{message}");
+                    issues.push(Issue { severity: Severity::Error, location: None, message: message.clone() });
+                    targets.push(Target { name, kind: "image".to_string(), volumes: Vec::new(), error: Some(message) });
+                };
                 let source = match FileSource::open(path) {
                     Ok(source) => source,
                     Err(error) => {
-                        let message = format!("cannot open image {name}: {error}");
-                        tracing::error!("{message}");
-                        issues.push(Issue { severity: Severity::Error, location: None, message: message.clone() });
-                        targets.push(Target {
-                            name,
-                            kind: "image".to_string(),
-                            volumes: Vec::new(),
-                            error: Some(message),
-                        });
+                        unreadable(name.clone(), format!("cannot open image {name}: {error}"));
                         continue;
                     }
                 };
                 if source.is_empty() {
-                    let message = format!("cannot read image {name}: the file is empty");
-                    tracing::error!("{message}");
-                    issues.push(Issue { severity: Severity::Error, location: None, message: message.clone() });
-                    targets.push(Target { name, kind: "image".to_string(), volumes: Vec::new(), error: Some(message) });
+                    unreadable(name.clone(), format!("cannot read image {name}: the file is empty"));
                     continue;
                 }
                 let counters = source.counters();
@@ -125,17 +120,7 @@ pub fn run(settings: &Settings, database: Option<&Database>) -> Scan {
                             error: None,
                         });
                     }
-                    Err(error) => {
-                        let message = format!("cannot read image {name}: {error}");
-                        tracing::error!("{message}");
-                        issues.push(Issue { severity: Severity::Error, location: None, message: message.clone() });
-                        targets.push(Target {
-                            name,
-                            kind: "image".to_string(),
-                            volumes: Vec::new(),
-                            error: Some(message),
-                        });
-                    }
+                    Err(error) => unreadable(name.clone(), format!("cannot read image {name}: {error}")),
                 }
             }
             // AWS targets run together below: one session, one snapshot ledger.

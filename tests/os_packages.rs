@@ -150,7 +150,10 @@ fn amazon_linux_2023_image_lists_exactly_what_rpm_lists() {
     assert_eq!(openssl["locations"][0]["path"], "/var/lib/rpm/rpmdb.sqlite");
     // Nothing but (once 2029-06-30 has passed) the end-of-life warning.
     let issues = report["issues"].as_array().unwrap();
-    assert!(issues.iter().all(|issue| issue["message"].as_str().unwrap().contains("reached end of life")), "{issues:?}");
+    assert!(
+        issues.iter().all(|issue| issue["message"].as_str().unwrap().contains("reached end of life")),
+        "{issues:?}"
+    );
 }
 
 #[test]

@@ -57,9 +57,17 @@ pub fn fold_owned(filesystem: &dyn Filesystem, packages: Vec<Package>) -> Folded
     apply(packages, &owners, problems)
 }
 
-/// Installed packages from a language cataloger (lockfiles name what is not on disk yet).
+/// Catalogers whose packages are compiled into a binary. A Debian package that ships a Go
+/// or Rust binary is tracked by the distro as one source package, not by the modules linked
+/// into it, so folding them would hide vulnerable embedded modules: they stay reported.
+const EMBEDDED_IN_BINARIES: [&str; 2] = ["go-module-binary", "cargo-auditable"];
+
+/// Installed packages from a language cataloger (lockfiles name what is not on disk yet),
+/// other than modules embedded in binaries.
 fn is_foldable(package: &Package) -> bool {
-    !package.ecosystem.is_os() && package.evidence == Evidence::Installed
+    !package.ecosystem.is_os()
+        && package.evidence == Evidence::Installed
+        && !EMBEDDED_IN_BINARIES.contains(&package.found_by.as_str())
 }
 
 /// The metadata file, and its directory when that directory belongs to the one package
@@ -234,6 +242,16 @@ mod tests {
             packages.iter().map(|package| (package.name.clone(), package.found_by.clone())).collect();
         summary.sort();
         summary
+    }
+
+    #[test]
+    fn modules_embedded_in_binaries_are_never_folded() {
+        let mut package =
+            walked(&debian()).into_iter().find(|package| !package.ecosystem.is_os()).expect("a language package");
+        package.found_by = "go-module-binary".to_string();
+        assert!(!is_foldable(&package));
+        package.found_by = "python".to_string();
+        assert!(is_foldable(&package));
     }
 
     #[test]
