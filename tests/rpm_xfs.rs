@@ -5,14 +5,14 @@
 mod test_fixtures;
 
 use snapscan::catalog::{self, Package};
-use snapscan::scan::{VolumeScan, scan_volume};
+use snapscan::scan::{VolumeOptions, VolumeScan, scan_volume};
 use snapscan::source::{FileSource, ReadAt};
 use std::sync::Arc;
 
 fn scan(relative: &str) -> VolumeScan {
     let image = test_fixtures::unpacked(relative);
     let source: Arc<dyn ReadAt> = Arc::new(FileSource::open(&image).expect("open image"));
-    scan_volume(source, "disk", &catalog::all(), false).expect("scan")
+    scan_volume(source, "disk", &catalog::all(), VolumeOptions::default()).expect("scan")
 }
 
 /// Packages without their locations' partition numbers, sorted by purl.

@@ -232,13 +232,21 @@ impl Identity {
             attribute(&["Bundle-SymbolicName", "Implementation-Title", "Specification-Title", "Extension-Name"]);
         let manifest_version = attribute(&["Implementation-Version", "Bundle-Version", "Specification-Version"]);
         let (file_artifact, file_version) = split_file_name(file_name);
-        let artifact = file_artifact.or_else(|| manifest_name.clone())?;
+        let mut artifact = file_artifact.or_else(|| manifest_name.clone())?;
         let version = manifest_version.or(file_version)?;
-        let group = attribute(&["Implementation-Vendor-Id"]).or_else(|| {
+        let mut group = attribute(&["Implementation-Vendor-Id"]).or_else(|| {
             let name = manifest_name.filter(|name| name.contains('.') && *name != artifact)?;
             let suffix = format!(".{artifact}");
             Some(name.strip_suffix(&suffix).map(str::to_string).unwrap_or(name))
         });
+        // `com.google.src.yolo-0.1.2.jar`: a reverse-DNS name (two dots or more) with no
+        // group anywhere else is `group.artifact`, as OSV-SCALIBR reads it.
+        if group.is_none() && artifact.matches('.').count() >= 2 {
+            if let Some((prefix, last)) = artifact.rsplit_once('.').filter(|(_, last)| !last.is_empty()) {
+                group = Some(prefix.to_string());
+                artifact = last.to_string();
+            }
+        }
         Some(Self { group, artifact, version })
     }
 
