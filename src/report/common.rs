@@ -28,21 +28,12 @@ impl Timestamp {
         let seconds = self.seconds.clamp(0, LATEST_SECONDS);
         let days = seconds.div_euclid(86_400);
         let second_of_day = seconds.rem_euclid(86_400);
-        // Howard Hinnant's civil_from_days (proleptic Gregorian), exact over the clamped range.
-        let shifted = days + 719_468;
-        let era = shifted.div_euclid(146_097);
-        let day_of_era = shifted.rem_euclid(146_097);
-        let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let month_index = (5 * day_of_year + 2) / 153;
-        let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-        let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        let (year, month, day) = crate::distro::civil_from_days(days);
         let narrow = |value: i64| u32::try_from(value).unwrap_or(0);
         (
             year,
-            narrow(month),
-            narrow(day),
+            month,
+            day,
             narrow(second_of_day / 3_600),
             narrow(second_of_day % 3_600 / 60),
             narrow(second_of_day % 60),
