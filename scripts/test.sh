@@ -20,4 +20,12 @@ fi
 export XDG_CACHE_HOME="$PWD/target/test-cache"
 mkdir -p "$XDG_CACHE_HOME"
 
-cargo test --locked --all-targets
+# Keep cargo's output, then close with one total line: cargo's own last line is the
+# result of whichever test binary ran last (often one with no tests), not of the suite.
+log=target/test-output.log
+mkdir -p target
+status=0
+cargo test --locked --all-targets 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) passed += $i; if ($(i+1) ~ /^failed;?$/) failed += $i } }
+     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"
