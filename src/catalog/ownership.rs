@@ -5,14 +5,17 @@
 //! doubles the inventory and matches the same code against two advisory sources, while
 //! only the distro's fix applies. So an installed language package whose metadata file
 //! (or the directory holding it) appears in a dpkg file list
-//! (`/var/lib/dpkg/info/<package>[:<arch>].list`) is dropped, and the owning OS package's
-//! `found_by` gains `+<cataloger>` (`dpkg+python`) to say the rule applied.
+//! (`/var/lib/dpkg/info/<package>[:<arch>].list`) or in an rpm header's file list (Amazon
+//! Linux's `python3-requests` owns `requests-2.25.1.dist-info`) is dropped, and the owning
+//! OS package's `found_by` gains `+<cataloger>` (`dpkg+python`, `rpm+python`) to say the
+//! rule applied.
 //!
-//! The file lists are read only when a filesystem produced installed language packages,
-//! and each list is scanned against the few candidate paths, never kept whole.
-//! RPM file lists are not consulted yet.
+//! The file lists are read only when a filesystem produced installed language packages
+//! and OS packages of that kind, and each list is checked against the few candidate paths,
+//! never kept whole. The rpm databases read again are the ones the rpm cataloger found on
+//! this filesystem (its packages' locations).
 
-use super::{Evidence, Location, Package};
+use super::{Ecosystem, Evidence, Location, Package};
 use crate::fs::{self, Filesystem, FsError, path};
 use std::collections::HashMap;
 
@@ -33,12 +36,13 @@ pub struct Folded {
 }
 
 /// Drop the installed language packages among `packages` (all found on `filesystem`) that
-/// a dpkg package owns, marking the owner's `found_by`. Reads nothing when there is no
-/// installed language package or no dpkg package.
+/// a dpkg or rpm package owns, marking the owner's `found_by`. Reads nothing when there is
+/// no installed language package or no OS package with file lists.
 pub fn fold_owned(filesystem: &dyn Filesystem, packages: Vec<Package>) -> Folded {
     let has_language = packages.iter().any(is_foldable);
-    let has_dpkg = packages.iter().any(|package| package.ecosystem == super::Ecosystem::Deb);
-    if !has_language || !has_dpkg {
+    let has_dpkg = packages.iter().any(|package| package.ecosystem == Ecosystem::Deb);
+    let rpm_databases = rpm_databases(&packages);
+    if !has_language || (!has_dpkg && rpm_databases.is_empty()) {
         return Folded { packages, problems: Vec::new() };
     }
     // Candidate path -> indexes of the language packages it would make owned.
@@ -53,8 +57,27 @@ pub fn fold_owned(filesystem: &dyn Filesystem, packages: Vec<Package>) -> Folded
             }
         }
     }
-    let (owners, problems) = dpkg_owners(filesystem, &candidates);
+    let mut owners = HashMap::new();
+    let mut problems = Vec::new();
+    if has_dpkg {
+        dpkg_owners(filesystem, &candidates, &mut owners, &mut problems);
+    }
+    for database in &rpm_databases {
+        rpm_owners(filesystem, database, &candidates, &mut owners, &mut problems);
+    }
     apply(packages, &owners, problems)
+}
+
+/// The rpm databases the rpm cataloger read packages from, by path, sorted.
+fn rpm_databases(packages: &[Package]) -> Vec<String> {
+    let mut databases: Vec<String> = packages
+        .iter()
+        .filter(|package| package.ecosystem == Ecosystem::Rpm)
+        .flat_map(|package| package.locations.iter().map(|location| location.path.clone()))
+        .collect();
+    databases.sort();
+    databases.dedup();
+    databases
 }
 
 /// Catalogers whose packages are compiled into a binary. A Debian package that ships a Go
@@ -90,28 +113,44 @@ fn candidate_paths(location: &Location) -> Vec<Vec<u8>> {
     paths
 }
 
-/// One owning dpkg package: its name and, for a `<name>:<arch>.list`, its architecture.
+/// One owning OS package: its ecosystem and name and, when the file list says, its
+/// architecture (a dpkg `<name>:<arch>.list`, an rpm header) and version (rpm, where two
+/// kernels share a name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Owner {
+    ecosystem: Ecosystem,
     name: String,
     architecture: Option<String>,
+    version: Option<String>,
 }
 
-/// Scan every dpkg file list for the candidate paths; returns owner per language package
-/// index, and problems.
+/// Owner per language package index; the first list to name a package's path wins.
+type Owners = HashMap<usize, Owner>;
+
+/// Record `owner` for every language package that `listed_path` (a path from a file list)
+/// makes owned.
+fn claim(listed_path: &[u8], owner: &Owner, candidates: &HashMap<Vec<u8>, Vec<usize>>, owners: &mut Owners) {
+    if let Some(indexes) = candidates.get(path::normalize(listed_path).as_slice()) {
+        for index in indexes {
+            owners.entry(*index).or_insert_with(|| owner.clone());
+        }
+    }
+}
+
+/// Scan every dpkg file list for the candidate paths.
 fn dpkg_owners(
     filesystem: &dyn Filesystem,
     candidates: &HashMap<Vec<u8>, Vec<usize>>,
-) -> (HashMap<usize, Owner>, Vec<(String, String)>) {
-    let mut owners = HashMap::new();
-    let mut problems = Vec::new();
+    owners: &mut Owners,
+    problems: &mut Vec<(String, String)>,
+) {
     let entries = match filesystem.read_dir(DPKG_INFO_DIRECTORY) {
         Ok(entries) => entries,
         // No info directory (distroless status.d images): nothing can be owned.
-        Err(FsError::NotFound) => return (owners, problems),
+        Err(FsError::NotFound) => return,
         Err(error) => {
             problems.push((path::display(DPKG_INFO_DIRECTORY), format!("cannot list dpkg file lists: {error}")));
-            return (owners, problems);
+            return;
         }
     };
     let mut names: Vec<Vec<u8>> = entries.into_iter().map(|entry| entry.name).collect();
@@ -120,12 +159,11 @@ fn dpkg_owners(
     for name in names {
         let Some(stem) = name.strip_suffix(b".list") else { continue };
         let stem = String::from_utf8_lossy(stem);
-        let owner = match stem.split_once(':') {
-            Some((package, architecture)) => {
-                Owner { name: package.to_string(), architecture: Some(architecture.to_string()) }
-            }
-            None => Owner { name: stem.to_string(), architecture: None },
+        let (package_name, architecture) = match stem.split_once(':') {
+            Some((package, architecture)) => (package.to_string(), Some(architecture.to_string())),
+            None => (stem.to_string(), None),
         };
+        let owner = Owner { ecosystem: Ecosystem::Deb, name: package_name, architecture, version: None };
         let list_path = path::join(DPKG_INFO_DIRECTORY, &name);
         let bytes = match fs::read_capped(filesystem, &list_path, LIST_READ_LIMIT) {
             Ok(bytes) => bytes,
@@ -136,17 +174,35 @@ fn dpkg_owners(
         };
         for line in bytes.split(|byte| *byte == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() {
-                continue;
-            }
-            if let Some(indexes) = candidates.get(path::normalize(line).as_slice()) {
-                for index in indexes {
-                    owners.entry(*index).or_insert_with(|| owner.clone());
-                }
+            if !line.is_empty() {
+                claim(line, &owner, candidates, owners);
             }
         }
     }
-    (owners, problems)
+}
+
+/// Check every header's file list in the rpm database at `database` for the candidate paths.
+fn rpm_owners(
+    filesystem: &dyn Filesystem,
+    database: &str,
+    candidates: &HashMap<Vec<u8>, Vec<usize>>,
+    owners: &mut Owners,
+    problems: &mut Vec<(String, String)>,
+) {
+    let database_problems = super::rpm::visit_file_lists(filesystem, database.as_bytes(), &mut |header, paths| {
+        let owner = Owner {
+            ecosystem: Ecosystem::Rpm,
+            name: header.name.clone(),
+            architecture: header.arch.clone(),
+            version: Some(header.evr()),
+        };
+        for listed in paths {
+            claim(listed.as_bytes(), &owner, candidates, owners);
+        }
+    });
+    problems.extend(
+        database_problems.into_iter().map(|message| (database.to_string(), format!("rpm file lists: {message}"))),
+    );
 }
 
 /// Drop owned language packages whose owner was cataloged; mark each owner once per
@@ -156,11 +212,13 @@ fn apply(packages: Vec<Package>, owners: &HashMap<usize, Owner>, problems: Vec<(
     let mut folded_into: HashMap<usize, usize> = HashMap::new();
     for (language_index, owner) in owners {
         let found = packages.iter().position(|package| {
-            package.ecosystem == super::Ecosystem::Deb
+            package.ecosystem == owner.ecosystem
                 && package.name == owner.name
                 && owner.architecture.as_ref().is_none_or(|architecture| package.arch.as_ref() == Some(architecture))
+                && owner.version.as_ref().is_none_or(|version| &package.version == version)
         });
-        // A list without a status entry (a removed package's leftovers) owns nothing.
+        // A list without a status entry (a removed package's leftovers) owns nothing; nor
+        // does a signing key or a header the cataloger could not turn into a package.
         if let Some(os_index) = found {
             folded_into.insert(*language_index, os_index);
         }
@@ -333,5 +391,74 @@ mod tests {
         assert_eq!(folded.problems.len(), 1);
         assert_eq!(folded.problems[0].0, "/var/lib/dpkg/info/broken.list");
         assert_eq!(folded.packages.len(), 3);
+    }
+
+    /// An rpm header blob for `python3-requests` at `version`, owning `files`.
+    fn rpm_header(version: &str, files: &[&str]) -> Vec<u8> {
+        use crate::catalog::rpm::header::{
+            tag,
+            testing::{Value, blob},
+        };
+        let directories: Vec<&str> = files.iter().map(|file| &file[..=file.rfind('/').unwrap()]).collect();
+        let basenames: Vec<&str> = files.iter().map(|file| &file[file.rfind('/').unwrap() + 1..]).collect();
+        let indexes: Vec<u32> = (0..files.len() as u32).collect();
+        blob(&[
+            (tag::NAME, Value::String("python3-requests")),
+            (tag::VERSION, Value::String(version)),
+            (tag::RELEASE, Value::String("1.amzn2023")),
+            (tag::ARCH, Value::String("noarch")),
+            (tag::DIR_INDEXES, Value::Int32s(&indexes)),
+            (tag::BASENAMES, Value::Strings(&basenames)),
+            (tag::DIRNAMES, Value::Strings(&directories)),
+        ])
+    }
+
+    /// An Amazon-Linux-like filesystem whose BerkeleyDB rpm database has two versions of
+    /// python3-requests (as two kernels are two packages), only the newer owning the
+    /// dist-info pip would also find.
+    fn amazon_linux() -> MemoryFilesystem {
+        let site = "/usr/lib/python3.9/site-packages";
+        let metadata_path = format!("{site}/requests-2.25.1.dist-info/METADATA");
+        let database = crate::catalog::rpm::bdb::testing::database(
+            &[
+                (1, rpm_header("2.20.0", &[&format!("{site}/requests/__init__.py")])),
+                (2, rpm_header("2.25.1", &[&metadata_path, &format!("{site}/requests/__init__.py")])),
+            ],
+            false,
+            4096,
+            4096,
+        );
+        let mut filesystem = MemoryFilesystem::new();
+        filesystem.file("/var/lib/rpm/Packages", &database);
+        filesystem.file(&metadata_path, metadata("requests", "2.25.1").as_bytes());
+        filesystem
+    }
+
+    #[test]
+    fn owned_dist_info_folds_into_the_rpm_package_of_that_version() {
+        let filesystem = amazon_linux();
+        let folded = fold_owned(&filesystem, walked(&filesystem));
+        assert!(folded.problems.is_empty(), "{:?}", folded.problems);
+        let mut rows: Vec<(String, String, String)> = folded
+            .packages
+            .iter()
+            .map(|package| (package.name.clone(), package.version.clone(), package.found_by.clone()))
+            .collect();
+        rows.sort();
+        let row =
+            |version: &str, found_by: &str| ("python3-requests".to_string(), version.to_string(), found_by.to_string());
+        assert_eq!(rows, [row("2.20.0-1.amzn2023", "rpm"), row("2.25.1-1.amzn2023", "rpm+python")]);
+    }
+
+    #[test]
+    fn an_unreadable_rpm_database_is_a_problem_not_a_failure() {
+        let filesystem = amazon_linux();
+        let packages = walked(&filesystem);
+        let mut damaged = filesystem;
+        damaged.file("/var/lib/rpm/Packages", b"not a database any more");
+        let folded = fold_owned(&damaged, packages);
+        assert_eq!(folded.problems.len(), 1, "{:?}", folded.problems);
+        assert_eq!(folded.problems[0].0, "/var/lib/rpm/Packages");
+        assert!(folded.packages.iter().any(|package| package.name == "requests"));
     }
 }

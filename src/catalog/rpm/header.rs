@@ -314,7 +314,11 @@ pub struct HeaderPackage {
 impl HeaderPackage {
     /// Read the package fields of a checked blob.
     pub fn from_blob(blob: &[u8]) -> Result<Self, HeaderError> {
-        let header = Header::parse(blob)?;
+        Self::from_header(&Header::parse(blob)?)
+    }
+
+    /// Read the package fields of a parsed header.
+    pub fn from_header(header: &Header<'_>) -> Result<Self, HeaderError> {
         let required =
             |tag, name| header.string(tag)?.filter(|value| !value.is_empty()).ok_or(HeaderError::Missing(name));
         Ok(Self {

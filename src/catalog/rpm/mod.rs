@@ -25,7 +25,7 @@ use super::{
 };
 use crate::distro::Distro;
 use crate::fs::{FileReader, FileType, FsError};
-use header::HeaderPackage;
+use header::{Header, HeaderError, HeaderPackage};
 
 /// Directories rpm keeps its database in (`/var/lib/rpm` is often a link to the second).
 const DATABASE_DIRECTORIES: [&[u8]; 3] = [b"/var/lib/rpm", b"/usr/lib/sysimage/rpm", b"/usr/share/rpm"];
@@ -113,13 +113,34 @@ pub fn sniff(start: &[u8]) -> Option<Format> {
 /// record or part that could not be read. `write_ahead_log` is the SQLite database's
 /// `-wal` file, if it has a non-empty one.
 pub fn read_database(reader: &mut dyn FileReader, write_ahead_log: Option<&[u8]>) -> (Vec<HeaderPackage>, Vec<String>) {
+    let mut packages = Vec::new();
+    let mut header_problems = Vec::new();
+    let mut problems = visit_database(reader, write_ahead_log, &mut |record, header| match header {
+        Ok(header) => match HeaderPackage::from_header(&header) {
+            Ok(package) => packages.push(package),
+            Err(error) => header_problems.push(format!("header {record}: {error}")),
+        },
+        Err(error) => header_problems.push(format!("header {record}: {error}")),
+    });
+    problems.extend(header_problems);
+    (packages, problems)
+}
+
+/// Hand each of the first [`MAXIMUM_PACKAGES`] header blobs of a database, parsed, to
+/// `visit` (with its record number); returns the problems of the database itself. The one
+/// walk over the three formats, shared by the cataloger and the file-ownership pass.
+pub fn visit_database(
+    reader: &mut dyn FileReader,
+    write_ahead_log: Option<&[u8]>,
+    visit: &mut dyn FnMut(u64, Result<Header<'_>, HeaderError>),
+) -> Vec<String> {
     let size = reader.size();
     if size > MAXIMUM_DATABASE_LENGTH {
-        return (Vec::new(), vec![format!("{size} bytes is over the {MAXIMUM_DATABASE_LENGTH}-byte database limit")]);
+        return vec![format!("{size} bytes is over the {MAXIMUM_DATABASE_LENGTH}-byte database limit")];
     }
     let mut start = vec![0u8; usize::try_from(reader.size().min(512)).unwrap_or(512)];
     if let Err(error) = read_exact_at(reader, 0, &mut start) {
-        return (Vec::new(), vec![format!("cannot read: {error}")]);
+        return vec![format!("cannot read: {error}")];
     }
     let Some(format) = sniff(&start) else {
         let message = if start.is_empty() {
@@ -127,35 +148,59 @@ pub fn read_database(reader: &mut dyn FileReader, write_ahead_log: Option<&[u8]>
         } else {
             "not an rpm database (no SQLite, NDB or BerkeleyDB hash magic)"
         };
-        return (Vec::new(), vec![message.to_string()]);
+        return vec![message.to_string()];
     };
-    let mut packages = Vec::new();
     let mut problems = Vec::new();
-    let mut header_problems = Vec::new();
+    let mut visited = 0usize;
     let mut dropped = 0usize;
-    let mut visit = |record: u64, blob: &[u8]| {
-        if packages.len() >= MAXIMUM_PACKAGES {
+    let mut visit_blob = |record: u64, blob: &[u8]| {
+        if visited >= MAXIMUM_PACKAGES {
             dropped = dropped.saturating_add(1);
             return;
         }
-        match HeaderPackage::from_blob(blob) {
-            Ok(package) => packages.push(package),
-            Err(error) => header_problems.push(format!("header {record}: {error}")),
-        }
+        visited += 1;
+        visit(record, Header::parse(blob));
     };
     let result = match format {
-        Format::Sqlite => sqlite::read_with_log(reader, write_ahead_log, &mut visit, &mut problems),
-        Format::BerkeleyHash => bdb::read(reader, &mut visit, &mut problems),
-        Format::Ndb => ndb::read(reader, &mut visit, &mut problems),
+        Format::Sqlite => sqlite::read_with_log(reader, write_ahead_log, &mut visit_blob, &mut problems),
+        Format::BerkeleyHash => bdb::read(reader, &mut visit_blob, &mut problems),
+        Format::Ndb => ndb::read(reader, &mut visit_blob, &mut problems),
     };
     if let Err(error) = result {
         problems.push(format!("{format:?} database: {error}"));
     }
-    problems.extend(header_problems);
     if dropped > 0 {
         problems.push(format!("{dropped} packages past the first {MAXIMUM_PACKAGES} were not read"));
     }
-    (packages, problems)
+    problems
+}
+
+/// Every header of the database at `path` on `filesystem` (and its write-ahead log), each
+/// with the files it owns, for the ownership pass; returns problems as messages.
+pub fn visit_file_lists(
+    filesystem: &dyn crate::fs::Filesystem,
+    path: &[u8],
+    visit: &mut dyn FnMut(&HeaderPackage, Vec<String>),
+) -> Vec<String> {
+    let (log, log_problem) = match write_ahead_log(filesystem, path) {
+        Ok(log) => (log, None),
+        Err(problem) => (None, Some(problem)),
+    };
+    let mut file = match crate::fs::resolve(filesystem, path).and_then(|resolved| filesystem.open(&resolved)) {
+        Ok(file) => file,
+        Err(error) => return vec![format!("cannot open: {error}")],
+    };
+    let mut header_problems = Vec::new();
+    let mut problems = visit_database(file.as_mut(), log.as_deref(), &mut |record, header| {
+        let listed = header.and_then(|header| Ok((HeaderPackage::from_header(&header)?, header.file_paths()?)));
+        match listed {
+            Ok((package, paths)) => visit(&package, paths),
+            Err(error) => header_problems.push(format!("header {record}: {error}")),
+        }
+    });
+    problems.extend(log_problem);
+    problems.extend(header_problems);
+    problems
 }
 
 /// `(name, version, release)` from a source RPM file name such as
@@ -249,16 +294,17 @@ const WRITE_AHEAD_LOG_LIMIT: u64 = 64 * 1024 * 1024;
 /// The non-empty `rpmdb.sqlite-wal` beside an `rpmdb.sqlite`, if there is one: rpm merges
 /// it into the database on every clean exit, so what is left there (a snapshot of a
 /// running system, an interrupted transaction) holds the latest changes.
-fn write_ahead_log(path: &[u8], context: &CatalogContext<'_>) -> Result<Option<Vec<u8>>, String> {
+fn write_ahead_log(filesystem: &dyn crate::fs::Filesystem, path: &[u8]) -> Result<Option<Vec<u8>>, String> {
     if crate::fs::path::file_name(path) != b"rpmdb.sqlite" {
         return Ok(None);
     }
     let log = [path, b"-wal"].concat();
-    match context.filesystem.symlink_metadata(&log) {
-        Ok(metadata) if metadata.file_type == FileType::Regular && metadata.size > 0 => context
-            .read(&log, WRITE_AHEAD_LOG_LIMIT)
-            .map(Some)
-            .map_err(|error| format!("rpmdb.sqlite-wal: {error}; changes in it are not listed")),
+    match filesystem.symlink_metadata(&log) {
+        Ok(metadata) if metadata.file_type == FileType::Regular && metadata.size > 0 => {
+            crate::fs::read_capped(filesystem, &log, WRITE_AHEAD_LOG_LIMIT)
+                .map(Some)
+                .map_err(|error| format!("rpmdb.sqlite-wal: {error}; changes in it are not listed"))
+        }
         _ => Ok(None),
     }
 }
@@ -278,7 +324,7 @@ impl Cataloger for RpmCataloger {
     }
 
     fn catalog(&self, file: &mut WantedFile<'_>, context: &CatalogContext<'_>) -> Catalogued {
-        let (log, log_problem) = match write_ahead_log(file.path, context) {
+        let (log, log_problem) = match write_ahead_log(context.filesystem, file.path) {
             Ok(log) => (log, None),
             Err(problem) => (None, Some(problem)),
         };
@@ -482,10 +528,10 @@ mod tests {
             .file("/usr/lib/sysimage/rpm/rpmdb.sqlite-wal", b"")
             .symlink("/usr/share/rpm/rpmdb.sqlite-wal", "/etc/shadow");
         let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk.img", partition: None };
-        assert_eq!(write_ahead_log(b"/var/lib/rpm/rpmdb.sqlite", &context), Ok(Some(vec![1, 2, 3])));
-        assert_eq!(write_ahead_log(b"/usr/lib/sysimage/rpm/rpmdb.sqlite", &context), Ok(None));
-        assert_eq!(write_ahead_log(b"/usr/share/rpm/rpmdb.sqlite", &context), Ok(None));
-        assert_eq!(write_ahead_log(b"/var/lib/rpm/Packages", &context), Ok(None));
+        assert_eq!(write_ahead_log(context.filesystem, b"/var/lib/rpm/rpmdb.sqlite"), Ok(Some(vec![1, 2, 3])));
+        assert_eq!(write_ahead_log(context.filesystem, b"/usr/lib/sysimage/rpm/rpmdb.sqlite"), Ok(None));
+        assert_eq!(write_ahead_log(context.filesystem, b"/usr/share/rpm/rpmdb.sqlite"), Ok(None));
+        assert_eq!(write_ahead_log(context.filesystem, b"/var/lib/rpm/Packages"), Ok(None));
     }
 
     #[test]
