@@ -93,6 +93,13 @@ pub struct MatchArguments {
     /// Refuse a bundle built longer ago than this (`12h`, `7d`, `90m`, `3600s`).
     #[arg(long, value_name = "DURATION")]
     pub max_db_age: Option<String>,
+    /// Suppression rules (YAML) [default: .snapscan-ignore.yaml in the current directory, if present].
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// Ubuntu systems have Ubuntu Pro (ESM): also match `Ubuntu:Pro:<release>` records,
+    /// which then decide for the packages they name.
+    #[arg(long)]
+    pub ubuntu_pro: bool,
 }
 
 /// `--fail-on` values.

@@ -16,7 +16,7 @@ use crate::distro::Distro;
 use crate::model::{Finding, Issue, Severity as IssueSeverity};
 use crate::version;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// What matching produced.
@@ -74,12 +74,28 @@ pub fn lookup_key(package: &Package) -> Result<LookupKey, String> {
 struct Hit {
     advisory: Arc<Advisory>,
     fixed: Option<String>,
+    /// The ecosystem of the affected entry that matched (`Red Hat:enterprise_linux:9::appstream`).
+    ecosystem: String,
+}
+
+/// Choices that change which records apply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MatchOptions {
+    /// Ubuntu systems also match `Ubuntu:Pro:<release>` records (`--ubuntu-pro`).
+    pub ubuntu_pro: bool,
+}
+
+/// Match every package against the bundle with default options.
+pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
+    match_packages_with(packages, database, MatchOptions::default())
 }
 
 /// Match every package against the bundle.
-pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
+pub fn match_packages_with(packages: &[Package], database: &Database, options: MatchOptions) -> Matched {
     let mut matched = Matched::default();
     let mut unkeyed: BTreeMap<String, usize> = BTreeMap::new();
+    // Per primary ecosystem, the bundle ecosystems that apply (RHEL streams, Ubuntu Pro).
+    let mut applicable: HashMap<String, Vec<String>> = HashMap::new();
     for package in packages {
         let key = match lookup_key(package) {
             Ok(key) => key,
@@ -88,28 +104,58 @@ pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
                 continue;
             }
         };
-        let advisories = match database.advisories_for(&key.ecosystem, &key.name) {
-            Ok(advisories) => advisories,
-            Err(error) => {
-                matched
-                    .issues
-                    .push(package_issue(package, format!("advisories for {} could not be read: {error}", key.name)));
-                continue;
+        let ecosystems = applicable.entry(key.ecosystem.clone()).or_insert_with(|| {
+            let mut found: Vec<String> = database
+                .ecosystems()
+                .filter(|candidate| ecosystem::applies(&key.ecosystem, candidate, options.ubuntu_pro))
+                .map(str::to_string)
+                .collect();
+            found.sort();
+            found
+        });
+        let mut advisories: Vec<Arc<Advisory>> = Vec::new();
+        let mut lookup_failed = None;
+        for ecosystem in ecosystems.iter() {
+            match database.advisories_for(ecosystem, &key.name) {
+                Ok(found) => {
+                    for advisory in found {
+                        // One record can name the package in several applicable ecosystems.
+                        if !advisories.iter().any(|seen| Arc::ptr_eq(seen, &advisory)) {
+                            advisories.push(advisory);
+                        }
+                    }
+                }
+                Err(error) => lookup_failed = Some(error),
             }
-        };
+        }
+        if let Some(error) = lookup_failed {
+            matched.issues.push(package_issue(package, format!("advisories for {} could not be read: {error}", key.name)));
+            continue;
+        }
         let mut hits = Vec::new();
         let mut unreadable = Vec::new();
         for advisory in advisories {
             let mut fixed_versions: Vec<Option<String>> = Vec::new();
             let mut scheme = None;
-            for affected in advisory
+            let mut matched_ecosystem = None;
+            let relevant: Vec<&crate::advisory::Affected> = advisory
                 .affected
                 .iter()
-                .filter(|affected| affected.ecosystem == key.ecosystem && affected.normalized_name == key.name)
+                .filter(|affected| affected.normalized_name == key.name && ecosystems.contains(&affected.ecosystem))
+                .collect();
+            // With Pro, a record's Pro entry decides: its fixes ship only in the Pro archive,
+            // so the plain entry's open range would report every Pro-fixed package.
+            let has_pro_entry = relevant.iter().any(|affected| ecosystem::is_ubuntu_pro(&affected.ecosystem));
+            for affected in relevant
+                .into_iter()
+                .filter(|affected| !has_pro_entry || ecosystem::is_ubuntu_pro(&affected.ecosystem))
             {
                 scheme = Some(affected.scheme);
                 match affected.evaluate(&key.version) {
-                    Ok(Verdict::Affected { fixed }) => fixed_versions.push(fixed),
+                    Ok(Verdict::Affected { fixed }) => {
+                        matched_ecosystem.get_or_insert_with(|| affected.ecosystem.clone());
+                        fixed_versions.push(fixed)
+                    }
                     Ok(Verdict::NotAffected) => {}
                     Err(error) => unreadable.push(format!("{}: {error}", advisory.id)),
                 }
@@ -118,7 +164,7 @@ pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
                 continue;
             }
             let fixed = lowest(scheme, fixed_versions.into_iter().flatten());
-            hits.push(Hit { advisory, fixed });
+            hits.push(Hit { advisory, fixed, ecosystem: matched_ecosystem.unwrap_or_else(|| key.ecosystem.clone()) });
         }
         if !unreadable.is_empty() {
             matched.issues.push(package_issue(
@@ -149,10 +195,12 @@ pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
     matched
 }
 
-/// Whether any finding is at or above `threshold` (`--fail-on`). A finding of unknown
-/// severity counts as below every threshold, as in grype.
+/// Whether any unsuppressed finding is at or above `threshold` (`--fail-on`). A finding
+/// of unknown severity counts as below every threshold, as in grype.
 pub fn any_at_or_above(findings: &[Finding], threshold: SeverityBand) -> bool {
-    findings.iter().any(|finding| rank(finding) >= threshold && rank(finding) != SeverityBand::Unknown)
+    findings.iter().any(|finding| {
+        finding.suppressed.is_none() && rank(finding) >= threshold && rank(finding) != SeverityBand::Unknown
+    })
 }
 
 fn package_issue(package: &Package, message: String) -> Issue {
@@ -239,7 +287,7 @@ fn finding(package: &Package, key: &LookupKey, scheme: Option<version::Scheme>, 
         installed_version: package.version.clone(),
         matched_name: key.name.clone(),
         matched_version: key.version.clone(),
-        advisory_ecosystem: key.ecosystem.clone(),
+        advisory_ecosystem: group.first().map_or_else(|| key.ecosystem.clone(), |hit| hit.ecosystem.clone()),
         ecosystem: package.ecosystem.purl_type().to_string(),
         purl: package.purl.clone(),
         fixed_version: lowest(scheme, group.iter().filter_map(|hit| hit.fixed.clone())),
@@ -250,6 +298,7 @@ fn finding(package: &Package, key: &LookupKey, scheme: Option<version::Scheme>, 
         summary: group.iter().find_map(|hit| hit.advisory.summary.clone()),
         references,
         locations: package.locations.clone(),
+        suppressed: None,
     }
 }
 

@@ -116,12 +116,21 @@ pub struct MatchSettings {
     pub ignore_unfixed: bool,
     /// `--max-db-age` in seconds: an older bundle is an error.
     pub max_age_seconds: Option<u64>,
+    /// Suppression rules (`--ignore-file`, or the default file when present).
+    pub suppressions: Option<crate::suppress::Suppressions>,
+    /// `--ubuntu-pro`: Ubuntu systems also match Ubuntu Pro (ESM) records.
+    pub ubuntu_pro: bool,
 }
 
 impl MatchSettings {
-    fn from_arguments(arguments: MatchArguments) -> anyhow::Result<Self> {
+    /// Validate matching options; the suppression file is read only when findings are wanted.
+    fn from_arguments(arguments: MatchArguments, wants_findings: bool) -> anyhow::Result<Self> {
         let max_age_seconds = arguments.max_db_age.as_deref().map(parse_duration).transpose()?;
+        let suppressions =
+            if wants_findings { crate::suppress::load_for_scan(arguments.ignore_file.as_deref())? } else { None };
         Ok(Self {
+            suppressions,
+            ubuntu_pro: arguments.ubuntu_pro,
             max_age_seconds,
             database_given: arguments.db.is_some(),
             database: arguments.db.unwrap_or_else(default_database),
@@ -199,7 +208,7 @@ impl Settings {
                 verbosity,
                 progress,
                 all_packages: report.all_packages,
-                matching: MatchSettings::from_arguments(matching)?,
+                matching: MatchSettings::from_arguments(matching, !report.packages_only)?,
                 aws,
                 cleanup: None,
             })
@@ -252,7 +261,14 @@ impl Settings {
                     packages_only: true,
                     all_packages: false,
                 };
-                let matching = MatchArguments { db: None, fail_on: None, ignore_unfixed: false, max_db_age: None };
+                let matching = MatchArguments {
+                    db: None,
+                    fail_on: None,
+                    ignore_unfixed: false,
+                    max_db_age: None,
+                    ignore_file: None,
+                    ubuntu_pro: false,
+                };
                 Ok(Self {
                     cleanup: Some(CleanupSettings { older_than, dry_run: arguments.dry_run }),
                     ..scan(Vec::new(), report, matching, Some(aws))?

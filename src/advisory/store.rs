@@ -332,6 +332,11 @@ impl Database {
         Ok(found)
     }
 
+    /// Every ecosystem the bundle has advisories for.
+    pub fn ecosystems(&self) -> impl Iterator<Item = &str> {
+        self.index.keys().map(String::as_str)
+    }
+
     /// Every (ecosystem, normalised name) the bundle has advisories for.
     pub fn package_keys(&self) -> impl Iterator<Item = (&str, &str)> {
         self.index
