@@ -129,7 +129,9 @@ pub fn match_packages_with(packages: &[Package], database: &Database, options: M
             }
         }
         if let Some(error) = lookup_failed {
-            matched.issues.push(package_issue(package, format!("advisories for {} could not be read: {error}", key.name)));
+            matched
+                .issues
+                .push(package_issue(package, format!("advisories for {} could not be read: {error}", key.name)));
             continue;
         }
         let mut hits = Vec::new();
@@ -146,9 +148,8 @@ pub fn match_packages_with(packages: &[Package], database: &Database, options: M
             // With Pro, a record's Pro entry decides: its fixes ship only in the Pro archive,
             // so the plain entry's open range would report every Pro-fixed package.
             let has_pro_entry = relevant.iter().any(|affected| ecosystem::is_ubuntu_pro(&affected.ecosystem));
-            for affected in relevant
-                .into_iter()
-                .filter(|affected| !has_pro_entry || ecosystem::is_ubuntu_pro(&affected.ecosystem))
+            for affected in
+                relevant.into_iter().filter(|affected| !has_pro_entry || ecosystem::is_ubuntu_pro(&affected.ecosystem))
             {
                 scheme = Some(affected.scheme);
                 match affected.evaluate(&key.version) {

@@ -119,8 +119,8 @@ pub fn load_for_scan(given: Option<&Path>) -> anyhow::Result<Option<Suppressions
 /// Read and validate a suppression file.
 pub fn load(path: &Path) -> anyhow::Result<Suppressions> {
     use std::io::Read;
-    let file = std::fs::File::open(path)
-        .map_err(|error| anyhow::anyhow!("suppression file {}: {error}", path.display()))?;
+    let file =
+        std::fs::File::open(path).map_err(|error| anyhow::anyhow!("suppression file {}: {error}", path.display()))?;
     let mut text = String::new();
     file.take(FILE_LIMIT + 1)
         .read_to_string(&mut text)
@@ -156,8 +156,8 @@ pub fn parse(text: &str) -> Result<Vec<Rule>, String> {
             if id.is_none() && package.is_none() && path.is_none() {
                 return Err(format!("rule {number}: give at least one of `id`, `package`, `path`"));
             }
-            let reason = non_empty(rule.reason, "reason")?
-                .ok_or_else(|| format!("rule {number}: `reason` is required"))?;
+            let reason =
+                non_empty(rule.reason, "reason")?.ok_or_else(|| format!("rule {number}: `reason` is required"))?;
             let expires = rule.expires.map(|date| {
                 if is_date(&date) {
                     Ok(date)
@@ -218,7 +218,11 @@ pub fn apply(findings: &mut [Finding], suppressions: &Suppressions, today: &str)
             .iter()
             .enumerate()
             .find(|(_, rule)| !rule.expired_on(today) && rule.matches(finding))
-            .map(|(index, rule)| Suppression { rule: index, reason: rule.reason.clone(), expires: rule.expires.clone() });
+            .map(|(index, rule)| Suppression {
+                rule: index,
+                reason: rule.reason.clone(),
+                expires: rule.expires.clone(),
+            });
     }
     issues
 }

@@ -163,8 +163,10 @@ fn each_format_hides_or_marks_suppressed_findings() {
     let with_suppressions: Vec<&serde_json::Value> =
         results.iter().filter(|result| result.get("suppressions").is_some()).collect();
     assert_eq!(with_suppressions.len(), 4);
-    assert!(with_suppressions.iter().all(|result| result["suppressions"][0]["kind"] == "external"
-        && result["suppressions"][0]["status"] == "accepted"));
+    assert!(
+        with_suppressions.iter().all(|result| result["suppressions"][0]["kind"] == "external"
+            && result["suppressions"][0]["status"] == "accepted")
+    );
     assert!(results.iter().any(|result| result["ruleId"] == "CVE-2024-45492"
         && result["suppressions"][0]["justification"] == "expat is only used by tools we never run"));
 

@@ -16,6 +16,7 @@ pub mod import;
 pub mod osv;
 pub mod severity;
 pub mod store;
+pub mod update;
 
 use crate::version::{self, Scheme, VersionError};
 use serde::{Deserialize, Serialize};
