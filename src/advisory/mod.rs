@@ -318,15 +318,15 @@ impl ImportCounts {
 /// Build a bundle at `output` from feed paths (directories, zips, files), replacing any
 /// existing bundle atomically. Each path is one source, named by its file name.
 pub fn build(inputs: &[std::path::PathBuf], output: &std::path::Path) -> Result<BuildReport, AdvisoryError> {
-    let mut sources = Vec::with_capacity(inputs.len());
-    for input in inputs {
+    // Imported as the bundle is written: one source's advisories in memory at a time.
+    let sources = inputs.iter().map(|input| {
         let name =
             input.file_name().map_or_else(|| input.display().to_string(), |name| name.to_string_lossy().into_owned());
         let imported = import::import_path(input, &name)?;
-        sources.push((name, input.display().to_string(), imported.advisories, imported.counts));
-    }
+        Ok((name, input.display().to_string(), imported.advisories, imported.counts))
+    });
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
-    store::write_bundle(output, sources, now)
+    store::write_bundle_from(output, sources, now)
 }
 
 #[cfg(test)]

@@ -170,16 +170,17 @@ fn download_and_build(bundle: &Path, scratch: &Path, options: &UpdateOptions) ->
         runtime.block_on(client.download(&feed_url, &path, options, expected.as_deref()))?;
         downloaded.push(Downloaded { name: format!("alas-{}", index + 1), origin: feed_url, path });
     }
-    let mut sources = Vec::with_capacity(downloaded.len());
-    for feed in downloaded {
+    // Imported one source at a time as the bundle is written, so only one ecosystem's
+    // advisories are in memory at once.
+    let sources = downloaded.into_iter().map(|feed| {
         let imported = import::import_path(&feed.path, &feed.name)
             .map_err(|source| UpdateError::Import { url: feed.origin.clone(), source })?;
         // Gone from disk as soon as it is read: the archives add up to gigabytes.
         let _ = std::fs::remove_file(&feed.path);
-        sources.push((feed.name, feed.origin, imported.advisories, imported.counts));
-    }
+        Ok((feed.name, feed.origin, imported.advisories, imported.counts))
+    });
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
-    Ok(store::write_bundle(bundle, sources, now)?)
+    store::write_bundle_from(bundle, sources, now)
 }
 
 /// The pinned SHA-256 for `url`, if any.
