@@ -472,4 +472,101 @@ mod tests {
         assert_eq!(matched.issues.len(), 1, "{:?}", matched.issues);
         assert!(matched.issues[0].message.contains("could not be compared"));
     }
+
+    /// (package, id, advisory ecosystem, fixed) of every finding, sorted.
+    fn summary(matched: &Matched) -> Vec<(String, String, String, Option<String>)> {
+        let mut found: Vec<_> = matched
+            .findings
+            .iter()
+            .map(|finding| {
+                (
+                    finding.package.clone(),
+                    finding.id.clone(),
+                    finding.advisory_ecosystem.clone(),
+                    finding.fixed_version.clone(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn row(package: &str, id: &str, ecosystem: &str, fixed: Option<&str>) -> (String, String, String, Option<String>) {
+        (package.to_string(), id.to_string(), ecosystem.to_string(), fixed.map(str::to_string))
+    }
+
+    #[test]
+    fn rhel_matches_every_stream_of_its_major_release_and_no_extended_support_stream() {
+        let entry = |ecosystem: &str, name: &str, fixed: &str| {
+            serde_json::json!({"package": {"ecosystem": ecosystem, "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]})
+        };
+        let database = database(
+            "rhel",
+            serde_json::json!([
+                {"id": "RHSA-2024:0001", "aliases": ["CVE-2024-1"], "affected": [
+                    entry("Red Hat:enterprise_linux:9::appstream", "httpd", "0:2.4.57-8.el9"),
+                    entry("Red Hat:enterprise_linux:9::baseos", "openssl", "1:3.0.7-27.el9"),
+                    entry("Red Hat:enterprise_linux:8::appstream", "httpd", "0:2.4.37-65.el8")]},
+                // Extended update support has its own fixed versions; a plain RHEL 9 is not on it.
+                {"id": "RHSA-2024:0002", "aliases": ["CVE-2024-2"], "affected": [
+                    entry("Red Hat:rhel_eus:9.2::appstream", "httpd", "0:2.4.53-11.el9_2.9")]},
+                {"id": "RHSA-2024:0003", "aliases": ["CVE-2024-3"], "affected": [
+                    entry("Red Hat:enterprise_linux:9::crb", "httpd", "0:2.4.50-1.el9")]}
+            ]),
+        );
+        let httpd = package("httpd", "2.4.53-7.el9", Ecosystem::Rpm, None, Some("rhel-9.4"));
+        let openssl = package("openssl", "1:3.0.7-24.el9", Ecosystem::Rpm, None, Some("rhel-9.4"));
+        let rhel8 = package("httpd", "2.4.37-62.el8", Ecosystem::Rpm, None, Some("rhel-8.9"));
+        let matched = match_packages(&[httpd, openssl, rhel8], &database);
+        assert_eq!(
+            summary(&matched),
+            [
+                row("httpd", "CVE-2024-1", "Red Hat:enterprise_linux:8::appstream", Some("0:2.4.37-65.el8")),
+                row("httpd", "CVE-2024-1", "Red Hat:enterprise_linux:9::appstream", Some("0:2.4.57-8.el9")),
+                row("openssl", "CVE-2024-1", "Red Hat:enterprise_linux:9::baseos", Some("1:3.0.7-27.el9")),
+            ]
+        );
+    }
+
+    #[test]
+    fn ubuntu_pro_records_apply_only_when_opted_in_and_then_decide() {
+        let entry = |ecosystem: &str, events: serde_json::Value| {
+            serde_json::json!({"package": {"ecosystem": ecosystem, "name": "wolfssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": events}]})
+        };
+        let database = database(
+            "ubuntu",
+            serde_json::json!([
+                // Fixed only in the ESM archive: the plain entry stays open.
+                {"id": "UBUNTU-CVE-2024-1", "affected": [
+                    entry("Ubuntu:22.04:LTS", serde_json::json!([{"introduced": "0"}])),
+                    entry("Ubuntu:Pro:22.04:LTS", serde_json::json!([{"introduced": "0"}, {"fixed": "5.2.0-2ubuntu0.1~esm1"}])),
+                    entry("Ubuntu:Pro:FIPS:22.04:LTS", serde_json::json!([{"introduced": "0"}]))]},
+                // Only Pro has a record for this one.
+                {"id": "UBUNTU-CVE-2024-2", "affected": [
+                    entry("Ubuntu:Pro:22.04:LTS", serde_json::json!([{"introduced": "0"}, {"fixed": "5.2.0-2ubuntu0.2~esm1"}]))]}
+            ]),
+        );
+        let installed = |version: &str| {
+            package("libwolfssl35", version, Ecosystem::Deb, Some(("wolfssl", version)), Some("ubuntu-22.04"))
+        };
+        let plain = match_packages(&[installed("5.2.0-2")], &database);
+        assert_eq!(summary(&plain), [row("libwolfssl35", "UBUNTU-CVE-2024-1", "Ubuntu:22.04:LTS", None)]);
+        let pro = MatchOptions { ubuntu_pro: true };
+        let matched = match_packages_with(&[installed("5.2.0-2")], &database, pro);
+        assert_eq!(
+            summary(&matched),
+            [
+                row("libwolfssl35", "UBUNTU-CVE-2024-1", "Ubuntu:Pro:22.04:LTS", Some("5.2.0-2ubuntu0.1~esm1")),
+                row("libwolfssl35", "UBUNTU-CVE-2024-2", "Ubuntu:Pro:22.04:LTS", Some("5.2.0-2ubuntu0.2~esm1")),
+            ]
+        );
+        // The Pro fix installed: the Pro entry decides, the plain entry's open range does not.
+        let matched = match_packages_with(&[installed("5.2.0-2ubuntu0.1~esm1")], &database, pro);
+        assert_eq!(
+            summary(&matched),
+            [row("libwolfssl35", "UBUNTU-CVE-2024-2", "Ubuntu:Pro:22.04:LTS", Some("5.2.0-2ubuntu0.2~esm1"))]
+        );
+    }
 }
