@@ -190,9 +190,23 @@ pub fn match_packages_with(packages: &[Package], database: &Database, options: M
         });
     }
     // Most severe first, fixable before unfixed; the key is computed once per finding.
-    matched.findings.sort_by_cached_key(|finding| {
-        (std::cmp::Reverse(rank(finding)), finding.fixed_version.is_none(), finding.package.clone(), finding.id.clone())
+    // Most severe first, fixable before unfixed, then by package and id. The band is
+    // parsed once per finding and indices are sorted, not the (large) findings.
+    let findings = std::mem::take(&mut matched.findings);
+    let mut order: Vec<(std::cmp::Reverse<SeverityBand>, bool, usize)> = findings
+        .iter()
+        .enumerate()
+        .map(|(index, finding)| (std::cmp::Reverse(rank(finding)), finding.fixed_version.is_none(), index))
+        .collect();
+    order.sort_by(|left, right| {
+        (left.0, left.1).cmp(&(right.0, right.1)).then_with(|| {
+            let (first, second) = (&findings[left.2], &findings[right.2]);
+            first.package.cmp(&second.package).then_with(|| first.id.cmp(&second.id))
+        })
     });
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    matched.findings =
+        order.into_iter().filter_map(|(_, _, index)| slots.get_mut(index).and_then(Option::take)).collect();
     matched
 }
 
@@ -272,10 +286,13 @@ fn finding(package: &Package, key: &LookupKey, scheme: Option<version::Scheme>, 
         group.iter().filter_map(|hit| hit.advisory.severity.as_ref()).max_by(|left, right| {
             left.band.cmp(&right.band).then_with(|| left.score.is_some().cmp(&right.score.is_some()))
         });
-    let mut references: Vec<String> = group.iter().flat_map(|hit| hit.advisory.references.iter().cloned()).collect();
-    references.sort();
+    // Sorted and cut while borrowed: records carry dozens of references, findings keep ten.
+    let mut references: Vec<&str> =
+        group.iter().flat_map(|hit| hit.advisory.references.iter().map(String::as_str)).collect();
+    references.sort_unstable();
     references.dedup();
     references.truncate(10);
+    let references: Vec<String> = references.into_iter().map(str::to_string).collect();
     Finding {
         id: primary.to_string(),
         aliases: identifiers
