@@ -248,9 +248,9 @@ fn update_builds_a_bundle_that_finds_the_records() {
         format!(
             "Debian: 3 records, 3 imported, 0 withdrawn, 0 rejected, 0 GIT ranges skipped; newest modified 2024-07-10T00:00:00Z ({osv}/Debian/all.zip)"
         ),
-        format!("PyPI: 1 records, 1 imported"),
+        "PyPI: 1 records, 1 imported".to_string(),
         format!("({osv}/Rocky%20Linux/all.zip)"),
-        format!("alas-1: 1 records, 1 imported"),
+        "alas-1: 1 records, 1 imported".to_string(),
         format!("({})", server.url("/al2023/repo/repodata/abc-updateinfo.xml.gz")),
     ] {
         assert!(info.contains(&expected), "{expected}\n{info}");
@@ -324,7 +324,9 @@ fn failed_updates_exit_2_and_keep_the_old_bundle() {
     let archive = debian_zip();
     let debian_url = server.url("/osv/Debian/all.zip");
     let updateinfo_url = server.url("/al2023/repo/repodata/abc-updateinfo.xml.gz");
-    let cases: Vec<(&str, Option<(&str, Reply)>, Vec<String>, String, &str)> = vec![
+    // (case, route replaced, extra arguments, URL the error names, words it says)
+    type Case<'a> = (&'a str, Option<(&'a str, Reply)>, Vec<String>, String, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "truncated zip",
             Some(("/osv/Debian/all.zip", Reply::Body(archive[..archive.len() / 2].to_vec()))),

@@ -200,11 +200,22 @@ impl Client {
         let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let provider = || std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_provider_and_native_roots(provider()) {
+            Ok(builder) => builder,
+            // No system CA certificates: plain http (a local mirror) still works, and an
+            // https download fails with a certificate error naming its URL.
+            Err(error) => {
+                tracing::warn!("no system CA certificates ({error}): https downloads will fail");
+                let config = rustls::ClientConfig::builder_with_provider(provider())
+                    .with_safe_default_protocol_versions()
+                    .map_err(std::io::Error::other)?
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth();
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+            }
+        };
+        let connector = builder.https_or_http().enable_http1().wrap_connector(http);
         let inner = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
         Ok(Self { inner })
     }
