@@ -34,7 +34,7 @@ pub enum Command {
     /// Scan targets for installed software.
     #[command(subcommand)]
     Scan(ScanTarget),
-    /// Build and inspect the offline advisory bundle.
+    /// Build, update and inspect the offline advisory bundle.
     #[command(subcommand)]
     Db(DbCommand),
     /// Delete snapshots left behind by killed runs (only those carrying our tag key).
@@ -57,6 +57,36 @@ pub enum DbCommand {
     Build(DbBuildArguments),
     /// Print a bundle's metadata: build time, sources, record counts.
     Info(DbInfoArguments),
+    /// Download OSV's bulk archives (and Amazon Linux feeds given by URL), verify them,
+    /// build a bundle and swap it in atomically; a failure keeps the old bundle.
+    Update(DbUpdateArguments),
+}
+
+/// `db update`.
+#[derive(Debug, Args)]
+pub struct DbUpdateArguments {
+    /// Bundle to replace [default: the user cache bundle].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Base URL of the OSV export; archives are read from BASE/ECOSYSTEM/all.zip.
+    #[arg(long, value_name = "URL", default_value = crate::advisory::update::DEFAULT_OSV_URL)]
+    pub osv_url: String,
+    /// OSV ecosystem to download; repeatable [default: every ecosystem snapscan matches].
+    #[arg(long = "ecosystem", value_name = "NAME")]
+    pub ecosystems: Vec<String>,
+    /// Amazon Linux feed: a repository's mirror.list, repodata/repomd.xml, or an
+    /// updateinfo.xml(.gz); repeatable.
+    #[arg(long = "alas-url", value_name = "URL")]
+    pub alas_urls: Vec<String>,
+    /// Expected SHA-256 of the file at a URL (`URL=HEX`); repeatable.
+    #[arg(long = "sha256", value_name = "URL=HEX")]
+    pub sha256: Vec<String>,
+    /// Largest download accepted: bytes, or with a K, M or G suffix (powers of 1024).
+    #[arg(long, value_name = "SIZE", default_value = "2G")]
+    pub max_download_size: String,
+    /// Deadline for each download (`90s`, `15m`, `1h`).
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
+    pub timeout: String,
 }
 
 /// `db build`.
@@ -93,6 +123,13 @@ pub struct MatchArguments {
     /// Refuse a bundle built longer ago than this (`12h`, `7d`, `90m`, `3600s`).
     #[arg(long, value_name = "DURATION")]
     pub max_db_age: Option<String>,
+    /// Suppression rules (YAML) [default: .snapscan-ignore.yaml in the current directory, if present].
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// Ubuntu systems have Ubuntu Pro (ESM): also match `Ubuntu:Pro:<release>` records,
+    /// which then decide for the packages they name.
+    #[arg(long)]
+    pub ubuntu_pro: bool,
 }
 
 /// `--fail-on` values.

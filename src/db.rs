@@ -1,4 +1,5 @@
-//! The `snapscan db` commands: build a bundle from feeds, print a bundle's metadata.
+//! The `snapscan db` commands: build a bundle from feeds, update it from the network,
+//! print a bundle's metadata.
 //! Results go to the given writer (stdout); rejection reasons are logged (`-v`).
 
 use crate::advisory::{self, Database, DatabaseInfo};
@@ -16,23 +17,14 @@ pub fn run(action: &DatabaseAction, output: &mut dyn Write) -> anyhow::Result<()
             }
             let started = Instant::now();
             let report = advisory::build(inputs, bundle).with_context(|| format!("building {}", bundle.display()))?;
-            for (source, counts) in &report.counts {
-                for reason in &counts.rejected {
-                    tracing::info!(source = %source, "rejected: {reason}");
-                }
-                for reason in &counts.dropped {
-                    tracing::debug!(source = %source, "dropped: {reason}");
-                }
-            }
-            writeln!(
-                output,
-                "built {} in {} ms: {} advisories",
-                bundle.display(),
-                started.elapsed().as_millis(),
-                report.info.advisories
-            )?;
-            write_sources(&report.info, output)?;
-            Ok(())
+            write_build_report(bundle, started, &report, output)
+        }
+        DatabaseAction::Update { database: bundle, options } => {
+            let started = Instant::now();
+            let report = advisory::update::update(bundle, options).with_context(|| {
+                format!("updating {} failed; the previous bundle (if any) is unchanged", bundle.display())
+            })?;
+            write_build_report(bundle, started, &report, output)
         }
         DatabaseAction::Info { database } => {
             let database = Database::open(database)?;
@@ -46,6 +38,32 @@ pub fn run(action: &DatabaseAction, output: &mut dyn Write) -> anyhow::Result<()
             Ok(())
         }
     }
+}
+
+/// What a build or update wrote: the bundle, its time, counts per source (rejections go to the log).
+fn write_build_report(
+    bundle: &std::path::Path,
+    started: Instant,
+    report: &advisory::BuildReport,
+    output: &mut dyn Write,
+) -> anyhow::Result<()> {
+    for (source, counts) in &report.counts {
+        for reason in &counts.rejected {
+            tracing::info!(source = %source, "rejected: {reason}");
+        }
+        for reason in &counts.dropped {
+            tracing::debug!(source = %source, "dropped: {reason}");
+        }
+    }
+    writeln!(
+        output,
+        "built {} in {} ms: {} advisories",
+        bundle.display(),
+        started.elapsed().as_millis(),
+        report.info.advisories
+    )?;
+    write_sources(&report.info, output)?;
+    Ok(())
 }
 
 fn write_sources(info: &DatabaseInfo, output: &mut dyn Write) -> std::io::Result<()> {

@@ -19,6 +19,7 @@ pub mod report;
 pub mod scan;
 pub mod settings;
 pub mod source;
+pub mod suppress;
 pub mod version;
 pub mod volume;
 

@@ -35,7 +35,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
-    if let Some(action) = DatabaseAction::from_cli(&cli) {
+    if let Some(action) = DatabaseAction::from_cli(&cli)? {
         init_logging(Verbosity::from_flags(cli.quiet, cli.verbose));
         db::run(&action, &mut std::io::stdout().lock())?;
         return Ok(ExitCode::SUCCESS);

@@ -16,7 +16,7 @@ use crate::distro::Distro;
 use crate::model::{Finding, Issue, Severity as IssueSeverity};
 use crate::version;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// What matching produced.
@@ -74,12 +74,28 @@ pub fn lookup_key(package: &Package) -> Result<LookupKey, String> {
 struct Hit {
     advisory: Arc<Advisory>,
     fixed: Option<String>,
+    /// The ecosystem of the affected entry that matched (`Red Hat:enterprise_linux:9::appstream`).
+    ecosystem: String,
+}
+
+/// Choices that change which records apply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MatchOptions {
+    /// Ubuntu systems also match `Ubuntu:Pro:<release>` records (`--ubuntu-pro`).
+    pub ubuntu_pro: bool,
+}
+
+/// Match every package against the bundle with default options.
+pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
+    match_packages_with(packages, database, MatchOptions::default())
 }
 
 /// Match every package against the bundle.
-pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
+pub fn match_packages_with(packages: &[Package], database: &Database, options: MatchOptions) -> Matched {
     let mut matched = Matched::default();
     let mut unkeyed: BTreeMap<String, usize> = BTreeMap::new();
+    // Per primary ecosystem, the bundle ecosystems that apply (RHEL streams, Ubuntu Pro).
+    let mut applicable: HashMap<String, Vec<String>> = HashMap::new();
     for package in packages {
         let key = match lookup_key(package) {
             Ok(key) => key,
@@ -88,28 +104,59 @@ pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
                 continue;
             }
         };
-        let advisories = match database.advisories_for(&key.ecosystem, &key.name) {
-            Ok(advisories) => advisories,
-            Err(error) => {
-                matched
-                    .issues
-                    .push(package_issue(package, format!("advisories for {} could not be read: {error}", key.name)));
-                continue;
+        let ecosystems = applicable.entry(key.ecosystem.clone()).or_insert_with(|| {
+            let mut found: Vec<String> = database
+                .ecosystems()
+                .filter(|candidate| ecosystem::applies(&key.ecosystem, candidate, options.ubuntu_pro))
+                .map(str::to_string)
+                .collect();
+            found.sort();
+            found
+        });
+        let mut advisories: Vec<Arc<Advisory>> = Vec::new();
+        let mut lookup_failed = None;
+        for ecosystem in ecosystems.iter() {
+            match database.advisories_for(ecosystem, &key.name) {
+                Ok(found) => {
+                    for advisory in found {
+                        // One record can name the package in several applicable ecosystems.
+                        if !advisories.iter().any(|seen| Arc::ptr_eq(seen, &advisory)) {
+                            advisories.push(advisory);
+                        }
+                    }
+                }
+                Err(error) => lookup_failed = Some(error),
             }
-        };
+        }
+        if let Some(error) = lookup_failed {
+            matched
+                .issues
+                .push(package_issue(package, format!("advisories for {} could not be read: {error}", key.name)));
+            continue;
+        }
         let mut hits = Vec::new();
         let mut unreadable = Vec::new();
         for advisory in advisories {
             let mut fixed_versions: Vec<Option<String>> = Vec::new();
             let mut scheme = None;
-            for affected in advisory
+            let mut matched_ecosystem = None;
+            let relevant: Vec<&crate::advisory::Affected> = advisory
                 .affected
                 .iter()
-                .filter(|affected| affected.ecosystem == key.ecosystem && affected.normalized_name == key.name)
+                .filter(|affected| affected.normalized_name == key.name && ecosystems.contains(&affected.ecosystem))
+                .collect();
+            // With Pro, a record's Pro entry decides: its fixes ship only in the Pro archive,
+            // so the plain entry's open range would report every Pro-fixed package.
+            let has_pro_entry = relevant.iter().any(|affected| ecosystem::is_ubuntu_pro(&affected.ecosystem));
+            for affected in
+                relevant.into_iter().filter(|affected| !has_pro_entry || ecosystem::is_ubuntu_pro(&affected.ecosystem))
             {
                 scheme = Some(affected.scheme);
                 match affected.evaluate(&key.version) {
-                    Ok(Verdict::Affected { fixed }) => fixed_versions.push(fixed),
+                    Ok(Verdict::Affected { fixed }) => {
+                        matched_ecosystem.get_or_insert_with(|| affected.ecosystem.clone());
+                        fixed_versions.push(fixed)
+                    }
                     Ok(Verdict::NotAffected) => {}
                     Err(error) => unreadable.push(format!("{}: {error}", advisory.id)),
                 }
@@ -118,7 +165,7 @@ pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
                 continue;
             }
             let fixed = lowest(scheme, fixed_versions.into_iter().flatten());
-            hits.push(Hit { advisory, fixed });
+            hits.push(Hit { advisory, fixed, ecosystem: matched_ecosystem.unwrap_or_else(|| key.ecosystem.clone()) });
         }
         if !unreadable.is_empty() {
             matched.issues.push(package_issue(
@@ -143,16 +190,32 @@ pub fn match_packages(packages: &[Package], database: &Database) -> Matched {
         });
     }
     // Most severe first, fixable before unfixed; the key is computed once per finding.
-    matched.findings.sort_by_cached_key(|finding| {
-        (std::cmp::Reverse(rank(finding)), finding.fixed_version.is_none(), finding.package.clone(), finding.id.clone())
+    // Most severe first, fixable before unfixed, then by package and id. The band is
+    // parsed once per finding and indices are sorted, not the (large) findings.
+    let findings = std::mem::take(&mut matched.findings);
+    let mut order: Vec<(std::cmp::Reverse<SeverityBand>, bool, usize)> = findings
+        .iter()
+        .enumerate()
+        .map(|(index, finding)| (std::cmp::Reverse(rank(finding)), finding.fixed_version.is_none(), index))
+        .collect();
+    order.sort_by(|left, right| {
+        (left.0, left.1).cmp(&(right.0, right.1)).then_with(|| {
+            let (first, second) = (&findings[left.2], &findings[right.2]);
+            first.package.cmp(&second.package).then_with(|| first.id.cmp(&second.id))
+        })
     });
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    matched.findings =
+        order.into_iter().filter_map(|(_, _, index)| slots.get_mut(index).and_then(Option::take)).collect();
     matched
 }
 
-/// Whether any finding is at or above `threshold` (`--fail-on`). A finding of unknown
-/// severity counts as below every threshold, as in grype.
+/// Whether any unsuppressed finding is at or above `threshold` (`--fail-on`). A finding
+/// of unknown severity counts as below every threshold, as in grype.
 pub fn any_at_or_above(findings: &[Finding], threshold: SeverityBand) -> bool {
-    findings.iter().any(|finding| rank(finding) >= threshold && rank(finding) != SeverityBand::Unknown)
+    findings.iter().any(|finding| {
+        finding.suppressed.is_none() && rank(finding) >= threshold && rank(finding) != SeverityBand::Unknown
+    })
 }
 
 fn package_issue(package: &Package, message: String) -> Issue {
@@ -223,10 +286,13 @@ fn finding(package: &Package, key: &LookupKey, scheme: Option<version::Scheme>, 
         group.iter().filter_map(|hit| hit.advisory.severity.as_ref()).max_by(|left, right| {
             left.band.cmp(&right.band).then_with(|| left.score.is_some().cmp(&right.score.is_some()))
         });
-    let mut references: Vec<String> = group.iter().flat_map(|hit| hit.advisory.references.iter().cloned()).collect();
-    references.sort();
+    // Sorted and cut while borrowed: records carry dozens of references, findings keep ten.
+    let mut references: Vec<&str> =
+        group.iter().flat_map(|hit| hit.advisory.references.iter().map(String::as_str)).collect();
+    references.sort_unstable();
     references.dedup();
     references.truncate(10);
+    let references: Vec<String> = references.into_iter().map(str::to_string).collect();
     Finding {
         id: primary.to_string(),
         aliases: identifiers
@@ -239,7 +305,7 @@ fn finding(package: &Package, key: &LookupKey, scheme: Option<version::Scheme>, 
         installed_version: package.version.clone(),
         matched_name: key.name.clone(),
         matched_version: key.version.clone(),
-        advisory_ecosystem: key.ecosystem.clone(),
+        advisory_ecosystem: group.first().map_or_else(|| key.ecosystem.clone(), |hit| hit.ecosystem.clone()),
         ecosystem: package.ecosystem.purl_type().to_string(),
         purl: package.purl.clone(),
         fixed_version: lowest(scheme, group.iter().filter_map(|hit| hit.fixed.clone())),
@@ -250,6 +316,7 @@ fn finding(package: &Package, key: &LookupKey, scheme: Option<version::Scheme>, 
         summary: group.iter().find_map(|hit| hit.advisory.summary.clone()),
         references,
         locations: package.locations.clone(),
+        suppressed: None,
     }
 }
 
@@ -421,5 +488,102 @@ mod tests {
         // An unparsable installed version is an issue, never "not affected".
         assert_eq!(matched.issues.len(), 1, "{:?}", matched.issues);
         assert!(matched.issues[0].message.contains("could not be compared"));
+    }
+
+    /// (package, id, advisory ecosystem, fixed) of every finding, sorted.
+    fn summary(matched: &Matched) -> Vec<(String, String, String, Option<String>)> {
+        let mut found: Vec<_> = matched
+            .findings
+            .iter()
+            .map(|finding| {
+                (
+                    finding.package.clone(),
+                    finding.id.clone(),
+                    finding.advisory_ecosystem.clone(),
+                    finding.fixed_version.clone(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn row(package: &str, id: &str, ecosystem: &str, fixed: Option<&str>) -> (String, String, String, Option<String>) {
+        (package.to_string(), id.to_string(), ecosystem.to_string(), fixed.map(str::to_string))
+    }
+
+    #[test]
+    fn rhel_matches_every_stream_of_its_major_release_and_no_extended_support_stream() {
+        let entry = |ecosystem: &str, name: &str, fixed: &str| {
+            serde_json::json!({"package": {"ecosystem": ecosystem, "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]})
+        };
+        let database = database(
+            "rhel",
+            serde_json::json!([
+                {"id": "RHSA-2024:0001", "aliases": ["CVE-2024-1"], "affected": [
+                    entry("Red Hat:enterprise_linux:9::appstream", "httpd", "0:2.4.57-8.el9"),
+                    entry("Red Hat:enterprise_linux:9::baseos", "openssl", "1:3.0.7-27.el9"),
+                    entry("Red Hat:enterprise_linux:8::appstream", "httpd", "0:2.4.37-65.el8")]},
+                // Extended update support has its own fixed versions; a plain RHEL 9 is not on it.
+                {"id": "RHSA-2024:0002", "aliases": ["CVE-2024-2"], "affected": [
+                    entry("Red Hat:rhel_eus:9.2::appstream", "httpd", "0:2.4.53-11.el9_2.9")]},
+                {"id": "RHSA-2024:0003", "aliases": ["CVE-2024-3"], "affected": [
+                    entry("Red Hat:enterprise_linux:9::crb", "httpd", "0:2.4.50-1.el9")]}
+            ]),
+        );
+        let httpd = package("httpd", "2.4.53-7.el9", Ecosystem::Rpm, None, Some("rhel-9.4"));
+        let openssl = package("openssl", "1:3.0.7-24.el9", Ecosystem::Rpm, None, Some("rhel-9.4"));
+        let rhel8 = package("httpd", "2.4.37-62.el8", Ecosystem::Rpm, None, Some("rhel-8.9"));
+        let matched = match_packages(&[httpd, openssl, rhel8], &database);
+        assert_eq!(
+            summary(&matched),
+            [
+                row("httpd", "CVE-2024-1", "Red Hat:enterprise_linux:8::appstream", Some("0:2.4.37-65.el8")),
+                row("httpd", "CVE-2024-1", "Red Hat:enterprise_linux:9::appstream", Some("0:2.4.57-8.el9")),
+                row("openssl", "CVE-2024-1", "Red Hat:enterprise_linux:9::baseos", Some("1:3.0.7-27.el9")),
+            ]
+        );
+    }
+
+    #[test]
+    fn ubuntu_pro_records_apply_only_when_opted_in_and_then_decide() {
+        let entry = |ecosystem: &str, events: serde_json::Value| {
+            serde_json::json!({"package": {"ecosystem": ecosystem, "name": "wolfssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": events}]})
+        };
+        let database = database(
+            "ubuntu",
+            serde_json::json!([
+                // Fixed only in the ESM archive: the plain entry stays open.
+                {"id": "UBUNTU-CVE-2024-1", "affected": [
+                    entry("Ubuntu:22.04:LTS", serde_json::json!([{"introduced": "0"}])),
+                    entry("Ubuntu:Pro:22.04:LTS", serde_json::json!([{"introduced": "0"}, {"fixed": "5.2.0-2ubuntu0.1~esm1"}])),
+                    entry("Ubuntu:Pro:FIPS:22.04:LTS", serde_json::json!([{"introduced": "0"}]))]},
+                // Only Pro has a record for this one.
+                {"id": "UBUNTU-CVE-2024-2", "affected": [
+                    entry("Ubuntu:Pro:22.04:LTS", serde_json::json!([{"introduced": "0"}, {"fixed": "5.2.0-2ubuntu0.2~esm1"}]))]}
+            ]),
+        );
+        let installed = |version: &str| {
+            package("libwolfssl35", version, Ecosystem::Deb, Some(("wolfssl", version)), Some("ubuntu-22.04"))
+        };
+        let plain = match_packages(&[installed("5.2.0-2")], &database);
+        assert_eq!(summary(&plain), [row("libwolfssl35", "UBUNTU-CVE-2024-1", "Ubuntu:22.04:LTS", None)]);
+        let pro = MatchOptions { ubuntu_pro: true };
+        let matched = match_packages_with(&[installed("5.2.0-2")], &database, pro);
+        assert_eq!(
+            summary(&matched),
+            [
+                row("libwolfssl35", "UBUNTU-CVE-2024-1", "Ubuntu:Pro:22.04:LTS", Some("5.2.0-2ubuntu0.1~esm1")),
+                row("libwolfssl35", "UBUNTU-CVE-2024-2", "Ubuntu:Pro:22.04:LTS", Some("5.2.0-2ubuntu0.2~esm1")),
+            ]
+        );
+        // The Pro fix installed: the Pro entry decides, the plain entry's open range does not.
+        let matched = match_packages_with(&[installed("5.2.0-2ubuntu0.1~esm1")], &database, pro);
+        assert_eq!(
+            summary(&matched),
+            [row("libwolfssl35", "UBUNTU-CVE-2024-2", "Ubuntu:Pro:22.04:LTS", Some("5.2.0-2ubuntu0.2~esm1"))]
+        );
     }
 }

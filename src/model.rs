@@ -178,6 +178,19 @@ pub struct Finding {
     pub references: Vec<String>,
     /// Where the package is.
     pub locations: Vec<Location>,
+    /// The suppression rule that hides this finding from gating and the table; `null` when none.
+    pub suppressed: Option<Suppression>,
+}
+
+/// Why a finding is suppressed: the first live rule of the suppression file that matched it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// Index of the rule in the file's `rules` list (0-based).
+    pub rule: usize,
+    /// The rule's reason.
+    pub reason: String,
+    /// The rule's expiry date (`YYYY-MM-DD`), `null` when it never expires.
+    pub expires: Option<String>,
 }
 
 /// How bad a problem is.

@@ -152,12 +152,20 @@ pub fn run(settings: &Settings, database: Option<&Database>) -> Scan {
     let mut findings = Vec::new();
     match database {
         Some(database) => {
-            let matched = crate::matcher::match_packages(&packages, database);
+            let options = crate::matcher::MatchOptions { ubuntu_pro: settings.matching.ubuntu_pro };
+            let matched = crate::matcher::match_packages_with(&packages, database, options);
             findings = matched.findings;
             if settings.matching.ignore_unfixed {
                 findings.retain(|finding| finding.fixed_version.is_some());
             }
             issues.extend(matched.issues);
+            if let Some(suppressions) = &settings.matching.suppressions {
+                let expired = crate::suppress::apply(&mut findings, suppressions, &crate::distro::today_utc());
+                for issue in &expired {
+                    tracing::warn!("{}", issue.message);
+                }
+                issues.extend(expired);
+            }
         }
         None if settings.packages_only => {}
         None => issues.push(Issue {

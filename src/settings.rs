@@ -2,13 +2,14 @@
 //! never see clap types.
 
 use crate::advisory::SeverityBand;
+use crate::advisory::update::UpdateOptions;
 use crate::aws::AwsOptions;
 use crate::aws::cleanup::parse_age;
 use crate::aws::eligibility::Rules;
 use crate::aws::run::{AwsTarget, InstanceOptions};
 use crate::cli::{
-    AwsArguments, Cli, Command, DbCommand, FormatArgument, InstanceScanArguments, MatchArguments, OutputArguments,
-    ScanTarget, SeverityArgument,
+    AwsArguments, Cli, Command, DbCommand, DbUpdateArguments, FormatArgument, InstanceScanArguments, MatchArguments,
+    OutputArguments, ScanTarget, SeverityArgument,
 };
 use crate::report::Format;
 use crate::source::ebs::EbsOptions;
@@ -116,12 +117,21 @@ pub struct MatchSettings {
     pub ignore_unfixed: bool,
     /// `--max-db-age` in seconds: an older bundle is an error.
     pub max_age_seconds: Option<u64>,
+    /// Suppression rules (`--ignore-file`, or the default file when present).
+    pub suppressions: Option<crate::suppress::Suppressions>,
+    /// `--ubuntu-pro`: Ubuntu systems also match Ubuntu Pro (ESM) records.
+    pub ubuntu_pro: bool,
 }
 
 impl MatchSettings {
-    fn from_arguments(arguments: MatchArguments) -> anyhow::Result<Self> {
+    /// Validate matching options; the suppression file is read only when findings are wanted.
+    fn from_arguments(arguments: MatchArguments, wants_findings: bool) -> anyhow::Result<Self> {
         let max_age_seconds = arguments.max_db_age.as_deref().map(parse_duration).transpose()?;
+        let suppressions =
+            if wants_findings { crate::suppress::load_for_scan(arguments.ignore_file.as_deref())? } else { None };
         Ok(Self {
+            suppressions,
+            ubuntu_pro: arguments.ubuntu_pro,
             max_age_seconds,
             database_given: arguments.db.is_some(),
             database: arguments.db.unwrap_or_else(default_database),
@@ -199,7 +209,7 @@ impl Settings {
                 verbosity,
                 progress,
                 all_packages: report.all_packages,
-                matching: MatchSettings::from_arguments(matching)?,
+                matching: MatchSettings::from_arguments(matching, !report.packages_only)?,
                 aws,
                 cleanup: None,
             })
@@ -252,7 +262,14 @@ impl Settings {
                     packages_only: true,
                     all_packages: false,
                 };
-                let matching = MatchArguments { db: None, fail_on: None, ignore_unfixed: false, max_db_age: None };
+                let matching = MatchArguments {
+                    db: None,
+                    fail_on: None,
+                    ignore_unfixed: false,
+                    max_db_age: None,
+                    ignore_file: None,
+                    ubuntu_pro: false,
+                };
                 Ok(Self {
                     cleanup: Some(CleanupSettings { older_than, dry_run: arguments.dry_run }),
                     ..scan(Vec::new(), report, matching, Some(aws))?
@@ -280,12 +297,19 @@ pub enum DatabaseAction {
         /// The bundle.
         database: PathBuf,
     },
+    /// Download feeds and replace the bundle.
+    Update {
+        /// The bundle to replace.
+        database: PathBuf,
+        /// Sources, checks and limits.
+        options: UpdateOptions,
+    },
 }
 
 impl DatabaseAction {
     /// The `db` command of the command line, if it is one.
-    pub fn from_cli(cli: &Cli) -> Option<Self> {
-        match &cli.command {
+    pub fn from_cli(cli: &Cli) -> anyhow::Result<Option<Self>> {
+        Ok(match &cli.command {
             Command::Db(DbCommand::Build(arguments)) => Some(Self::Build {
                 inputs: arguments.from.clone(),
                 output: arguments.output.clone().unwrap_or_else(default_database),
@@ -293,8 +317,55 @@ impl DatabaseAction {
             Command::Db(DbCommand::Info(arguments)) => {
                 Some(Self::Info { database: arguments.db.clone().unwrap_or_else(default_database) })
             }
+            Command::Db(DbCommand::Update(arguments)) => Some(Self::Update {
+                database: arguments.db.clone().unwrap_or_else(default_database),
+                options: update_options(arguments)?,
+            }),
             Command::Scan(_) | Command::Cleanup(_) | Command::Completions { .. } | Command::Man => None,
+        })
+    }
+}
+
+fn update_options(arguments: &DbUpdateArguments) -> anyhow::Result<UpdateOptions> {
+    let mut sha256_pins = Vec::new();
+    for pin in &arguments.sha256 {
+        let (url, hex) = pin.rsplit_once('=').ok_or_else(|| anyhow::anyhow!("--sha256 {pin:?} must be URL=HEX"))?;
+        if hex.len() != 64 || !hex.chars().all(|character| character.is_ascii_hexdigit()) {
+            anyhow::bail!("--sha256 {pin:?}: {hex:?} is not 64 hex digits");
         }
+        sha256_pins.push((url.to_string(), hex.to_ascii_lowercase()));
+    }
+    let defaults = UpdateOptions::default();
+    Ok(UpdateOptions {
+        osv_url: arguments.osv_url.clone(),
+        ecosystems: if arguments.ecosystems.is_empty() { defaults.ecosystems } else { arguments.ecosystems.clone() },
+        alas_urls: arguments.alas_urls.clone(),
+        sha256_pins,
+        max_download_bytes: parse_size(&arguments.max_download_size)?,
+        timeout: parse_age(&arguments.timeout).map_err(|error| anyhow::anyhow!("--timeout: {error}")).and_then(
+            |timeout| {
+                if timeout.is_zero() { Err(anyhow::anyhow!("--timeout must be more than 0")) } else { Ok(timeout) }
+            },
+        )?,
+    })
+}
+
+/// `1048576`, `512K`, `100M`, `2G` (powers of 1024) into bytes.
+fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let (number, scale) = match text.char_indices().last() {
+        Some((index, 'K' | 'k')) => (&text[..index], 1u64 << 10),
+        Some((index, 'M' | 'm')) => (&text[..index], 1 << 20),
+        Some((index, 'G' | 'g')) => (&text[..index], 1 << 30),
+        _ => (text, 1),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--max-download-size {text:?}: expected bytes or a number with K, M or G"))?;
+    match number.checked_mul(scale) {
+        Some(0) => anyhow::bail!("--max-download-size must be more than 0"),
+        Some(bytes) => Ok(bytes),
+        None => anyhow::bail!("--max-download-size {text:?} is too large"),
     }
 }
 
@@ -382,6 +453,16 @@ mod tests {
         assert_eq!(parse_filter("instance-state-name=running,stopped").unwrap().1.len(), 2);
         for bad in ["tag:Team", "=web", "tag:Team=", "a=b,,c"] {
             assert!(parse_filter(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn download_sizes_parse() {
+        assert_eq!(parse_size("1048576").unwrap(), 1 << 20);
+        assert_eq!(parse_size("512K").unwrap(), 512 << 10);
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        for bad in ["", "G", "0", "1T", "-1M", "99999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
         }
     }
 

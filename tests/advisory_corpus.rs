@@ -169,7 +169,11 @@ fn package(
 
 /// (finding id, fixed version) pairs for one package.
 fn findings_for(corpus: &Corpus, package: Package) -> Vec<(String, Option<String>)> {
-    let matched = matcher::match_packages(&[package], &corpus.database);
+    findings_with(corpus, package, matcher::MatchOptions::default())
+}
+
+fn findings_with(corpus: &Corpus, package: Package, options: matcher::MatchOptions) -> Vec<(String, Option<String>)> {
+    let matched = matcher::match_packages_with(&[package], &corpus.database, options);
     assert!(matched.issues.is_empty(), "{:?}", matched.issues);
     let mut found: Vec<(String, Option<String>)> =
         matched.findings.into_iter().map(|finding| (finding.id, finding.fixed_version)).collect();
@@ -252,4 +256,23 @@ fn hand_checked_pairs_match_exactly() {
         ),
         expect(&[("ALSA-2023:4520", Some("2.20.0-3.el8_8"))])
     );
+
+    // Ubuntu Pro (osv-esm-cases): UBUNTU-CVE-2022-24823 (upstream CVE-2022-24823) names netty
+    // on 22.04 only under Ubuntu:Pro:22.04:LTS, fixed in 1:4.1.48-4+deb11u2ubuntu0.1~esm1.
+    let netty =
+        |version: &str| package("netty", version, Ecosystem::Deb, Some("ubuntu-22.04"), Some(("netty", version)));
+    let pro = matcher::MatchOptions { ubuntu_pro: true };
+    assert_eq!(findings_for(corpus, netty("1:4.1.48-4")), expect(&[]));
+    assert_eq!(
+        findings_with(corpus, netty("1:4.1.48-4"), pro),
+        expect(&[("CVE-2022-24823", Some("1:4.1.48-4+deb11u2ubuntu0.1~esm1"))])
+    );
+    assert_eq!(findings_with(corpus, netty("1:4.1.48-4+deb11u2ubuntu0.1~esm1"), pro), expect(&[]));
+    // wayland 1.20.0-1 on 22.04: USN-5614-1 (upstream UBUNTU-CVE-2021-3782) and UBUNTU-CVE-2021-3782
+    // (upstream CVE-2021-3782) both fix it in 1.20.0-1ubuntu0.1: one finding, Pro or not.
+    let wayland =
+        package("libwayland-client0", "1.20.0-1", Ecosystem::Deb, Some("ubuntu-22.04"), Some(("wayland", "1.20.0-1")));
+    let expected = expect(&[("CVE-2021-3782", Some("1.20.0-1ubuntu0.1"))]);
+    assert_eq!(findings_for(corpus, wayland.clone()), expected);
+    assert_eq!(findings_with(corpus, wayland, pro), expected);
 }

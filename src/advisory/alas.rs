@@ -35,7 +35,7 @@ pub fn ecosystem_of(id: &str) -> Option<&'static str> {
     })
 }
 
-fn attribute(element: &BytesStart<'_>, name: &[u8]) -> Option<String> {
+pub(crate) fn attribute(element: &BytesStart<'_>, name: &[u8]) -> Option<String> {
     element.attributes().flatten().find(|attribute| attribute.key.as_ref() == name).and_then(|attribute| {
         attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|value| value.into_owned())
     })

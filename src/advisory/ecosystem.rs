@@ -76,6 +76,40 @@ pub fn language_ecosystem(ecosystem: Ecosystem) -> Option<&'static str> {
     })
 }
 
+/// Whether records filed under `candidate` apply to a system whose own ecosystem is
+/// `primary` (as [`Distro::advisory_ecosystem`] names it):
+///
+/// - the same ecosystem;
+/// - Red Hat: every stream of the major release, `Red Hat:enterprise_linux:9::appstream`,
+///   `…::baseos`, `…::crb` and the rest: an installed package came from one of them and
+///   names are unique across them. Extended-support streams (`Red Hat:rhel_eus:9.2::…`,
+///   `rhel_aus`, `rhel_e4s`, `rhel_els`) are other products with their own fixed
+///   versions; os-release does not say a system subscribes to them, so they never apply;
+/// - Ubuntu with `ubuntu_pro`: `Ubuntu:Pro:22.04:LTS` for `Ubuntu:22.04:LTS` (the ESM
+///   archives). FIPS streams (`Ubuntu:Pro:FIPS…`) are separate certified packages and
+///   never apply.
+pub fn applies(primary: &str, candidate: &str, ubuntu_pro: bool) -> bool {
+    if candidate == primary {
+        return true;
+    }
+    if primary.starts_with("Red Hat:enterprise_linux:") {
+        return candidate.strip_prefix(primary).is_some_and(|stream| stream.starts_with("::"));
+    }
+    ubuntu_pro && ubuntu_pro_ecosystem(primary).is_some_and(|pro| pro == candidate)
+}
+
+/// The Ubuntu Pro ecosystem of an Ubuntu LTS release (`Ubuntu:22.04:LTS` →
+/// `Ubuntu:Pro:22.04:LTS`); `None` for anything else (Pro covers LTS releases only).
+pub fn ubuntu_pro_ecosystem(primary: &str) -> Option<String> {
+    let release = primary.strip_prefix("Ubuntu:")?;
+    (release.ends_with(":LTS") && !release.starts_with("Pro:")).then(|| format!("Ubuntu:Pro:{release}"))
+}
+
+/// Whether an ecosystem is an Ubuntu Pro one.
+pub fn is_ubuntu_pro(ecosystem: &str) -> bool {
+    ecosystem.starts_with("Ubuntu:Pro:")
+}
+
 impl Distro {
     /// The advisory ecosystem of this distro's OS packages (`Debian:12`,
     /// `Ubuntu:22.04:LTS`, `Alpine:v3.20`, `Rocky Linux:9`, `AlmaLinux:9`,
@@ -148,6 +182,34 @@ mod tests {
         ] {
             assert_eq!(distro(id, version).advisory_ecosystem().as_deref(), expected, "{id} {version:?}");
         }
+    }
+
+    #[test]
+    fn red_hat_streams_and_ubuntu_pro_apply_only_as_documented() {
+        let rhel9 = "Red Hat:enterprise_linux:9";
+        for (candidate, expected) in [
+            ("Red Hat:enterprise_linux:9", true),
+            ("Red Hat:enterprise_linux:9::appstream", true),
+            ("Red Hat:enterprise_linux:9::baseos", true),
+            ("Red Hat:enterprise_linux:9::crb", true),
+            ("Red Hat:enterprise_linux:8::appstream", false),
+            ("Red Hat:enterprise_linux:90::appstream", false),
+            ("Red Hat:rhel_eus:9.2::appstream", false),
+            ("Red Hat:rhel_aus:8.4::baseos", false),
+            ("Rocky Linux:9", false),
+        ] {
+            assert_eq!(applies(rhel9, candidate, true), expected, "{candidate}");
+        }
+        let jammy = "Ubuntu:22.04:LTS";
+        assert!(applies(jammy, "Ubuntu:22.04:LTS", false));
+        assert!(!applies(jammy, "Ubuntu:Pro:22.04:LTS", false));
+        assert!(applies(jammy, "Ubuntu:Pro:22.04:LTS", true));
+        assert!(!applies(jammy, "Ubuntu:Pro:20.04:LTS", true));
+        assert!(!applies(jammy, "Ubuntu:Pro:FIPS:22.04:LTS", true));
+        assert!(!applies(jammy, "Ubuntu:Pro:FIPS-updates:22.04:LTS", true));
+        assert_eq!(ubuntu_pro_ecosystem("Ubuntu:23.10"), None);
+        assert_eq!(ubuntu_pro_ecosystem("Debian:12"), None);
+        assert!(!applies("Debian:12", "Debian:12::x", true));
     }
 
     #[test]

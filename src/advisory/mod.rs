@@ -16,6 +16,7 @@ pub mod import;
 pub mod osv;
 pub mod severity;
 pub mod store;
+pub mod update;
 
 use crate::version::{self, Scheme, VersionError};
 use serde::{Deserialize, Serialize};
@@ -132,34 +133,69 @@ impl Range {
         Ok(Range { scheme, events })
     }
 
-    /// Whether `installed` (already validated under this scheme) falls in the range, as
-    /// the OSV specification's evaluation walks it.
-    pub fn contains(&self, installed: &str) -> Result<bool, VersionError> {
-        let mut affected = false;
-        for event in &self.events {
-            let order = if is_zero_introduced(event) {
-                Ordering::Greater
-            } else {
-                version::compare(self.scheme, installed, event.version())?
-            };
-            match event {
-                Event::Introduced(_) if order != Ordering::Less => affected = true,
-                Event::Fixed(_) | Event::Limit(_) if order != Ordering::Less => affected = false,
-                Event::LastAffected(_) if order == Ordering::Greater => affected = false,
-                _ => {}
-            }
+    /// How many leading events are at or below `installed`: the events are sorted, so
+    /// they form a prefix, found by binary search (Alpine ranges list dozens of fixes).
+    fn reached(&self, installed: &str) -> Result<usize, VersionError> {
+        let mut failure = None;
+        let reached = self.events.partition_point(|event| {
+            is_zero_introduced(event)
+                || match version::compare(self.scheme, installed, event.version()) {
+                    Ok(order) => order != Ordering::Less,
+                    Err(error) => {
+                        failure.get_or_insert(error);
+                        false
+                    }
+                }
+        });
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(reached),
         }
-        Ok(affected)
     }
 
-    /// The lowest `fixed` version above `installed`, if any.
-    pub fn nearest_fix(&self, installed: &str) -> Option<&str> {
-        self.events.iter().find_map(|event| match event {
-            Event::Fixed(fixed) if version::compare(self.scheme, installed, fixed) == Ok(Ordering::Less) => {
-                Some(fixed.as_str())
+    /// Whether `installed` (already validated under this scheme) falls in the range, as
+    /// the OSV specification's evaluation walks it. Walking the events in order, only
+    /// those at or below `installed` can change the state, and the last one that does
+    /// decides it; so the reached prefix is read backwards to that event.
+    pub fn contains(&self, installed: &str) -> Result<bool, VersionError> {
+        self.contains_reached(installed, self.reached(installed)?)
+    }
+
+    /// [`Range::contains`] given the reached prefix.
+    fn contains_reached(&self, installed: &str, reached: usize) -> Result<bool, VersionError> {
+        for event in self.events.get(..reached).unwrap_or_default().iter().rev() {
+            match event {
+                Event::Introduced(_) => return Ok(true),
+                Event::Fixed(_) | Event::Limit(_) => return Ok(false),
+                // Reached means at or above; last_affected stops only strictly above.
+                Event::LastAffected(version) => {
+                    if version::compare(self.scheme, installed, version)? == Ordering::Greater {
+                        return Ok(false);
+                    }
+                }
             }
+        }
+        Ok(false)
+    }
+
+    /// The lowest `fixed` version above `installed`, if any: the first `fixed` after the
+    /// reached prefix.
+    pub fn nearest_fix(&self, installed: &str) -> Option<&str> {
+        self.nearest_fix_reached(self.reached(installed).ok()?)
+    }
+
+    fn nearest_fix_reached(&self, reached: usize) -> Option<&str> {
+        self.events.get(reached..)?.iter().find_map(|event| match event {
+            Event::Fixed(fixed) => Some(fixed.as_str()),
             _ => None,
         })
+    }
+
+    /// Whether `installed` is in the range and, if so, the nearest fix above it: one
+    /// binary search for both.
+    pub fn verdict(&self, installed: &str) -> Result<Option<Option<&str>>, VersionError> {
+        let reached = self.reached(installed)?;
+        Ok(self.contains_reached(installed, reached)?.then(|| self.nearest_fix_reached(reached)))
     }
 }
 
@@ -234,10 +270,14 @@ impl Affected {
         let mut affected = false;
         let mut fixed: Option<&str> = None;
         for range in &self.ranges {
-            version::validate(range.scheme, installed)?;
-            if range.contains(installed)? {
+            // Validated above under the entry's scheme; a SEMVER range in another scheme's
+            // ecosystem (Go) is validated under its own.
+            if range.scheme != self.scheme {
+                version::validate(range.scheme, installed)?;
+            }
+            if let Some(nearest) = range.verdict(installed)? {
                 affected = true;
-                if let Some(candidate) = range.nearest_fix(installed) {
+                if let Some(candidate) = nearest {
                     let lower = match fixed {
                         Some(current) => version::compare(range.scheme, candidate, current) == Ok(Ordering::Less),
                         None => true,
@@ -317,15 +357,15 @@ impl ImportCounts {
 /// Build a bundle at `output` from feed paths (directories, zips, files), replacing any
 /// existing bundle atomically. Each path is one source, named by its file name.
 pub fn build(inputs: &[std::path::PathBuf], output: &std::path::Path) -> Result<BuildReport, AdvisoryError> {
-    let mut sources = Vec::with_capacity(inputs.len());
-    for input in inputs {
+    // Imported as the bundle is written: one source's advisories in memory at a time.
+    let sources = inputs.iter().map(|input| {
         let name =
             input.file_name().map_or_else(|| input.display().to_string(), |name| name.to_string_lossy().into_owned());
         let imported = import::import_path(input, &name)?;
-        sources.push((name, input.display().to_string(), imported.advisories, imported.counts));
-    }
+        Ok((name, input.display().to_string(), imported.advisories, imported.counts))
+    });
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
-    store::write_bundle(output, sources, now)
+    store::write_bundle_from(output, sources, now)
 }
 
 #[cfg(test)]
@@ -376,6 +416,58 @@ mod tests {
         let limit = range(Scheme::Semver, &[introduced("1.0.0"), Event::Limit("2.0.0".to_string())]);
         assert_eq!(limit.contains("1.5.0"), Ok(true));
         assert_eq!(limit.contains("2.0.0"), Ok(false));
+    }
+
+    /// The OSV specification's evaluation, walked event by event, to check the binary
+    /// search against.
+    fn walked(range: &Range, installed: &str) -> (bool, Option<String>) {
+        let mut affected = false;
+        for event in &range.events {
+            let order = if is_zero_introduced(event) {
+                Ordering::Greater
+            } else {
+                version::compare(range.scheme, installed, event.version()).unwrap()
+            };
+            match event {
+                Event::Introduced(_) if order != Ordering::Less => affected = true,
+                Event::Fixed(_) | Event::Limit(_) if order != Ordering::Less => affected = false,
+                Event::LastAffected(_) if order == Ordering::Greater => affected = false,
+                _ => {}
+            }
+        }
+        let fix = range.events.iter().find_map(|event| match event {
+            Event::Fixed(fixed) if version::compare(range.scheme, installed, fixed) == Ok(Ordering::Less) => {
+                Some(fixed.clone())
+            }
+            _ => None,
+        });
+        (affected, fix)
+    }
+
+    #[test]
+    fn binary_search_agrees_with_the_event_walk() {
+        let mut random = crate::version::testing::Random(7);
+        for _ in 0..3000 {
+            let mut events = Vec::new();
+            if random.below(2) == 0 {
+                events.push(introduced("0"));
+            }
+            for _ in 0..random.below(8) {
+                let version = format!("{}.{}.0", random.below(6), random.below(3));
+                events.push(match random.below(4) {
+                    0 => introduced(&version),
+                    1 => fixed(&version),
+                    2 => Event::LastAffected(version),
+                    _ => Event::Limit(version),
+                });
+            }
+            let range = range(Scheme::Semver, &events);
+            for installed in ["0.0.0", "1.0.0", "1.1.0", "2.2.0", "3.0.0", "4.1.0", "5.2.0", "9.0.0"] {
+                let expected = walked(&range, installed);
+                let actual = (range.contains(installed).unwrap(), range.nearest_fix(installed).map(str::to_string));
+                assert_eq!(actual, expected, "{installed} in {:?}", range.events);
+            }
+        }
     }
 
     #[test]

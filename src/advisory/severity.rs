@@ -43,14 +43,20 @@ impl SeverityBand {
 
     /// The band a source's word names (`important`, `moderate`, `negligible`, …).
     pub fn from_word(word: &str) -> SeverityBand {
-        match word.trim().to_ascii_lowercase().as_str() {
-            "critical" => SeverityBand::Critical,
-            "high" | "important" => SeverityBand::High,
-            "medium" | "moderate" => SeverityBand::Medium,
-            "low" | "negligible" | "unimportant" => SeverityBand::Low,
-            "none" => SeverityBand::None,
-            _ => SeverityBand::Unknown,
-        }
+        // Compared case-insensitively in place: findings are ranked by this in sorts.
+        const WORDS: [(&str, SeverityBand); 9] = [
+            ("critical", SeverityBand::Critical),
+            ("high", SeverityBand::High),
+            ("important", SeverityBand::High),
+            ("medium", SeverityBand::Medium),
+            ("moderate", SeverityBand::Medium),
+            ("low", SeverityBand::Low),
+            ("negligible", SeverityBand::Low),
+            ("unimportant", SeverityBand::Low),
+            ("none", SeverityBand::None),
+        ];
+        let word = word.trim();
+        WORDS.iter().find(|(name, _)| name.eq_ignore_ascii_case(word)).map_or(SeverityBand::Unknown, |(_, band)| *band)
     }
 
     /// Lower-case name (`high`).

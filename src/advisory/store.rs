@@ -66,13 +66,23 @@ fn sqlite_error(path: &Path) -> impl Fn(rusqlite::Error) -> AdvisoryError + '_ {
     move |source| AdvisoryError::Sqlite { path: path.display().to_string(), source }
 }
 
+/// One source for a bundle: its name, origin, advisories and counts.
+pub type Source = (String, String, Vec<Advisory>, ImportCounts);
+
 /// Write a bundle at `output` from sources `(name, origin, advisories, counts)`,
 /// replacing any existing one atomically.
-pub fn write_bundle(
+pub fn write_bundle(output: &Path, sources: Vec<Source>, now_unix: u64) -> Result<BuildReport, AdvisoryError> {
+    write_bundle_from(output, sources.into_iter().map(Ok), now_unix)
+}
+
+/// Write a bundle from sources produced one at a time (imported lazily, so only one
+/// source's advisories are in memory at once); the first source error abandons the
+/// build and leaves any existing bundle untouched.
+pub fn write_bundle_from<E: From<AdvisoryError>>(
     output: &Path,
-    sources: Vec<(String, String, Vec<Advisory>, ImportCounts)>,
+    sources: impl IntoIterator<Item = Result<Source, E>>,
     now_unix: u64,
-) -> Result<BuildReport, AdvisoryError> {
+) -> Result<BuildReport, E> {
     let temporary = output.with_file_name(format!(
         ".{}.partial-{}",
         output.file_name().and_then(|name| name.to_str()).unwrap_or("bundle"),
@@ -93,11 +103,11 @@ pub fn write_bundle(
     }
 }
 
-fn write_into(
+fn write_into<E: From<AdvisoryError>>(
     path: &Path,
-    sources: Vec<(String, String, Vec<Advisory>, ImportCounts)>,
+    sources: impl IntoIterator<Item = Result<Source, E>>,
     now_unix: u64,
-) -> Result<BuildReport, AdvisoryError> {
+) -> Result<BuildReport, E> {
     let error = sqlite_error(path);
     let mut connection = Connection::open(path).map_err(&error)?;
     connection
@@ -121,7 +131,8 @@ fn write_into(
         let mut insert_package = transaction
             .prepare("INSERT INTO packages (ecosystem, name, advisory) VALUES (?1, ?2, ?3)")
             .map_err(&error)?;
-        for (name, origin, advisories, counts) in sources {
+        for source in sources {
+            let (name, origin, advisories, counts) = source?;
             let mut newest: Option<String> = None;
             for advisory in &advisories {
                 if let Some(modified) = &advisory.modified
@@ -330,6 +341,11 @@ impl Database {
             found.push(advisory);
         }
         Ok(found)
+    }
+
+    /// Every ecosystem the bundle has advisories for.
+    pub fn ecosystems(&self) -> impl Iterator<Item = &str> {
+        self.index.keys().map(String::as_str)
     }
 
     /// Every (ecosystem, normalised name) the bundle has advisories for.

@@ -201,6 +201,11 @@ fn records(scan: &Scan, context: &AwsContext) -> Vec<Value> {
                 "Vulnerabilities": [vulnerability],
                 "RecordState": "ACTIVE",
             });
+            // Security Hub's own state for an accepted finding; the reason goes with it.
+            if let Some(suppression) = &finding.suppressed {
+                record["Workflow"] = json!({ "Status": "SUPPRESSED" });
+                record["ProductFields"]["snapscan/suppressed"] = json!(bounded(&suppression.reason, 2048));
+            }
             if let Some(fixed) = &finding.fixed_version {
                 record["Remediation"] = json!({ "Recommendation": { "Text": bounded(&format!("Upgrade {} to {fixed} or later.", finding.package), 512) } });
             }

@@ -125,12 +125,19 @@ pub fn scan_identity(scan: &Scan) -> String {
 }
 
 /// Findings grouped by vulnerability id, ids in sorted order, each group in scan order.
-pub fn findings_by_vulnerability(scan: &Scan) -> BTreeMap<&str, Vec<&Finding>> {
+pub fn findings_by_vulnerability<'scan>(
+    findings: impl IntoIterator<Item = &'scan Finding>,
+) -> BTreeMap<&'scan str, Vec<&'scan Finding>> {
     let mut groups: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    for finding in &scan.findings {
+    for finding in findings {
         groups.entry(finding.id.as_str()).or_default().push(finding);
     }
     groups
+}
+
+/// The findings no suppression rule hides: what the table, CSV and CycloneDX list.
+pub fn unsuppressed(scan: &Scan) -> impl Iterator<Item = &Finding> {
+    scan.findings.iter().filter(|finding| finding.suppressed.is_none())
 }
 
 /// Finds the package a finding is about — same purl, else same ecosystem, name and
@@ -270,7 +277,7 @@ mod tests {
     #[test]
     fn findings_group_by_id_and_link_to_packages() {
         let scan = sample::scan();
-        let groups = findings_by_vulnerability(&scan);
+        let groups = findings_by_vulnerability(&scan.findings);
         let ids: Vec<&str> = groups.keys().copied().collect();
         assert_eq!(ids, ["CVE-2024-0001", "CVE-2024-5535", "GHSA-9wx4-h78v-vm56"]);
         assert_eq!(groups["CVE-2024-5535"].len(), 2);

@@ -39,7 +39,9 @@ pub fn write(scan: &Scan, output: &mut dyn std::io::Write) -> std::io::Result<()
     let mut by_package: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
     let mut unmatched: Vec<&Finding> = Vec::new();
     let index = common::PackageIndex::new(scan);
-    for finding in &scan.findings {
+    // Suppressed findings are left out: CSV has no column to say so, and a spreadsheet
+    // of findings is read as the list to act on.
+    for finding in common::unsuppressed(scan) {
         match index.package_of(finding) {
             Some((index, _)) => by_package.entry(index).or_default().push(finding),
             None => unmatched.push(finding),

@@ -171,7 +171,9 @@ fn rating_severity(severity: &str) -> &'static str {
 
 fn vulnerabilities(scan: &Scan, references: &[String]) -> Vec<Value> {
     let index = common::PackageIndex::new(scan);
-    common::findings_by_vulnerability(scan)
+    // Suppressed findings are left out: a rule records a reason, not one of CycloneDX's
+    // analysis states, and `not_affected` would be a VEX claim the user never made.
+    common::findings_by_vulnerability(common::unsuppressed(scan))
         .into_iter()
         .map(|(id, findings)| {
             let (publisher, url) = common::advisory_source(id);

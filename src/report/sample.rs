@@ -64,6 +64,7 @@ fn finding(
         summary: summary.map(str::to_string),
         references: Vec::new(),
         locations: package.locations.clone(),
+        suppressed: None,
     }
 }
 

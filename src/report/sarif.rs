@@ -56,7 +56,7 @@ fn physical_location(location: &Location) -> Value {
 }
 
 fn document(scan: &Scan) -> Value {
-    let groups = common::findings_by_vulnerability(scan);
+    let groups = common::findings_by_vulnerability(&scan.findings);
     let mut rules = Vec::new();
     let mut results = Vec::new();
     for (rule_index, (id, findings)) in groups.iter().enumerate() {
@@ -109,6 +109,14 @@ fn document(scan: &Scan) -> Value {
                 }
                 if let Some(fixed) = &finding.fixed_version {
                     result["properties"]["fixedVersion"] = json!(fixed);
+                }
+                // SARIF's own way to say "seen and accepted": viewers hide or dismiss it.
+                if let Some(suppression) = &finding.suppressed {
+                    result["suppressions"] = json!([{
+                        "kind": "external",
+                        "status": "accepted",
+                        "justification": suppression.reason,
+                    }]);
                 }
                 result
             };

@@ -86,10 +86,12 @@ pub fn write(scan: &Scan, output: &mut dyn Write) -> io::Result<()> {
             bundle.advisories
         )?;
     }
-    if !scan.findings.is_empty() {
+    // Suppressed findings are counted, not listed: the JSON report keeps them with their rule.
+    let shown: Vec<&crate::model::Finding> = crate::report::common::unsuppressed(scan).collect();
+    let suppressed = scan.findings.len() - shown.len();
+    if !shown.is_empty() {
         writeln!(output)?;
-        let rows: Vec<Vec<String>> = scan
-            .findings
+        let rows: Vec<Vec<String>> = shown
             .iter()
             .map(|finding| {
                 vec![
@@ -114,9 +116,10 @@ pub fn write(scan: &Scan, output: &mut dyn Write) -> io::Result<()> {
     writeln!(output)?;
     writeln!(
         output,
-        "{} packages, {} findings, {} issues; read {:.1} MiB in {} calls, {} files visited, {} ms",
+        "{} packages, {} findings{}, {} issues; read {:.1} MiB in {} calls, {} files visited, {} ms",
         scan.packages.len(),
-        scan.findings.len(),
+        shown.len(),
+        if suppressed > 0 { format!(" ({suppressed} suppressed)") } else { String::new() },
         scan.issues.len(),
         scan.stats.bytes_read as f64 / (1024.0 * 1024.0),
         scan.stats.read_calls,
