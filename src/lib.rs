@@ -15,6 +15,7 @@ pub mod fs;
 pub mod matcher;
 pub mod model;
 pub mod outcome;
+pub mod progress;
 pub mod report;
 pub mod scan;
 pub mod settings;

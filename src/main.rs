@@ -41,6 +41,7 @@ fn run() -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let settings = Settings::from_cli(cli)?;
+    snapscan::progress::start(settings.progress);
     init_logging(settings.verbosity);
     if let Some(cleanup) = &settings.cleanup {
         scan::cleanup(&settings, cleanup)?;
@@ -92,7 +93,8 @@ fn init_logging(verbosity: Verbosity) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("snapscan={level}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Through the progress bars, which step aside for each line.
+        .with_writer(snapscan::progress::LogWriters)
         .with_target(false)
         .without_time()
         .init();
