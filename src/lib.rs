@@ -9,6 +9,7 @@ pub mod archive;
 pub mod aws;
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod db;
 pub mod distro;
 pub mod fs;

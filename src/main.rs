@@ -4,7 +4,7 @@
 //! (some targets could not be scanned).
 
 use anyhow::Context;
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use snapscan::cli::{Cli, Command};
 use snapscan::report::output_directory::OutputDirectory;
 use snapscan::settings::{DatabaseAction, Output, Settings, Verbosity};
@@ -22,7 +22,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    // Parsed in two steps so the settings can tell flags given from clap's defaults: only
+    // the former outrank the configuration file.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     // Help for shells and man: generated from the clap definitions, so never out of date.
     match &cli.command {
         Command::Completions { shell } => {
@@ -40,7 +43,7 @@ fn run() -> anyhow::Result<ExitCode> {
         db::run(&action, &mut std::io::stdout().lock())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let settings = Settings::from_cli(cli)?;
+    let settings = Settings::from_command_line(cli, &matches)?;
     snapscan::progress::start(settings.progress);
     init_logging(settings.verbosity);
     if let Some(cleanup) = &settings.cleanup {
