@@ -3,7 +3,10 @@
 //! with python3) and stdout in a file, and the report must be byte-for-byte what a run
 //! without a terminal writes, with no escape or carriage-return byte in it, while the
 //! terminal got bars. `--no-progress`, `-q` and a non-terminal stderr must draw nothing,
-//! and log lines must never share a line with a bar.
+//! and log lines must never share a line with a bar. Against moto, an instance scan's
+//! terminal shows the instance's snapshot states and the EBS transfer line.
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,8 +60,15 @@ struct Run {
 
 /// Run snapscan with stderr on a pseudo-terminal and stdout into a file.
 fn run_on_terminal(arguments: &[&str], scratch: &Path) -> Run {
+    run_on_terminal_with(arguments, scratch, &[])
+}
+
+/// The same, with more environment variables.
+fn run_on_terminal_with(arguments: &[&str], scratch: &Path, environment: &[(&str, String)]) -> Run {
     let report_path = scratch.join("report");
     let output = with_environment(Command::new("python3").arg("-c").arg(PTY_RUNNER).arg(&report_path))
+        .envs(environment.iter().map(|(key, value)| (key, value)))
+        .env_remove("AWS_PROFILE")
         .arg(env!("CARGO_BIN_EXE_snapscan"))
         .args(arguments)
         .output()
@@ -156,5 +166,37 @@ fn log_lines_never_share_a_line_with_a_bar() {
         assert!(!line.contains("debian12.img/p2:"), "a log line shares a line with a bar: {line:?}");
     }
     comparable(&run.report);
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+#[test]
+fn an_instance_scan_shows_snapshot_states_and_the_ebs_transfer() {
+    let Some(moto) = support::Moto::start() else { return };
+    let runtime = support::runtime();
+    let snapshot_id = support::seed_snapshot(&runtime, &moto.sdk_config(), &repository_root().join(DEMO));
+    let image_id = support::register_image(&runtime, &moto, &snapshot_id);
+    let instance_id = support::launch(
+        &runtime,
+        &moto,
+        &image_id,
+        support::Launch { root_snapshot: Some(&snapshot_id), ..support::Launch::default() },
+    );
+    let scratch = scratch("instance");
+    let arguments = ["scan", "instance", &instance_id, "--db", BUNDLE, "--format", "json", "--poll-interval", "0.2"];
+    let run = run_on_terminal_with(&arguments, &scratch, &moto.environment());
+    let terminal = String::from_utf8_lossy(&run.terminal);
+    assert_eq!(run.code, Some(0), "{terminal}");
+    assert!(!run.report.iter().any(|byte| *byte == 0x1b || *byte == b'\r'), "escape or carriage return in stdout");
+    let report = comparable(&run.report);
+    assert_eq!(report["coverage"][0]["scanned"], true, "{report}");
+    // The instance's line ends on how it went; the snapshot's on what it fetched.
+    assert!(terminal.contains(&format!("{instance_id} scanned")), "no instance summary in:\n{terminal}");
+    let transfer = terminal
+        .split(['\r', '\n'])
+        .filter(|line| line.contains(" read ") && line.contains("MB/s"))
+        .last()
+        .unwrap_or_else(|| panic!("no EBS transfer line in:\n{terminal}"));
+    let blocks = report["stats"]["ebs"]["blocks_fetched"].as_u64().expect("blocks fetched");
+    assert!(transfer.contains(&format!(" read {blocks} blocks, ")), "{transfer:?} against {blocks} blocks fetched");
     let _ = std::fs::remove_dir_all(scratch);
 }

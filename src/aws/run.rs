@@ -618,7 +618,7 @@ fn run_job(session: &Session, job: &Job, scan_volume: &ScanVolume<'_>) -> JobRes
         }
     };
     let polled = Arc::clone(&source);
-    let transfer = crate::progress::bars().transfer(&format!("{} ({})", job.snapshot_id, job.volume_name), move || {
+    let transfer = crate::progress::bars().transfer(&job.snapshot_id, move || {
         let counters = polled.counters();
         (counters.blocks_fetched, counters.bytes_fetched)
     });
