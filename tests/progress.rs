@@ -193,8 +193,7 @@ fn an_instance_scan_shows_snapshot_states_and_the_ebs_transfer() {
     assert!(terminal.contains(&format!("{instance_id} scanned")), "no instance summary in:\n{terminal}");
     let transfer = terminal
         .split(['\r', '\n'])
-        .filter(|line| line.contains(" read ") && line.contains("MB/s"))
-        .last()
+        .rfind(|line| line.contains(" read ") && line.contains("MB/s"))
         .unwrap_or_else(|| panic!("no EBS transfer line in:\n{terminal}"));
     let blocks = report["stats"]["ebs"]["blocks_fetched"].as_u64().expect("blocks fetched");
     assert!(transfer.contains(&format!(" read {blocks} blocks, ")), "{transfer:?} against {blocks} blocks fetched");
