@@ -39,6 +39,9 @@ fn run() -> anyhow::Result<ExitCode> {
         _ => {}
     }
     if let Some(action) = DatabaseAction::from_cli(&cli) {
+        // The file has nothing for `db` commands, but a broken or missing one named with
+        // --config is still the user's mistake to hear about.
+        snapscan::config::load(cli.config.as_deref())?;
         init_logging(Verbosity::from_flags(cli.quiet, cli.verbose));
         db::run(&action, &mut std::io::stdout().lock())?;
         return Ok(ExitCode::SUCCESS);

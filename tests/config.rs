@@ -166,6 +166,9 @@ fn a_named_file_that_does_not_exist_is_an_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("absent.toml"), "{}", stderr(&output));
     assert!(output.stdout.is_empty());
+    let output = snapscan(&sandbox, &["db", "info", "--config", "absent.toml"], &[]);
+    assert_eq!(output.status.code(), Some(2), "db commands check a named file too");
+    assert!(stderr(&output).contains("absent.toml"), "{}", stderr(&output));
     let absent = sandbox.join("absent-too.toml");
     let output = scan_demo(&sandbox, &[], &[("SNAPSCAN_CONFIG", &absent)]);
     assert_eq!(output.status.code(), Some(2), "SNAPSCAN_CONFIG naming nothing");
