@@ -24,6 +24,10 @@ pub struct Cli {
     /// Never show progress, even on a terminal.
     #[arg(long, global = true)]
     pub no_progress: bool,
+    /// Defaults file [default: $SNAPSCAN_CONFIG, ./snapscan.toml, ~/.config/snapscan/config.toml];
+    /// flags win over it (docs/config.md).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Top-level commands.

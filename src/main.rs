@@ -4,7 +4,7 @@
 //! (some targets could not be scanned).
 
 use anyhow::Context;
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use snapscan::cli::{Cli, Command};
 use snapscan::report::output_directory::OutputDirectory;
 use snapscan::settings::{DatabaseAction, Output, Settings, Verbosity};
@@ -22,7 +22,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    // Parsed in two steps so the settings can tell flags given from clap's defaults: only
+    // the former outrank the configuration file.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     // Help for shells and man: generated from the clap definitions, so never out of date.
     match &cli.command {
         Command::Completions { shell } => {
@@ -36,11 +39,15 @@ fn run() -> anyhow::Result<ExitCode> {
         _ => {}
     }
     if let Some(action) = DatabaseAction::from_cli(&cli)? {
+        // The file has nothing for `db` commands, but a broken or missing one named with
+        // --config is still the user's mistake to hear about.
+        snapscan::config::load(cli.config.as_deref())?;
         init_logging(Verbosity::from_flags(cli.quiet, cli.verbose));
         db::run(&action, &mut std::io::stdout().lock())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let settings = Settings::from_cli(cli)?;
+    let settings = Settings::from_command_line(cli, &matches)?;
+    snapscan::progress::start(settings.progress);
     init_logging(settings.verbosity);
     if let Some(cleanup) = &settings.cleanup {
         scan::cleanup(&settings, cleanup)?;
@@ -92,7 +99,8 @@ fn init_logging(verbosity: Verbosity) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("snapscan={level}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Through the progress bars, which step aside for each line.
+        .with_writer(snapscan::progress::LogWriters)
         .with_target(false)
         .without_time()
         .init();

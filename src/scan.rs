@@ -22,15 +22,13 @@ const PAGE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// How to scan one volume.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct VolumeOptions {
-    /// Say on stderr which partition is being walked.
-    pub progress: bool,
     /// Keep language packages an OS package owns instead of folding them into it.
     pub all_packages: bool,
 }
 
 impl From<&Settings> for VolumeOptions {
     fn from(settings: &Settings) -> Self {
-        Self { progress: settings.progress, all_packages: settings.all_packages }
+        Self { all_packages: settings.all_packages }
     }
 }
 
@@ -252,7 +250,7 @@ pub fn scan_volume(
     catalogers: &[Box<dyn Cataloger>],
     options: VolumeOptions,
 ) -> std::io::Result<VolumeScan> {
-    let VolumeOptions { progress, all_packages } = options;
+    let VolumeOptions { all_packages } = options;
     let layout = volume::detect(source.as_ref())?;
     let volume_issue = |message: String| Issue {
         severity: Severity::Warning,
@@ -331,20 +329,17 @@ pub fn scan_volume(
             let message = format!("{name} reached end of life on {date}: it gets no security fixes");
             issues.push(partition_issue("", Severity::Warning, message));
         }
-        if progress {
-            eprintln!(
-                "snapscan: walking {volume_id} partition {} ({})",
-                entry.number.map_or_else(|| "-".to_string(), |n| n.to_string()),
-                filesystem.kind()
-            );
-        }
+        let partition_name = entry.number.map_or_else(|| volume_id.to_string(), |n| format!("{volume_id}/p{n}"));
+        let walk_bar = crate::progress::bars().walk(&partition_name);
         let context = catalog::CatalogContext {
             filesystem: filesystem.as_ref(),
             distro: detected.as_ref(),
             volume: volume_id,
             partition: entry.number,
         };
-        let outcome = walk::walk(filesystem.as_ref(), catalogers, &context);
+        let outcome =
+            walk::walk(&crate::progress::CountingFilesystem::new(filesystem.as_ref(), &walk_bar), catalogers, &context);
+        walk_bar.finish(outcome.packages.len());
         tracing::info!(packages = outcome.packages.len(), files = outcome.files_visited, "walked");
         files_visited += outcome.files_visited;
         files_read += outcome.files_read;

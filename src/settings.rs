@@ -11,8 +11,10 @@ use crate::cli::{
     AwsArguments, Cli, Command, DbCommand, DbUpdateArguments, FormatArgument, InstanceScanArguments, MatchArguments,
     OutputArguments, ScanTarget, SeverityArgument,
 };
+use crate::config::{self, ConfigFile};
 use crate::report::Format;
 use crate::source::ebs::EbsOptions;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -176,6 +178,18 @@ pub fn default_database() -> PathBuf {
 }
 
 impl Settings {
+    /// Validate the command line, with the configuration file (`--config`, else the usual
+    /// places) filling in whatever the command line left out: flags always win.
+    pub fn from_command_line(mut cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<Self> {
+        let scans = matches!(cli.command, Command::Scan(_) | Command::Cleanup(_));
+        // A named file must exist even for commands it has nothing for.
+        let loaded = config::load(cli.config.as_deref())?;
+        if let Some(loaded) = loaded.filter(|_| scans) {
+            apply_config(&loaded.file, &GivenArguments::from_matches(matches), &mut cli);
+        }
+        Self::from_cli(cli)
+    }
+
     /// Validate the command line.
     pub fn from_cli(cli: Cli) -> anyhow::Result<Self> {
         let verbosity = Verbosity::from_flags(cli.quiet, cli.verbose);
@@ -279,6 +293,120 @@ impl Settings {
                 anyhow::bail!("`db`, `completions` and `man` are not scans")
             }
         }
+    }
+}
+
+/// The arguments the user gave, on the command line or through an environment variable,
+/// as opposed to clap's defaults: only these outrank the configuration file.
+#[derive(Clone, Debug, Default)]
+pub struct GivenArguments(BTreeSet<String>);
+
+impl GivenArguments {
+    /// Collect them from every level of subcommand.
+    pub fn from_matches(matches: &clap::ArgMatches) -> Self {
+        let mut given = BTreeSet::new();
+        let mut level = Some(matches);
+        while let Some(current) = level {
+            for id in current.ids() {
+                let source = current.value_source(id.as_str());
+                if matches!(
+                    source,
+                    Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+                ) {
+                    given.insert(id.as_str().to_string());
+                }
+            }
+            level = current.subcommand().map(|(_, arguments)| arguments);
+        }
+        Self(given)
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.0.contains(id)
+    }
+}
+
+/// Put the file's value into an argument the user did not give.
+fn fill<T>(argument: &mut T, from_file: Option<T>, given: bool) {
+    if let (false, Some(value)) = (given, from_file) {
+        *argument = value;
+    }
+}
+
+/// The configuration file's defaults, merged into the raw arguments so that one
+/// validation (`from_cli`) covers both. The file's values were checked when it was read,
+/// so the conversions below cannot fail.
+fn apply_config(file: &ConfigFile, given: &GivenArguments, cli: &mut Cli) {
+    if file.progress == Some(false) {
+        cli.no_progress = true;
+    }
+    let (report, matching, aws, instance) = match &mut cli.command {
+        Command::Scan(ScanTarget::Image(arguments)) => {
+            (Some(&mut arguments.output), Some(&mut arguments.matching), None, None)
+        }
+        Command::Scan(ScanTarget::Snapshot(arguments)) => {
+            (Some(&mut arguments.output), Some(&mut arguments.matching), Some(&mut arguments.aws), None)
+        }
+        Command::Scan(ScanTarget::Ami(arguments)) => {
+            (Some(&mut arguments.output), Some(&mut arguments.matching), Some(&mut arguments.aws), None)
+        }
+        Command::Scan(ScanTarget::Instance(arguments)) => (
+            Some(&mut arguments.output),
+            Some(&mut arguments.matching),
+            Some(&mut arguments.aws),
+            Some(&mut arguments.instance),
+        ),
+        Command::Scan(ScanTarget::Instances(arguments)) => {
+            let instances = &file.instances;
+            fill(&mut arguments.filters, instances.filters.clone(), given.contains("filters"));
+            let sweep = instances.sweep_older_than.clone();
+            fill(&mut arguments.sweep_older_than, sweep, given.contains("sweep_older_than"));
+            (
+                Some(&mut arguments.output),
+                Some(&mut arguments.matching),
+                Some(&mut arguments.aws),
+                Some(&mut arguments.instance),
+            )
+        }
+        Command::Cleanup(arguments) => (None, None, Some(&mut arguments.aws), None),
+        Command::Db(_) | Command::Completions { .. } | Command::Man => (None, None, None, None),
+    };
+    let given = |id: &str| given.contains(id);
+    if let Some(report) = report {
+        let formats = file.format.as_ref().map(|formats| {
+            formats.iter().filter_map(|format| config::value_of::<FormatArgument>(format).ok()).collect()
+        });
+        fill(&mut report.format, formats, given("format"));
+        // `--output FILE` is a destination too: it outranks the file's directory.
+        fill(&mut report.output_dir, file.output_dir.clone().map(Some), given("output_dir") || given("output"));
+        fill(&mut report.all_packages, file.all_packages, given("all_packages"));
+    }
+    if let Some(matching) = matching {
+        fill(&mut matching.db, file.db.clone().map(Some), given("db"));
+        let fail_on = file.fail_on.as_deref().and_then(|band| config::value_of::<SeverityArgument>(band).ok());
+        fill(&mut matching.fail_on, fail_on.map(Some), given("fail_on"));
+        fill(&mut matching.ignore_unfixed, file.ignore_unfixed, given("ignore_unfixed"));
+        fill(&mut matching.max_db_age, file.max_db_age.clone().map(Some), given("max_db_age"));
+    }
+    if let Some(aws) = aws {
+        let section = &file.aws;
+        fill(&mut aws.profile, section.profile.clone().map(Some), given("profile"));
+        fill(&mut aws.regions, section.regions.clone(), given("regions"));
+        fill(&mut aws.endpoint_url, section.endpoint_url.clone().map(Some), given("endpoint_url"));
+        fill(&mut aws.role_arn, section.role_arn.clone().map(Some), given("role_arn"));
+        fill(&mut aws.adaptive_retries, section.adaptive_retries, given("adaptive_retries"));
+        fill(&mut aws.concurrency, section.concurrency, given("concurrency"));
+        fill(&mut aws.volume_concurrency, section.volume_concurrency, given("volume_concurrency"));
+        fill(&mut aws.cache_blocks, section.cache_blocks, given("cache_blocks"));
+    }
+    if let Some(instance) = instance {
+        let section = &file.instances;
+        fill(&mut instance.exclude_tag_keys, section.exclude_tag_keys.clone(), given("exclude_tag_keys"));
+        fill(&mut instance.exclude_kms_keys, section.exclude_kms_keys.clone(), given("exclude_kms_keys"));
+        fill(&mut instance.max_volumes, section.max_volumes, given("max_volumes"));
+        fill(&mut instance.max_total_gib, section.max_total_gib, given("max_total_gib"));
+        fill(&mut instance.snapshot_timeout, section.snapshot_timeout.clone(), given("snapshot_timeout"));
+        fill(&mut instance.poll_interval, section.poll_interval, given("poll_interval"));
     }
 }
 
@@ -393,7 +521,7 @@ fn checked_ids(ids: Vec<String>, prefix: &str) -> anyhow::Result<Vec<String>> {
 }
 
 /// `NAME=VALUE[,VALUE…]` → an EC2 filter; `tag:K=V` and `tag-key=K` are the usual ones.
-fn parse_filter(text: &str) -> anyhow::Result<(String, Vec<String>)> {
+pub fn parse_filter(text: &str) -> anyhow::Result<(String, Vec<String>)> {
     let (name, values) =
         text.split_once('=').ok_or_else(|| anyhow::anyhow!("filter {text:?} must be NAME=VALUE[,VALUE...]"))?;
     let values: Vec<String> = values.split(',').map(str::to_string).collect();
@@ -401,6 +529,14 @@ fn parse_filter(text: &str) -> anyhow::Result<(String, Vec<String>)> {
         anyhow::bail!("filter {text:?} must be NAME=VALUE[,VALUE...]");
     }
     Ok((name.to_string(), values))
+}
+
+/// `--poll-interval`: fast enough for tests against an emulator, never a busy loop.
+pub fn check_poll_interval(seconds: f64) -> anyhow::Result<()> {
+    if !(seconds.is_finite() && (0.05..=600.0).contains(&seconds)) {
+        anyhow::bail!("--poll-interval must be between 0.05 and 600 seconds");
+    }
+    Ok(())
 }
 
 fn aws_settings(arguments: &AwsArguments, instance: Option<&InstanceScanArguments>) -> anyhow::Result<AwsSettings> {
@@ -434,9 +570,7 @@ fn aws_settings(arguments: &AwsArguments, instance: Option<&InstanceScanArgument
             maximum_total_gib: instance.max_total_gib,
         };
         instances.snapshot_timeout = parse_age(&instance.snapshot_timeout).map_err(anyhow::Error::msg)?;
-        if !(instance.poll_interval.is_finite() && (0.05..=600.0).contains(&instance.poll_interval)) {
-            anyhow::bail!("--poll-interval must be between 0.05 and 600 seconds");
-        }
+        check_poll_interval(instance.poll_interval)?;
         instances.poll_interval = Duration::from_secs_f64(instance.poll_interval);
     }
     Ok(AwsSettings { options, instances })
@@ -445,6 +579,84 @@ fn aws_settings(arguments: &AwsArguments, instance: Option<&InstanceScanArgument
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Settings for `arguments` with `config` as the configuration file.
+    fn configured(arguments: &[&str], config: &str) -> Settings {
+        use clap::{CommandFactory, FromArgMatches};
+        let path =
+            std::env::temp_dir().join(format!("snapscan-settings-{}-{}.toml", std::process::id(), arguments.len()));
+        std::fs::write(&path, config).expect("write the file");
+        let mut line = vec!["snapscan", "--config", path.to_str().expect("utf-8 path")];
+        line.extend_from_slice(arguments);
+        let matches = Cli::command().try_get_matches_from(line).expect("arguments parse");
+        let cli = Cli::from_arg_matches(&matches).expect("arguments convert");
+        let settings = Settings::from_command_line(cli, &matches).expect("settings");
+        let _ = std::fs::remove_file(path);
+        settings
+    }
+
+    #[test]
+    fn the_configuration_file_fills_aws_and_instance_settings_and_flags_win() {
+        let file = r#"
+            fail_on = "high"
+            [aws]
+            regions = ["eu-west-1", "eu-central-1"]
+            profile = "scanner"
+            concurrency = 64
+            volume_concurrency = 2
+            [instances]
+            filters = ["tag:Team=web"]
+            exclude_tag_keys = ["DoNotScan"]
+            max_volumes = 3
+            snapshot_timeout = "45m"
+            poll_interval = 0.5
+            sweep_older_than = "12h"
+        "#;
+        let settings = configured(&["scan", "instances"], file);
+        let aws = settings.aws.as_ref().expect("aws settings");
+        assert_eq!(aws.options.regions, ["eu-west-1", "eu-central-1"]);
+        assert_eq!(aws.options.profile.as_deref(), Some("scanner"));
+        assert_eq!(aws.options.ebs.concurrency, 64);
+        assert_eq!(aws.instances.volume_concurrency, 2);
+        assert_eq!(aws.instances.rules.exclusion_tag_keys, ["DoNotScan"]);
+        assert_eq!(aws.instances.rules.maximum_volumes, 3);
+        assert_eq!(aws.instances.snapshot_timeout, Duration::from_secs(45 * 60));
+        assert_eq!(aws.instances.poll_interval, Duration::from_millis(500));
+        assert_eq!(aws.instances.sweep_older_than, Some(Duration::from_secs(12 * 3600)));
+        assert_eq!(settings.matching.fail_on, Some(SeverityBand::High));
+        let filters = vec![("tag:Team".to_string(), vec!["web".to_string()])];
+        assert_eq!(settings.targets, [TargetSpec::Aws(AwsTarget::InstancesMatching(filters))]);
+
+        let flags = [
+            "scan",
+            "instances",
+            "--region",
+            "us-west-2",
+            "--concurrency",
+            "8",
+            "--max-volumes",
+            "9",
+            "--exclude-tag-key",
+            "Mine",
+            "--filter",
+            "tag-key=Scan",
+            "--fail-on",
+            "low",
+            "--sweep-older-than",
+            "1h",
+        ];
+        let settings = configured(&flags, file);
+        let aws = settings.aws.as_ref().expect("aws settings");
+        assert_eq!(aws.options.regions, ["us-west-2"]);
+        assert_eq!(aws.options.ebs.concurrency, 8);
+        assert_eq!(aws.instances.volume_concurrency, 2, "what the flags leave out still comes from the file");
+        assert_eq!(aws.instances.rules.maximum_volumes, 9);
+        assert_eq!(aws.instances.rules.exclusion_tag_keys, ["Mine"]);
+        assert_eq!(aws.instances.sweep_older_than, Some(Duration::from_secs(3600)));
+        assert_eq!(settings.matching.fail_on, Some(SeverityBand::Low));
+        let filters = vec![("tag-key".to_string(), vec!["Scan".to_string()])];
+        assert_eq!(settings.targets, [TargetSpec::Aws(AwsTarget::InstancesMatching(filters))]);
+    }
 
     #[test]
     fn filters_parse() {

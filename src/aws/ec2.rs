@@ -246,15 +246,28 @@ pub fn create_snapshots(
     })
 }
 
+/// A snapshot's `Progress` (`"40%"`) as a number; a completed snapshot is 100 whatever
+/// it says, and an unreadable value 0.
+fn percent(progress: Option<&str>, state: Option<&SnapshotState>) -> u8 {
+    if state == Some(&SnapshotState::Completed) {
+        return 100;
+    }
+    progress
+        .and_then(|text| text.trim().trim_end_matches('%').trim().parse::<u8>().ok())
+        .map_or(0, |value| value.min(100))
+}
+
 /// Wait until every snapshot in `snapshot_ids` is `completed`, polling with batched
-/// `DescribeSnapshots`. Returns, per snapshot that did not complete, why.
+/// `DescribeSnapshots`. Returns, per snapshot that did not complete, why. `on_progress`
+/// hears each snapshot's completion percent (0-100) at every poll, for progress lines.
 pub fn wait_for_snapshots(
     session: &Session,
     region: &str,
     snapshot_ids: &[String],
-    timeout: Duration,
-    poll: Duration,
+    timing: (Duration, Duration),
+    on_progress: &dyn Fn(&str, u8),
 ) -> HashMap<String, CallError> {
+    let (timeout, poll) = timing;
     let client = session.ec2(region);
     let deadline = Instant::now() + timeout;
     session.runtime().block_on(async {
@@ -270,6 +283,11 @@ pub fn wait_for_snapshots(
                             .iter()
                             .filter_map(|snapshot| Some((snapshot.snapshot_id()?, snapshot.state()?)))
                             .collect();
+                        for snapshot in output.snapshots() {
+                            if let Some(id) = snapshot.snapshot_id() {
+                                on_progress(id, percent(snapshot.progress(), snapshot.state()));
+                            }
+                        }
                         for id in batch {
                             match states.get(id.as_str()) {
                                 Some(SnapshotState::Completed) => {}
@@ -377,4 +395,19 @@ pub fn delete_snapshot(session: &Session, region: &str, snapshot_id: &str) -> Re
             Err(error) => Err(call_error("DeleteSnapshot", region, Reason::SnapshotFailed, error)),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_progress_becomes_a_percent() {
+        assert_eq!(percent(Some("40%"), Some(&SnapshotState::Pending)), 40);
+        assert_eq!(percent(Some(" 7 % "), None), 7);
+        assert_eq!(percent(Some("250%"), None), 100);
+        assert_eq!(percent(Some("soon"), Some(&SnapshotState::Pending)), 0);
+        assert_eq!(percent(None, Some(&SnapshotState::Completed)), 100);
+        assert_eq!(percent(Some("99%"), Some(&SnapshotState::Completed)), 100);
+    }
 }

@@ -12,6 +12,7 @@ use crate::model::{self, Coverage, CoverageVolume, EbsStats, Issue, Severity};
 use crate::scan::VolumeScan;
 use crate::source::ReadAt;
 use crate::source::ebs::EbsCounters;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -399,6 +400,7 @@ fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFa
     // (instance, coverage, [(volume id, snapshot id)], volume ids to read)
     let mut planned = Vec::new();
     for instance in instances {
+        let bar = crate::progress::bars().instance(&instance.instance_id);
         let mut coverage = Coverage {
             target: instance.instance_id.clone(),
             kind: "instance".to_string(),
@@ -421,6 +423,7 @@ fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFa
         let (keep, skipped) = match super::eligibility::decide(&instance, &options.rules) {
             Decision::Scan { volumes, skipped } => (volumes, skipped),
             Decision::Skip(reason) => {
+                bar.finish(format!("skipped: {}", reason.code()));
                 coverage.reason = Some(reason.code().to_string());
                 outcome.coverage.push(coverage);
                 outcome.targets.push(model::Target {
@@ -440,19 +443,23 @@ fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFa
             }
         }
         let Some(guard) = ledger.begin_create() else {
+            bar.finish("interrupted");
             coverage.reason = Some(Reason::Interrupted.code().to_string());
             outcome.coverage.push(coverage);
             continue;
         };
+        bar.state("creating snapshots");
         match ec2::create_snapshots(session, region, &instance, &keep, scan_id) {
             Ok(created) => {
                 guard.record(region, created.iter().map(|(_, snapshot_id)| snapshot_id.clone()));
                 drop(guard);
                 let wanted: Vec<String> = keep.iter().map(|volume| volume.volume_id.clone()).collect();
-                planned.push((instance, coverage, created, wanted));
+                bar.state("waiting 0%");
+                planned.push((instance, coverage, created, wanted, bar));
             }
             Err(error) => {
                 drop(guard);
+                bar.finish(format!("failed: {}", error.reason.code()));
                 coverage.reason = Some(error.reason.code().to_string());
                 coverage.message = Some(error.message.clone());
                 outcome.issues.push(Issue { severity: Severity::Error, location: None, message: error.to_string() });
@@ -463,11 +470,23 @@ fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFa
     }
     let all_snapshots: Vec<String> = planned
         .iter()
-        .flat_map(|(_, _, created, _)| created.iter().map(|(_, snapshot_id)| snapshot_id.clone()))
+        .flat_map(|(_, _, created, _, _)| created.iter().map(|(_, snapshot_id)| snapshot_id.clone()))
         .collect();
-    let failed =
-        ec2::wait_for_snapshots(session, region, &all_snapshots, options.snapshot_timeout, options.poll_interval);
-    for (instance, mut coverage, created, wanted) in planned {
+    // Each instance's line shows its least advanced snapshot: the one it waits for.
+    let percents: Mutex<HashMap<String, u8>> = Mutex::new(HashMap::new());
+    let on_progress = |snapshot_id: &str, percent: u8| {
+        let mut percents = percents.lock().unwrap_or_else(PoisonError::into_inner);
+        percents.insert(snapshot_id.to_string(), percent);
+        for (_, _, created, _, bar) in &planned {
+            if created.iter().any(|(_, id)| id == snapshot_id) {
+                let least = created.iter().map(|(_, id)| percents.get(id).copied().unwrap_or(0)).min().unwrap_or(0);
+                bar.state(format!("waiting {least}%"));
+            }
+        }
+    };
+    let timing = (options.snapshot_timeout, options.poll_interval);
+    let failed = ec2::wait_for_snapshots(session, region, &all_snapshots, timing, &on_progress);
+    for (instance, mut coverage, created, wanted, bar) in planned {
         let mut jobs = Vec::new();
         let mut target = model::Target {
             name: instance.instance_id.clone(),
@@ -499,6 +518,7 @@ fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFa
             }
         }
         let scanned_ids: Vec<String> = jobs.iter().map(|job| job.snapshot_id.clone()).collect();
+        bar.state("scanning");
         let results = if ledger.is_closed() {
             Vec::new()
         } else {
@@ -526,6 +546,7 @@ fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFa
         // Done with this instance: its snapshots go now, not at the end of the run.
         let ours: Vec<(String, String)> =
             created.iter().map(|(_, snapshot_id)| (region.to_string(), snapshot_id.clone())).collect();
+        bar.state("deleting snapshots");
         for failure in ledger.delete(&ours) {
             outcome.error(format!("cannot delete snapshot: {failure}; retried at the end of the run"));
         }
@@ -533,6 +554,11 @@ fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFa
             coverage.reason = Some(Reason::Interrupted.code().to_string());
         }
         coverage.scanned = all_scanned;
+        bar.finish(if all_scanned {
+            "scanned".to_string()
+        } else {
+            format!("not scanned: {}", coverage.reason.as_deref().unwrap_or(""))
+        });
         if let Some(message) = coverage.message.clone().filter(|_| target.error.is_none() && !all_scanned) {
             target.error = Some(message);
         }
@@ -591,8 +617,14 @@ fn run_job(session: &Session, job: &Job, scan_volume: &ScanVolume<'_>) -> JobRes
             };
         }
     };
+    let polled = Arc::clone(&source);
+    let transfer = crate::progress::bars().transfer(&job.snapshot_id, move || {
+        let counters = polled.counters();
+        (counters.blocks_fetched, counters.bytes_fetched)
+    });
     let scanned = scan_volume(Arc::clone(&source) as Arc<dyn ReadAt>, &job.volume_name)
         .map_err(|error| format!("cannot read snapshot {} ({}): {error}", job.snapshot_id, job.volume_name));
+    transfer.finish();
     JobResult {
         scanned,
         counters: source.counters(),

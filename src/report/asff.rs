@@ -178,7 +178,14 @@ fn records(scan: &Scan, context: &AwsContext) -> Vec<Value> {
                 "FixAvailable": if finding.fixed_version.is_some() { "YES" } else { "NO" },
             });
             if let Some(score) = finding.cvss_score.filter(|score| score.is_finite()) {
-                vulnerability["Cvss"] = json!([{ "BaseScore": score }]);
+                let mut cvss = json!({ "BaseScore": score, "Source": publisher });
+                if let Some(vector) = finding.cvss_vector.as_deref().filter(|vector| !vector.trim().is_empty()) {
+                    cvss["BaseVector"] = json!(vector);
+                    if let Some(version) = common::cvss_version(vector) {
+                        cvss["Version"] = json!(version);
+                    }
+                }
+                vulnerability["Cvss"] = json!([cvss]);
             }
             if !finding.aliases.is_empty() {
                 vulnerability["RelatedVulnerabilities"] = json!(finding.aliases);
@@ -252,6 +259,19 @@ mod tests {
         let ids: std::collections::BTreeSet<&str> = records.iter().filter_map(|record| record["Id"].as_str()).collect();
         assert_eq!(ids.len(), records.len(), "record ids are distinct");
         assert_eq!(written(&scan)[0]["Id"], openssl["Id"], "and stable");
+    }
+
+    #[test]
+    fn cvss_carries_version_vector_and_source() {
+        let mut scan = sample::scan();
+        let vector = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:N";
+        scan.findings[0].cvss_vector = Some(vector.to_string());
+        let records = written(&scan);
+        assert_eq!(
+            records[0]["Vulnerabilities"][0]["Cvss"],
+            json!([{ "Version": "3.1", "BaseScore": 9.1, "BaseVector": vector, "Source": "NVD" }])
+        );
+        assert!(records[2]["Vulnerabilities"][0].get("Cvss").is_none(), "no score, no Cvss block");
     }
 
     #[test]

@@ -188,6 +188,23 @@ pub fn advisory_source(id: &str) -> (&'static str, String) {
     }
 }
 
+/// The CVSS version a vector is written in: `3.1`, `3.0` and `4.0` from their `CVSS:x.y/`
+/// prefix, `2.0` for the prefixless v2 form (`AV:N/AC:L/Au:N/...`, the only one with `Au`).
+/// `None` for anything else, which reports then call `other` or leave out.
+pub fn cvss_version(vector: &str) -> Option<&'static str> {
+    let vector = vector.trim();
+    match vector.split_once('/') {
+        Some(("CVSS:3.1", _)) => Some("3.1"),
+        Some(("CVSS:3.0", _)) => Some("3.0"),
+        Some(("CVSS:4.0", _)) => Some("4.0"),
+        Some(("CVSS:2.0", _)) => Some("2.0"),
+        Some((first, _)) if first.starts_with("AV:") && vector.split('/').any(|metric| metric.starts_with("Au:")) => {
+            Some("2.0")
+        }
+        _ => None,
+    }
+}
+
 /// An issue as one line for people: `warning: disk.img/p2:/var/lib/dpkg/status: message`.
 pub fn issue_line(issue: &Issue) -> String {
     let severity = match issue.severity {
@@ -235,6 +252,17 @@ pub fn written_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cvss_versions_come_from_the_vector_prefix() {
+        assert_eq!(cvss_version("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), Some("3.1"));
+        assert_eq!(cvss_version("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), Some("3.0"));
+        assert_eq!(cvss_version("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"), Some("4.0"));
+        assert_eq!(cvss_version("AV:N/AC:L/Au:N/C:P/I:P/A:P"), Some("2.0"));
+        for other in ["", "CVSS:3.1", "CVSS:9.9/AV:N", "AV:N/AC:L", "high"] {
+            assert_eq!(cvss_version(other), None, "{other:?}");
+        }
+    }
     use crate::report::sample;
 
     #[test]

@@ -169,6 +169,18 @@ fn rating_severity(severity: &str) -> &'static str {
     }
 }
 
+/// CycloneDX's name for how a vector scores: `CVSSv31`, `CVSSv3`, `CVSSv4`, `CVSSv2`, or
+/// `other` for a vector in no CVSS version we know.
+fn rating_method(vector: &str) -> &'static str {
+    match common::cvss_version(vector) {
+        Some("3.1") => "CVSSv31",
+        Some("3.0") => "CVSSv3",
+        Some("4.0") => "CVSSv4",
+        Some("2.0") => "CVSSv2",
+        _ => "other",
+    }
+}
+
 fn vulnerabilities(scan: &Scan, references: &[String]) -> Vec<Value> {
     let index = common::PackageIndex::new(scan);
     // Suppressed findings are left out: a rule records a reason, not one of CycloneDX's
@@ -183,7 +195,7 @@ fn vulnerabilities(scan: &Scan, references: &[String]) -> Vec<Value> {
                 "bom-ref": format!("vulnerability:{id}"),
                 "id": id,
                 "source": { "name": publisher, "url": url },
-                "ratings": ratings(&findings),
+                "ratings": ratings(id, &findings),
                 "affects": findings.iter().map(|finding| affected(&index, references, finding)).collect::<Vec<_>>(),
             });
             if !aliases.is_empty() {
@@ -217,13 +229,23 @@ fn vulnerabilities(scan: &Scan, references: &[String]) -> Vec<Value> {
         .collect()
 }
 
-/// One rating per distinct (score, severity) among the findings of a vulnerability.
-fn ratings(findings: &[&Finding]) -> Vec<Value> {
+/// One rating per distinct (source, score, severity, vector) among the findings of a
+/// vulnerability. The source is the vulnerability's publisher: findings do not record
+/// which of their merged advisory records the vector came from.
+fn ratings(id: &str, findings: &[&Finding]) -> Vec<Value> {
+    let (publisher, url) = common::advisory_source(id);
     let mut ratings: Vec<Value> = Vec::new();
     for finding in findings {
-        let mut rating = json!({ "severity": rating_severity(&finding.severity) });
+        let mut rating = json!({
+            "source": { "name": publisher, "url": url },
+            "severity": rating_severity(&finding.severity),
+        });
         if let Some(score) = finding.cvss_score.filter(|score| score.is_finite()) {
             rating["score"] = json!(score);
+        }
+        if let Some(vector) = finding.cvss_vector.as_deref().filter(|vector| !vector.trim().is_empty()) {
+            rating["method"] = json!(rating_method(vector));
+            rating["vector"] = json!(vector);
         }
         if !ratings.contains(&rating) {
             ratings.push(rating);
@@ -305,16 +327,44 @@ mod tests {
                 "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"
             ]
         );
-        assert_eq!(openssl["ratings"], json!([{ "severity": "critical", "score": 9.1 }]));
+        let nvd = json!({ "name": "NVD", "url": "https://nvd.nist.gov/vuln/detail/CVE-2024-5535" });
+        assert_eq!(openssl["ratings"], json!([{ "source": nvd, "severity": "critical", "score": 9.1 }]));
         assert_eq!(
             openssl["affects"][0]["versions"][1],
             json!({ "version": "3.0.15-1~deb12u1", "status": "unaffected" })
         );
         let no_fix = &vulnerabilities[0];
-        assert_eq!(no_fix["ratings"], json!([{ "severity": "unknown" }]));
+        assert_eq!(no_fix["ratings"][0]["severity"], "unknown");
+        assert!(no_fix["ratings"][0].get("method").is_none(), "no vector, no method");
         assert_eq!(no_fix["affects"][0]["versions"].as_array().map(Vec::len), Some(1));
         assert!(no_fix.get("recommendation").is_none());
         assert_eq!(vulnerabilities[2]["references"][0]["id"], "CVE-2024-35195");
+    }
+
+    #[test]
+    fn cvss_vectors_become_rating_methods_and_vectors() {
+        let mut scan = sample::scan();
+        let vectors = [
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:N", "CVSSv31"),
+            ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", "CVSSv4"),
+            ("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "CVSSv3"),
+            ("X:1/Y:2", "other"),
+        ];
+        for (finding, (vector, _)) in scan.findings.iter_mut().zip(vectors) {
+            finding.cvss_vector = Some(vector.to_string());
+        }
+        let document = written(&scan);
+        let vulnerabilities = document["vulnerabilities"].as_array().expect("vulnerabilities");
+        for (finding, (vector, method)) in scan.findings.iter().zip(vectors) {
+            let vulnerability = vulnerabilities.iter().find(|entry| entry["id"] == finding.id.as_str()).expect("entry");
+            let rating = vulnerability["ratings"]
+                .as_array()
+                .expect("ratings")
+                .iter()
+                .find(|rating| rating["vector"] == vector)
+                .unwrap_or_else(|| panic!("a rating with {vector} in {vulnerability}"));
+            assert_eq!(rating["method"], method, "{vector}");
+        }
     }
 
     #[test]
