@@ -34,6 +34,11 @@ pub struct ConfigFile {
     pub ignore_unfixed: Option<bool>,
     /// `--max-db-age`.
     pub max_db_age: Option<String>,
+    /// `--ignore-file`: the suppression rules (a cron job runs from anywhere, so the
+    /// default `./.snapscan-ignore.yaml` is rarely where they are).
+    pub ignore_file: Option<PathBuf>,
+    /// `--ubuntu-pro`.
+    pub ubuntu_pro: Option<bool>,
     /// `--all-packages`.
     pub all_packages: Option<bool>,
     /// `false` is `--no-progress`.
@@ -206,6 +211,8 @@ mod tests {
             fail_on = "high"
             ignore_unfixed = true
             max_db_age = "7d"
+            ignore_file = "/etc/snapscan/ignore.yaml"
+            ubuntu_pro = true
             all_packages = false
             progress = false
             [aws]

@@ -387,6 +387,8 @@ fn apply_config(file: &ConfigFile, given: &GivenArguments, cli: &mut Cli) {
         fill(&mut matching.fail_on, fail_on.map(Some), given("fail_on"));
         fill(&mut matching.ignore_unfixed, file.ignore_unfixed, given("ignore_unfixed"));
         fill(&mut matching.max_db_age, file.max_db_age.clone().map(Some), given("max_db_age"));
+        fill(&mut matching.ignore_file, file.ignore_file.clone().map(Some), given("ignore_file"));
+        fill(&mut matching.ubuntu_pro, file.ubuntu_pro, given("ubuntu_pro"));
     }
     if let Some(aws) = aws {
         let section = &file.aws;

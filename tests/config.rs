@@ -175,3 +175,22 @@ fn a_named_file_that_does_not_exist_is_an_error() {
     assert!(stderr(&output).contains("absent-too.toml"), "{}", stderr(&output));
     let _ = std::fs::remove_dir_all(sandbox);
 }
+
+#[test]
+fn the_files_suppression_rules_apply_and_the_flag_wins() {
+    let sandbox = sandbox("ignore-file");
+    let everything = sandbox.join("rules/everything.yaml");
+    write(&everything, "rules:\n  - package: \"*\"\n    reason: accepted for this test\n");
+    let nothing = sandbox.join("rules/nothing.yaml");
+    write(&nothing, "rules:\n  - id: CVE-1900-0001\n    reason: matches no finding\n");
+    write(
+        &sandbox.join("work/snapscan.toml"),
+        &format!("fail_on = \"low\"\nignore_file = {:?}\n", everything.display().to_string()),
+    );
+    let output = scan_demo(&sandbox, &[], &[]);
+    assert_eq!(output.status.code(), Some(0), "every finding suppressed by the file's rules: {}", stderr(&output));
+    let nothing_text = nothing.display().to_string();
+    let output = scan_demo(&sandbox, &["--ignore-file", &nothing_text], &[]);
+    assert_eq!(output.status.code(), Some(1), "--ignore-file outranks the file's: {}", stderr(&output));
+    let _ = std::fs::remove_dir_all(sandbox);
+}
