@@ -38,10 +38,12 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
-    if let Some(action) = DatabaseAction::from_cli(&cli)? {
-        // The file has nothing for `db` commands, but a broken or missing one named with
-        // --config is still the user's mistake to hear about.
-        snapscan::config::load(cli.config.as_deref())?;
+    // `db` commands take the bundle path from the file too, so a cron job's `db update`
+    // refreshes the bundle its scans read.
+    let configured_database = || -> anyhow::Result<Option<std::path::PathBuf>> {
+        Ok(snapscan::config::load(cli.config.as_deref())?.and_then(|loaded| loaded.file.db))
+    };
+    if let Some(action) = DatabaseAction::from_cli(&cli, configured_database)? {
         init_logging(Verbosity::from_flags(cli.quiet, cli.verbose));
         db::run(&action, &mut std::io::stdout().lock())?;
         return Ok(ExitCode::SUCCESS);

@@ -437,22 +437,26 @@ pub enum DatabaseAction {
 }
 
 impl DatabaseAction {
-    /// The `db` command of the command line, if it is one.
-    pub fn from_cli(cli: &Cli) -> anyhow::Result<Option<Self>> {
-        Ok(match &cli.command {
-            Command::Db(DbCommand::Build(arguments)) => Some(Self::Build {
-                inputs: arguments.from.clone(),
-                output: arguments.output.clone().unwrap_or_else(default_database),
-            }),
-            Command::Db(DbCommand::Info(arguments)) => {
-                Some(Self::Info { database: arguments.db.clone().unwrap_or_else(default_database) })
+    /// The `db` command of the command line, if it is one. A path not given as a flag comes
+    /// from `configured` (the configuration file's `db` key), then the default location;
+    /// the file is read only for `db` commands.
+    pub fn from_cli(
+        cli: &Cli,
+        configured: impl FnOnce() -> anyhow::Result<Option<PathBuf>>,
+    ) -> anyhow::Result<Option<Self>> {
+        let Command::Db(command) = &cli.command else { return Ok(None) };
+        let configured = configured()?;
+        let database =
+            |flag: &Option<PathBuf>| flag.clone().or_else(|| configured.clone()).unwrap_or_else(default_database);
+        Ok(Some(match command {
+            DbCommand::Build(arguments) => {
+                Self::Build { inputs: arguments.from.clone(), output: database(&arguments.output) }
             }
-            Command::Db(DbCommand::Update(arguments)) => Some(Self::Update {
-                database: arguments.db.clone().unwrap_or_else(default_database),
-                options: update_options(arguments)?,
-            }),
-            Command::Scan(_) | Command::Cleanup(_) | Command::Completions { .. } | Command::Man => None,
-        })
+            DbCommand::Info(arguments) => Self::Info { database: database(&arguments.db) },
+            DbCommand::Update(arguments) => {
+                Self::Update { database: database(&arguments.db), options: update_options(arguments)? }
+            }
+        }))
     }
 }
 

@@ -194,3 +194,21 @@ fn the_files_suppression_rules_apply_and_the_flag_wins() {
     assert_eq!(output.status.code(), Some(1), "--ignore-file outranks the file's: {}", stderr(&output));
     let _ = std::fs::remove_dir_all(sandbox);
 }
+
+#[test]
+fn db_commands_use_the_files_bundle_path() {
+    let sandbox = sandbox("db-path");
+    let bundle = sandbox.join("bundles/advisories.db");
+    write(&sandbox.join("work/snapscan.toml"), &format!("db = {:?}\n", bundle.display().to_string()));
+    let records = repository_root().join("fixtures/advisories").display().to_string();
+    let output = snapscan(&sandbox, &["db", "build", "--from", &records], &[]);
+    assert_eq!(output.status.code(), Some(0), "db build: {}", stderr(&output));
+    assert!(bundle.exists(), "db build wrote the file's bundle");
+    let output = snapscan(&sandbox, &["db", "info"], &[]);
+    assert_eq!(output.status.code(), Some(0), "db info: {}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("18"), "db info shows the built bundle");
+    let elsewhere = sandbox.join("elsewhere.db").display().to_string();
+    let output = snapscan(&sandbox, &["db", "info", "--db", &elsewhere], &[]);
+    assert_eq!(output.status.code(), Some(2), "--db outranks the file: {}", stderr(&output));
+    let _ = std::fs::remove_dir_all(sandbox);
+}
