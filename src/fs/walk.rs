@@ -7,11 +7,11 @@
 //! twice; where it cannot (ext4-view hides them) a directory whose inode fingerprint *and*
 //! listing equal an ancestor's is taken as that ancestor. Depth is capped as a last guard.
 
-use super::{FileType, Filesystem, Metadata, path};
+use super::{FileType, Filesystem, FsError, Metadata, path};
 use crate::catalog::{Candidate, CatalogContext, Cataloger, Package, WantedFile};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::rc::Rc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 /// Deepest directory nesting walked (Linux paths max out at 4096 bytes anyway).
 pub const MAX_DEPTH: usize = 512;
@@ -40,14 +40,25 @@ struct Ancestor {
     path: Vec<u8>,
     fingerprint: u64,
     listing: u64,
-    parent: Option<Rc<Ancestor>>,
+    parent: Option<Arc<Ancestor>>,
 }
 
 struct Pending {
     path: Vec<u8>,
     depth: usize,
     metadata: Metadata,
-    parent: Option<Rc<Ancestor>>,
+    parent: Option<Arc<Ancestor>>,
+}
+
+/// Opens one more handle on the filesystem being walked, for a walker thread (`ext4-view`
+/// handles cannot move between threads, so each walker reads through its own).
+pub type OpenFilesystem<'a> = dyn Fn() -> Result<Box<dyn Filesystem>, FsError> + Sync + 'a;
+
+/// What visiting one directory gave: its own files' packages and problems, in name order.
+#[derive(Default)]
+struct Visited {
+    path: Vec<u8>,
+    outcome: WalkOutcome,
 }
 
 /// Walk `filesystem` from `/`, cataloging as it goes.
@@ -57,19 +68,9 @@ pub fn walk(
     context: &CatalogContext<'_>,
 ) -> WalkOutcome {
     let mut outcome = WalkOutcome::default();
-    let root = match filesystem.symlink_metadata(b"/") {
-        Ok(metadata) if metadata.file_type == FileType::Directory => metadata,
-        Ok(_) => {
-            outcome.problems.push(("/".to_string(), "the root is not a directory".to_string()));
-            return outcome;
-        }
-        Err(error) => {
-            outcome.problems.push(("/".to_string(), format!("cannot read the root directory: {error}")));
-            return outcome;
-        }
-    };
+    let Some(root) = root(filesystem, &mut outcome) else { return outcome };
     let mut seen_identities: HashSet<u64> = HashSet::new();
-    let mut stack = vec![Pending { path: b"/".to_vec(), depth: 0, metadata: root, parent: None }];
+    let mut stack = vec![root];
     while let Some(directory) = stack.pop() {
         if let Some(identity) = directory.metadata.identity {
             if !seen_identities.insert(identity) {
@@ -80,78 +81,235 @@ pub fn walk(
                 continue;
             }
         }
-        let mut entries = match filesystem.read_dir_with_metadata(&directory.path) {
-            Ok(entries) => entries,
-            Err(error) => {
-                outcome.problems.push((path::display(&directory.path), format!("cannot list directory: {error}")));
-                continue;
-            }
-        };
-        // Sorted so results and problems come out in the same order on every run.
-        entries.sort_by(|left, right| left.0.name.cmp(&right.0.name));
-        let listing = listing_hash(entries.iter().map(|(entry, _)| entry.name.as_slice()));
-        let first_subdirectory = entries
-            .iter()
-            .find(|(_, metadata)| metadata.as_ref().is_ok_and(|metadata| metadata.file_type == FileType::Directory))
-            .map(|(entry, _)| entry.name.clone());
-        if directory.metadata.identity.is_none()
-            && repeats_ancestor(
-                filesystem,
-                directory.parent.as_deref(),
-                &directory.path,
-                (directory.metadata.fingerprint, listing),
-                first_subdirectory.as_deref(),
-            )
-        {
-            outcome.problems.push((
-                path::display(&directory.path),
-                "directory repeats an ancestor (a directory cycle); skipped".to_string(),
-            ));
-            continue;
-        }
-        let here = Rc::new(Ancestor {
-            path: directory.path.clone(),
-            fingerprint: directory.metadata.fingerprint,
-            listing,
-            parent: directory.parent.clone(),
-        });
-        let mut subdirectories = Vec::new();
-        for (entry, metadata) in entries {
-            outcome.files_visited += 1;
-            let child = path::join(&directory.path, &entry.name);
-            let metadata = match metadata {
-                Ok(metadata) => metadata,
-                Err(error) => {
-                    outcome.problems.push((path::display(&child), format!("cannot read metadata: {error}")));
-                    continue;
-                }
-            };
-            match metadata.file_type {
-                FileType::Directory => {
-                    if directory.depth == 0 && PSEUDO_FILESYSTEMS.contains(&child.as_slice()) {
-                        continue;
-                    }
-                    if directory.depth + 1 >= MAX_DEPTH {
-                        outcome
-                            .problems
-                            .push((path::display(&child), format!("deeper than {MAX_DEPTH} levels; not walked")));
-                        continue;
-                    }
-                    subdirectories.push(Pending {
-                        path: child,
-                        depth: directory.depth + 1,
-                        metadata,
-                        parent: Some(Rc::clone(&here)),
-                    });
-                }
-                FileType::Regular => offer(filesystem, catalogers, context, &child, &metadata, &mut outcome),
-                _ => {}
-            }
-        }
+        let (visited, subdirectories) = visit(filesystem, catalogers, context, directory);
+        outcome.absorb(visited.outcome);
         // Reverse so the stack pops them in name order (depth-first, sorted).
         stack.extend(subdirectories.into_iter().rev());
     }
     outcome
+}
+
+/// [`walk`] with `walkers` threads, each listing directories and reading files through its
+/// own handle from `open`, so that many reads of a slow source (an EBS snapshot, where
+/// every block is a round trip) wait at once. The result equals [`walk`]'s exactly: each
+/// directory's part is kept apart and the parts are put in the sequential walk's order
+/// (depth-first, by name). Only a directory met twice (a hard-linked directory or a cycle
+/// in a corrupt image, whose report depends on which path came first) makes the result
+/// order-dependent: then the walk starts again sequentially.
+pub fn walk_parallel(
+    filesystem: &dyn Filesystem,
+    open: &OpenFilesystem<'_>,
+    walkers: usize,
+    catalogers: &[Box<dyn Cataloger>],
+    context: &CatalogContext<'_>,
+) -> WalkOutcome {
+    if walkers <= 1 {
+        return walk(filesystem, catalogers, context);
+    }
+    let mut outcome = WalkOutcome::default();
+    let Some(root) = root(filesystem, &mut outcome) else { return outcome };
+    let shared = Shared {
+        queue: Mutex::new(Queue { stack: vec![root], busy: 0, seen: HashSet::new(), repeated: false }),
+        changed: Condvar::new(),
+        visited: Mutex::new(Vec::new()),
+    };
+    // The context holds the caller's handle, which may not cross threads; its other parts do.
+    let (distro, volume, partition) = (context.distro, context.volume, context.partition);
+    std::thread::scope(|scope| {
+        for _ in 1..walkers {
+            scope.spawn(|| {
+                // A walker that cannot open its handle just does not help; the calling
+                // thread below always walks, so the walk finishes either way.
+                if let Ok(own) = open() {
+                    let own_context = CatalogContext { filesystem: own.as_ref(), distro, volume, partition };
+                    shared.work(own.as_ref(), catalogers, &own_context);
+                }
+            });
+        }
+        shared.work(filesystem, catalogers, context);
+    });
+    let queue = shared.queue.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if queue.repeated {
+        tracing::debug!("a directory was met twice; walking again sequentially for a stable report");
+        return walk(filesystem, catalogers, context);
+    }
+    let mut visited = shared.visited.into_inner().unwrap_or_else(PoisonError::into_inner);
+    visited.sort_by(|left, right| path::components(&left.path).cmp(path::components(&right.path)));
+    for part in visited {
+        outcome.absorb(part.outcome);
+    }
+    outcome
+}
+
+/// Directories still to visit and how many walkers are busy, shared by the walkers.
+struct Queue {
+    stack: Vec<Pending>,
+    busy: usize,
+    seen: HashSet<u64>,
+    /// A directory identity came twice: the parallel result is abandoned.
+    repeated: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    changed: Condvar,
+    visited: Mutex<Vec<Visited>>,
+}
+
+impl Shared {
+    /// Visit directories until none are left and no walker can add more.
+    fn work(&self, filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], context: &CatalogContext<'_>) {
+        loop {
+            let directory = {
+                let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                loop {
+                    if queue.repeated {
+                        return;
+                    }
+                    if let Some(directory) = queue.stack.pop() {
+                        if let Some(identity) = directory.metadata.identity {
+                            if !queue.seen.insert(identity) {
+                                queue.repeated = true;
+                                self.changed.notify_all();
+                                return;
+                            }
+                        }
+                        queue.busy += 1;
+                        break directory;
+                    }
+                    if queue.busy == 0 {
+                        return;
+                    }
+                    queue = self.changed.wait(queue).unwrap_or_else(PoisonError::into_inner);
+                }
+            };
+            let busy = Busy(self);
+            let (visited, subdirectories) = visit(filesystem, catalogers, context, directory);
+            self.visited.lock().unwrap_or_else(PoisonError::into_inner).push(visited);
+            // Reversed like the sequential stack, so walkers stay near its depth-first order
+            // and the shared block cache holds what they read together.
+            self.queue.lock().unwrap_or_else(PoisonError::into_inner).stack.extend(subdirectories.into_iter().rev());
+            drop(busy);
+        }
+    }
+}
+
+/// A walker's claim on one directory; released even if visiting it panics, so the other
+/// walkers never wait for work that cannot come.
+struct Busy<'a>(&'a Shared);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.busy = queue.busy.saturating_sub(1);
+        self.0.changed.notify_all();
+    }
+}
+
+impl WalkOutcome {
+    fn absorb(&mut self, other: WalkOutcome) {
+        self.packages.extend(other.packages);
+        self.problems.extend(other.problems);
+        self.files_visited += other.files_visited;
+        self.files_read += other.files_read;
+    }
+}
+
+/// The root directory to start from, or `None` (with the problem recorded) when it is unusable.
+fn root(filesystem: &dyn Filesystem, outcome: &mut WalkOutcome) -> Option<Pending> {
+    match filesystem.symlink_metadata(b"/") {
+        Ok(metadata) if metadata.file_type == FileType::Directory => {
+            Some(Pending { path: b"/".to_vec(), depth: 0, metadata, parent: None })
+        }
+        Ok(_) => {
+            outcome.problems.push(("/".to_string(), "the root is not a directory".to_string()));
+            None
+        }
+        Err(error) => {
+            outcome.problems.push(("/".to_string(), format!("cannot read the root directory: {error}")));
+            None
+        }
+    }
+}
+
+/// List one directory, offer its regular files to the catalogers, and return what that
+/// found with the subdirectories to walk next (in name order).
+fn visit(
+    filesystem: &dyn Filesystem,
+    catalogers: &[Box<dyn Cataloger>],
+    context: &CatalogContext<'_>,
+    directory: Pending,
+) -> (Visited, Vec<Pending>) {
+    let mut outcome = WalkOutcome::default();
+    let mut entries = match filesystem.read_dir_with_metadata(&directory.path) {
+        Ok(entries) => entries,
+        Err(error) => {
+            outcome.problems.push((path::display(&directory.path), format!("cannot list directory: {error}")));
+            return (Visited { path: directory.path, outcome }, Vec::new());
+        }
+    };
+    // Sorted so results and problems come out in the same order on every run.
+    entries.sort_by(|left, right| left.0.name.cmp(&right.0.name));
+    let listing = listing_hash(entries.iter().map(|(entry, _)| entry.name.as_slice()));
+    let first_subdirectory = entries
+        .iter()
+        .find(|(_, metadata)| metadata.as_ref().is_ok_and(|metadata| metadata.file_type == FileType::Directory))
+        .map(|(entry, _)| entry.name.clone());
+    if directory.metadata.identity.is_none()
+        && repeats_ancestor(
+            filesystem,
+            directory.parent.as_deref(),
+            &directory.path,
+            (directory.metadata.fingerprint, listing),
+            first_subdirectory.as_deref(),
+        )
+    {
+        outcome.problems.push((
+            path::display(&directory.path),
+            "directory repeats an ancestor (a directory cycle); skipped".to_string(),
+        ));
+        return (Visited { path: directory.path, outcome }, Vec::new());
+    }
+    let here = Arc::new(Ancestor {
+        path: directory.path.clone(),
+        fingerprint: directory.metadata.fingerprint,
+        listing,
+        parent: directory.parent.clone(),
+    });
+    let mut subdirectories = Vec::new();
+    for (entry, metadata) in entries {
+        outcome.files_visited += 1;
+        let child = path::join(&directory.path, &entry.name);
+        let metadata = match metadata {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                outcome.problems.push((path::display(&child), format!("cannot read metadata: {error}")));
+                continue;
+            }
+        };
+        match metadata.file_type {
+            FileType::Directory => {
+                if directory.depth == 0 && PSEUDO_FILESYSTEMS.contains(&child.as_slice()) {
+                    continue;
+                }
+                if directory.depth + 1 >= MAX_DEPTH {
+                    outcome
+                        .problems
+                        .push((path::display(&child), format!("deeper than {MAX_DEPTH} levels; not walked")));
+                    continue;
+                }
+                subdirectories.push(Pending {
+                    path: child,
+                    depth: directory.depth + 1,
+                    metadata,
+                    parent: Some(Arc::clone(&here)),
+                });
+            }
+            FileType::Regular => offer(filesystem, catalogers, context, &child, &metadata, &mut outcome),
+            _ => {}
+        }
+    }
+    (Visited { path: directory.path, outcome }, subdirectories)
 }
 
 fn listing_hash<'a>(names: impl Iterator<Item = &'a [u8]>) -> u64 {
@@ -372,6 +530,97 @@ mod tests {
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
         let outcome = walk(&filesystem, &catalogers, &context(&filesystem));
         assert_eq!(outcome.files_read, 1, "{:?}", outcome.problems);
+    }
+
+    /// A tree wide and deep enough that several walkers share it, with wanted files (which
+    /// report a problem each, so order shows) at every level.
+    fn wide_tree() -> MemoryFilesystem {
+        let mut filesystem = MemoryFilesystem::new();
+        for top in 0..6 {
+            for middle in 0..7 {
+                filesystem.file(&format!("/d{top}/wanted"), b"top");
+                filesystem.file(&format!("/d{top}/m{middle}/wanted"), b"middle!");
+                filesystem.file(&format!("/d{top}/m{middle}/deep/er/wanted"), b"deep");
+                filesystem.file(&format!("/d{top}/m{middle}/other"), b"x");
+            }
+        }
+        filesystem.file("/d-sibling/wanted", b"sorts after /d/ as bytes, before it as paths");
+        filesystem
+    }
+
+    #[test]
+    fn parallel_walk_equals_the_sequential_walk() {
+        let filesystem = wide_tree();
+        let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
+        let sequential = walk(&filesystem, &catalogers, &context(&filesystem));
+        assert_eq!(sequential.files_read, 6 + 6 * 7 * 2 + 1);
+        let open = || Ok(Box::new(wide_tree()) as Box<dyn Filesystem>);
+        for walkers in [2, 5, 16] {
+            let parallel = walk_parallel(&filesystem, &open, walkers, &catalogers, &context(&filesystem));
+            assert_eq!(parallel.problems, sequential.problems, "{walkers} walkers");
+            assert_eq!(parallel.files_visited, sequential.files_visited);
+            assert_eq!(parallel.files_read, sequential.files_read);
+            assert_eq!(format!("{:?}", parallel.packages), format!("{:?}", sequential.packages));
+        }
+    }
+
+    #[test]
+    fn parallel_walk_finishes_when_other_walkers_cannot_open() {
+        let filesystem = wide_tree();
+        let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
+        let sequential = walk(&filesystem, &catalogers, &context(&filesystem));
+        let open = || Err(FsError::Corrupt("no second handle".to_string()));
+        let parallel = walk_parallel(&filesystem, &open, 8, &catalogers, &context(&filesystem));
+        assert_eq!(parallel.problems, sequential.problems);
+    }
+
+    /// Directories with inode numbers where `/b/same` is `/a/same` again (a hard-linked
+    /// directory, as a corrupt image can have).
+    struct HardLinked(MemoryFilesystem);
+    impl Filesystem for HardLinked {
+        fn kind(&self) -> &'static str {
+            "hard-linked"
+        }
+        fn uuid(&self) -> Option<String> {
+            None
+        }
+        fn label(&self) -> Option<String> {
+            None
+        }
+        fn symlink_metadata(&self, path: &[u8]) -> Result<Metadata, FsError> {
+            let mut metadata = self.0.symlink_metadata(path)?;
+            let identity_path = if path.ends_with(b"/same") { b"same".as_slice() } else { path };
+            metadata.identity = Some(listing_hash(std::iter::once(identity_path)));
+            Ok(metadata)
+        }
+        fn read_dir(&self, path: &[u8]) -> Result<Vec<crate::fs::DirEntry>, FsError> {
+            self.0.read_dir(path)
+        }
+        fn read_link(&self, path: &[u8]) -> Result<Vec<u8>, FsError> {
+            self.0.read_link(path)
+        }
+        fn open(&self, path: &[u8]) -> Result<Box<dyn crate::fs::FileReader + '_>, FsError> {
+            self.0.open(path)
+        }
+    }
+
+    #[test]
+    fn parallel_walk_of_a_repeated_directory_reports_as_the_sequential_walk() {
+        let build = || {
+            let mut inner = wide_tree();
+            inner.file("/a/same/wanted", b"1").file("/b/same/wanted", b"1");
+            HardLinked(inner)
+        };
+        let filesystem = build();
+        let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
+        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None };
+        let sequential = walk(&filesystem, &catalogers, &context);
+        assert!(
+            sequential.problems.iter().any(|(path, message)| path == "/b/same" && message.contains("already walked"))
+        );
+        let open = || Ok(Box::new(build()) as Box<dyn Filesystem>);
+        let parallel = walk_parallel(&filesystem, &open, 4, &catalogers, &context);
+        assert_eq!(parallel.problems, sequential.problems);
     }
 
     #[test]
