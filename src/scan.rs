@@ -26,11 +26,14 @@ pub struct VolumeOptions {
     pub progress: bool,
     /// Keep language packages an OS package owns instead of folding them into it.
     pub all_packages: bool,
+    /// Threads walking each filesystem (0 or 1: one). A local image is CPU-bound and walks
+    /// on one; a remote snapshot is latency-bound and walks on many.
+    pub walkers: usize,
 }
 
 impl From<&Settings> for VolumeOptions {
     fn from(settings: &Settings) -> Self {
-        Self { progress: settings.progress, all_packages: settings.all_packages }
+        Self { progress: settings.progress, all_packages: settings.all_packages, walkers: 1 }
     }
 }
 
@@ -202,9 +205,9 @@ fn scan_aws(settings: &Settings, targets: &[AwsTarget], catalogers: &[Box<dyn Ca
             return outcome;
         }
     };
-    let scan_one = |source: Arc<dyn ReadAt>, volume_id: &str| {
-        scan_volume(source, volume_id, catalogers, VolumeOptions::from(settings))
-    };
+    // One walker per block fetch in flight: each waits on its own round trip.
+    let options = VolumeOptions { walkers: aws_settings.options.ebs.concurrency, ..VolumeOptions::from(settings) };
+    let scan_one = |source: Arc<dyn ReadAt>, volume_id: &str| scan_volume(source, volume_id, catalogers, options);
     aws::run::run(session, targets, &aws_settings.instances, &scan_one)
 }
 
@@ -244,7 +247,7 @@ pub fn scan_volume(
     catalogers: &[Box<dyn Cataloger>],
     options: VolumeOptions,
 ) -> std::io::Result<VolumeScan> {
-    let VolumeOptions { progress, all_packages } = options;
+    let VolumeOptions { progress, all_packages, walkers } = options;
     let layout = volume::detect(source.as_ref())?;
     let volume_issue = |message: String| Issue {
         severity: Severity::Warning,
@@ -336,7 +339,10 @@ pub fn scan_volume(
             volume: volume_id,
             partition: entry.number,
         };
-        let outcome = walk::walk(filesystem.as_ref(), catalogers, &context);
+        let open_another = || {
+            fs::probe(Arc::clone(&slice))?.ok_or_else(|| fs::FsError::Corrupt("filesystem no longer found".to_string()))
+        };
+        let outcome = walk::walk_parallel(filesystem.as_ref(), &open_another, walkers, catalogers, &context);
         tracing::info!(packages = outcome.packages.len(), files = outcome.files_visited, "walked");
         files_visited += outcome.files_visited;
         files_read += outcome.files_read;
