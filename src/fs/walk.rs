@@ -7,7 +7,7 @@
 //! twice; where it cannot (ext4-view hides them) a directory whose inode fingerprint *and*
 //! listing equal an ancestor's is taken as that ancestor. Depth is capped as a last guard.
 
-use super::{FileType, Filesystem, FsError, Metadata, path};
+use super::{EntryWithMetadata, FileType, Filesystem, FsError, Metadata, path};
 use crate::catalog::{Candidate, CatalogContext, Cataloger, Package, WantedFile};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -54,11 +54,31 @@ struct Pending {
 /// handles cannot move between threads, so each walker reads through its own).
 pub type OpenFilesystem<'a> = dyn Fn() -> Result<Box<dyn Filesystem>, FsError> + Sync + 'a;
 
-/// What visiting one directory gave: its own files' packages and problems, in name order.
-#[derive(Default)]
-struct Visited {
+/// Entries one walker handles at a time: a large directory (`/usr/bin`) is split so that
+/// many walkers read its files at once.
+const ENTRIES_PER_PART: usize = 32;
+
+/// One part of the walk's result: a directory's own problems (part 0) or what a run of its
+/// entries gave (parts 1…), in name order.
+struct Part {
     path: Vec<u8>,
+    part: usize,
     outcome: WalkOutcome,
+}
+
+/// A listed directory whose entries are still to be handled.
+struct Listed {
+    path: Vec<u8>,
+    depth: usize,
+    here: Arc<Ancestor>,
+}
+
+/// Work for a walker.
+enum Job {
+    /// List a directory.
+    Directory(Pending),
+    /// Handle entries of a listed directory: part number and the entries.
+    Entries(Arc<Listed>, usize, Vec<EntryWithMetadata>),
 }
 
 /// Walk `filesystem` from `/`, cataloging as it goes.
@@ -81,8 +101,11 @@ pub fn walk(
                 continue;
             }
         }
-        let (visited, subdirectories) = visit(filesystem, catalogers, context, directory);
-        outcome.absorb(visited.outcome);
+        let (listing, entries) = list_directory(filesystem, directory);
+        outcome.absorb(listing.outcome);
+        let Some((listed, entries)) = entries else { continue };
+        let (handled, subdirectories) = handle_entries(filesystem, catalogers, context, &listed, entries);
+        outcome.absorb(handled);
         // Reverse so the stack pops them in name order (depth-first, sorted).
         stack.extend(subdirectories.into_iter().rev());
     }
@@ -91,11 +114,12 @@ pub fn walk(
 
 /// [`walk`] with `walkers` threads, each listing directories and reading files through its
 /// own handle from `open`, so that many reads of a slow source (an EBS snapshot, where
-/// every block is a round trip) wait at once. The result equals [`walk`]'s exactly: each
-/// directory's part is kept apart and the parts are put in the sequential walk's order
-/// (depth-first, by name). Only a directory met twice (a hard-linked directory or a cycle
-/// in a corrupt image, whose report depends on which path came first) makes the result
-/// order-dependent: then the walk starts again sequentially.
+/// every block is a round trip) wait at once; a large directory's entries are shared out
+/// in parts. The result equals [`walk`]'s exactly: each part is kept apart and the parts
+/// are put in the sequential walk's order (depth-first, by name). Only a directory met
+/// twice (a hard-linked directory or a cycle in a corrupt image, whose report depends on
+/// which path came first) makes the result order-dependent: then the walk starts again
+/// sequentially.
 pub fn walk_parallel(
     filesystem: &dyn Filesystem,
     open: &OpenFilesystem<'_>,
@@ -109,9 +133,9 @@ pub fn walk_parallel(
     let mut outcome = WalkOutcome::default();
     let Some(root) = root(filesystem, &mut outcome) else { return outcome };
     let shared = Shared {
-        queue: Mutex::new(Queue { stack: vec![root], busy: 0, seen: HashSet::new(), repeated: false }),
+        queue: Mutex::new(Queue { stack: vec![Job::Directory(root)], busy: 0, seen: HashSet::new(), repeated: false }),
         changed: Condvar::new(),
-        visited: Mutex::new(Vec::new()),
+        parts: Mutex::new(Vec::new()),
     };
     // The context holds the caller's handle, which may not cross threads; its other parts do.
     let (distro, volume, partition) = (context.distro, context.volume, context.partition);
@@ -133,17 +157,19 @@ pub fn walk_parallel(
         tracing::debug!("a directory was met twice; walking again sequentially for a stable report");
         return walk(filesystem, catalogers, context);
     }
-    let mut visited = shared.visited.into_inner().unwrap_or_else(PoisonError::into_inner);
-    visited.sort_by(|left, right| path::components(&left.path).cmp(path::components(&right.path)));
-    for part in visited {
+    let mut parts = shared.parts.into_inner().unwrap_or_else(PoisonError::into_inner);
+    parts.sort_by(|left, right| {
+        path::components(&left.path).cmp(path::components(&right.path)).then(left.part.cmp(&right.part))
+    });
+    for part in parts {
         outcome.absorb(part.outcome);
     }
     outcome
 }
 
-/// Directories still to visit and how many walkers are busy, shared by the walkers.
+/// Jobs still to do and how many walkers are busy, shared by the walkers.
 struct Queue {
-    stack: Vec<Pending>,
+    stack: Vec<Job>,
     busy: usize,
     seen: HashSet<u64>,
     /// A directory identity came twice: the parallel result is abandoned.
@@ -153,29 +179,31 @@ struct Queue {
 struct Shared {
     queue: Mutex<Queue>,
     changed: Condvar,
-    visited: Mutex<Vec<Visited>>,
+    parts: Mutex<Vec<Part>>,
 }
 
 impl Shared {
-    /// Visit directories until none are left and no walker can add more.
+    /// Do jobs until none are left and no walker can add more.
     fn work(&self, filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], context: &CatalogContext<'_>) {
         loop {
-            let directory = {
+            let job = {
                 let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
                 loop {
                     if queue.repeated {
                         return;
                     }
-                    if let Some(directory) = queue.stack.pop() {
-                        if let Some(identity) = directory.metadata.identity {
-                            if !queue.seen.insert(identity) {
-                                queue.repeated = true;
-                                self.changed.notify_all();
-                                return;
+                    if let Some(job) = queue.stack.pop() {
+                        if let Job::Directory(directory) = &job {
+                            if let Some(identity) = directory.metadata.identity {
+                                if !queue.seen.insert(identity) {
+                                    queue.repeated = true;
+                                    self.changed.notify_all();
+                                    return;
+                                }
                             }
                         }
                         queue.busy += 1;
-                        break directory;
+                        break job;
                     }
                     if queue.busy == 0 {
                         return;
@@ -184,18 +212,39 @@ impl Shared {
                 }
             };
             let busy = Busy(self);
-            let (visited, subdirectories) = visit(filesystem, catalogers, context, directory);
-            self.visited.lock().unwrap_or_else(PoisonError::into_inner).push(visited);
+            let mut jobs = Vec::new();
+            match job {
+                Job::Directory(directory) => {
+                    let (listing, entries) = list_directory(filesystem, directory);
+                    self.parts.lock().unwrap_or_else(PoisonError::into_inner).push(listing);
+                    if let Some((listed, entries)) = entries {
+                        let listed = Arc::new(listed);
+                        let mut entries = entries.into_iter().peekable();
+                        let mut part = 1;
+                        while entries.peek().is_some() {
+                            let run: Vec<EntryWithMetadata> = entries.by_ref().take(ENTRIES_PER_PART).collect();
+                            jobs.push(Job::Entries(Arc::clone(&listed), part, run));
+                            part += 1;
+                        }
+                    }
+                }
+                Job::Entries(listed, part, entries) => {
+                    let (outcome, subdirectories) = handle_entries(filesystem, catalogers, context, &listed, entries);
+                    let path = listed.path.clone();
+                    self.parts.lock().unwrap_or_else(PoisonError::into_inner).push(Part { path, part, outcome });
+                    jobs.extend(subdirectories.into_iter().map(Job::Directory));
+                }
+            }
             // Reversed like the sequential stack, so walkers stay near its depth-first order
             // and the shared block cache holds what they read together.
-            self.queue.lock().unwrap_or_else(PoisonError::into_inner).stack.extend(subdirectories.into_iter().rev());
+            self.queue.lock().unwrap_or_else(PoisonError::into_inner).stack.extend(jobs.into_iter().rev());
             drop(busy);
         }
     }
 }
 
-/// A walker's claim on one directory; released even if visiting it panics, so the other
-/// walkers never wait for work that cannot come.
+/// A walker's claim on one job; released even if the job panics, so the other walkers
+/// never wait for work that cannot come.
 struct Busy<'a>(&'a Shared);
 
 impl Drop for Busy<'_> {
@@ -232,20 +281,15 @@ fn root(filesystem: &dyn Filesystem, outcome: &mut WalkOutcome) -> Option<Pendin
     }
 }
 
-/// List one directory, offer its regular files to the catalogers, and return what that
-/// found with the subdirectories to walk next (in name order).
-fn visit(
-    filesystem: &dyn Filesystem,
-    catalogers: &[Box<dyn Cataloger>],
-    context: &CatalogContext<'_>,
-    directory: Pending,
-) -> (Visited, Vec<Pending>) {
+/// List one directory, sorted by name: part 0 of its result (a listing or cycle problem),
+/// and its entries unless it cannot or must not be walked.
+fn list_directory(filesystem: &dyn Filesystem, directory: Pending) -> (Part, Option<(Listed, Vec<EntryWithMetadata>)>) {
     let mut outcome = WalkOutcome::default();
     let mut entries = match filesystem.read_dir_with_metadata(&directory.path) {
         Ok(entries) => entries,
         Err(error) => {
             outcome.problems.push((path::display(&directory.path), format!("cannot list directory: {error}")));
-            return (Visited { path: directory.path, outcome }, Vec::new());
+            return (Part { path: directory.path, part: 0, outcome }, None);
         }
     };
     // Sorted so results and problems come out in the same order on every run.
@@ -268,7 +312,7 @@ fn visit(
             path::display(&directory.path),
             "directory repeats an ancestor (a directory cycle); skipped".to_string(),
         ));
-        return (Visited { path: directory.path, outcome }, Vec::new());
+        return (Part { path: directory.path, part: 0, outcome }, None);
     }
     let here = Arc::new(Ancestor {
         path: directory.path.clone(),
@@ -276,10 +320,24 @@ fn visit(
         listing,
         parent: directory.parent.clone(),
     });
+    let listed = Listed { path: directory.path.clone(), depth: directory.depth, here };
+    (Part { path: directory.path, part: 0, outcome }, Some((listed, entries)))
+}
+
+/// Offer the regular files among `entries` (of the directory `listed`) to the catalogers;
+/// return what that found and the subdirectories to walk (in name order).
+fn handle_entries(
+    filesystem: &dyn Filesystem,
+    catalogers: &[Box<dyn Cataloger>],
+    context: &CatalogContext<'_>,
+    listed: &Listed,
+    entries: Vec<EntryWithMetadata>,
+) -> (WalkOutcome, Vec<Pending>) {
+    let mut outcome = WalkOutcome::default();
     let mut subdirectories = Vec::new();
     for (entry, metadata) in entries {
         outcome.files_visited += 1;
-        let child = path::join(&directory.path, &entry.name);
+        let child = path::join(&listed.path, &entry.name);
         let metadata = match metadata {
             Ok(metadata) => metadata,
             Err(error) => {
@@ -289,10 +347,10 @@ fn visit(
         };
         match metadata.file_type {
             FileType::Directory => {
-                if directory.depth == 0 && PSEUDO_FILESYSTEMS.contains(&child.as_slice()) {
+                if listed.depth == 0 && PSEUDO_FILESYSTEMS.contains(&child.as_slice()) {
                     continue;
                 }
-                if directory.depth + 1 >= MAX_DEPTH {
+                if listed.depth + 1 >= MAX_DEPTH {
                     outcome
                         .problems
                         .push((path::display(&child), format!("deeper than {MAX_DEPTH} levels; not walked")));
@@ -300,16 +358,16 @@ fn visit(
                 }
                 subdirectories.push(Pending {
                     path: child,
-                    depth: directory.depth + 1,
+                    depth: listed.depth + 1,
                     metadata,
-                    parent: Some(Arc::clone(&here)),
+                    parent: Some(Arc::clone(&listed.here)),
                 });
             }
             FileType::Regular => offer(filesystem, catalogers, context, &child, &metadata, &mut outcome),
             _ => {}
         }
     }
-    (Visited { path: directory.path, outcome }, subdirectories)
+    (outcome, subdirectories)
 }
 
 fn listing_hash<'a>(names: impl Iterator<Item = &'a [u8]>) -> u64 {
@@ -440,7 +498,7 @@ mod tests {
             "test"
         }
         fn wants(&self, candidate: &Candidate<'_>) -> bool {
-            candidate.file_name() == self.0.as_bytes()
+            candidate.file_name().starts_with(self.0.as_bytes())
         }
         fn catalog(&self, file: &mut WantedFile<'_>, _context: &CatalogContext<'_>) -> Catalogued {
             let bytes = file.bytes(1024).unwrap_or_default();
@@ -545,6 +603,14 @@ mod tests {
             }
         }
         filesystem.file("/d-sibling/wanted", b"sorts after /d/ as bytes, before it as paths");
+        // One directory large enough to be shared out in several parts, with subdirectories
+        // between its files.
+        for number in 0..100 {
+            filesystem.file(&format!("/many/wanted{number:03}"), &vec![b'x'; number]);
+            if number % 10 == 0 {
+                filesystem.file(&format!("/many/wanted{number:03}-directory/wanted"), b"below");
+            }
+        }
         filesystem
     }
 
@@ -553,7 +619,7 @@ mod tests {
         let filesystem = wide_tree();
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
         let sequential = walk(&filesystem, &catalogers, &context(&filesystem));
-        assert_eq!(sequential.files_read, 6 + 6 * 7 * 2 + 1);
+        assert_eq!(sequential.files_read, 6 + 6 * 7 * 2 + 1 + 100 + 10);
         let open = || Ok(Box::new(wide_tree()) as Box<dyn Filesystem>);
         for walkers in [2, 5, 16] {
             let parallel = walk_parallel(&filesystem, &open, walkers, &catalogers, &context(&filesystem));
