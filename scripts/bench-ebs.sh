@@ -69,7 +69,7 @@ for concurrency in $concurrencies; do
   AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_EC2_METADATA_DISABLED=true \
   AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
     /usr/bin/time -f "%e %M" -o "$work/time" \
-    target/release/snapscan -q scan snapshot snap-bench --concurrency "$concurrency" -f json -o "$work/report.json"
+    target/release/snapscan -q scan snapshot snap-bench --concurrency "$concurrency" ${SNAPSCAN_BENCH_ARGS:-} -f json -o "$work/report.json"
   python3 - "$work/report.json" "$work/time" "$concurrency" "$work/walls" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
