@@ -368,16 +368,6 @@ impl EbsSource {
     pub fn read_counters(&self) -> &ReadCounters {
         &self.read_counters
     }
-
-    /// Start fetching the blocks under `[offset, offset + length)` without waiting, e.g.
-    /// from metadata that says what will be read next.
-    pub fn prefetch(&self, offset: u64, length: u64) {
-        let Some((first, last)) = block_span(offset, length) else { return };
-        let _guard = self.runtime.enter();
-        for index in first..=last {
-            self.inner.spawn_prefetch(index);
-        }
-    }
 }
 
 impl EbsOptions {
@@ -395,6 +385,20 @@ fn block_span(offset: u64, length: u64) -> Option<(u64, u64)> {
 impl ReadAt for EbsSource {
     fn len(&self) -> u64 {
         self.inner.length()
+    }
+
+    /// Start fetching the blocks under `[offset, offset + length)` without waiting (at most
+    /// the cache's capacity, so a hint never evicts what it fetched before it is read).
+    fn prefetch(&self, offset: u64, length: u64) {
+        let Some((first, last)) = block_span(offset.min(self.inner.length()), length) else { return };
+        let last = last.min(first.saturating_add(self.inner.options.cache_blocks as u64 / 2));
+        let _guard = self.runtime.enter();
+        for index in first..=last {
+            if self.inner.stopped() {
+                return;
+            }
+            self.inner.spawn_prefetch(index);
+        }
     }
 
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
