@@ -69,85 +69,6 @@ fn kind_of(features: &Features) -> &'static str {
     }
 }
 
-/// Most inode-table bytes hinted for prefetch when a filesystem is opened.
-const INODE_TABLE_PREFETCH_BYTES: u64 = 64 << 20;
-
-/// Most block groups read from the descriptor table (a 64 TiB filesystem of 4 KiB blocks
-/// has 524,288).
-const MAXIMUM_GROUPS: u64 = 1 << 20;
-
-const RO_COMPAT_GROUP_CHECKSUMS: u32 = RO_COMPAT_GDT_CSUM | RO_COMPAT_METADATA_CSUM;
-/// `bg_flags`: the group's inode table is not initialised (no inode in use).
-const GROUP_INODE_UNINIT: u16 = 0x1;
-
-/// Byte ranges `(offset, length)` of the in-use part of every group's inode table, merged
-/// where adjacent, from the superblock and group descriptors (checked arithmetic: the
-/// bytes are untrusted).
-fn used_inode_tables(source: &dyn ReadAt) -> std::io::Result<Vec<(u64, u64)>> {
-    let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
-    let mut superblock = [0u8; 1024];
-    source.read_exact_at(SUPERBLOCK_OFFSET, &mut superblock)?;
-    let u16_at = |bytes: &[u8], offset: usize| u16::from_le_bytes([bytes[offset], bytes[offset + 1]]);
-    let u32_at = |bytes: &[u8], offset: usize| {
-        u32::from_le_bytes([bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3]])
-    };
-    let log_block_size = u32_at(&superblock, 0x18);
-    if log_block_size > 6 {
-        return Err(invalid("block size"));
-    }
-    let block_size = 1024u64 << log_block_size;
-    let incompat = u32_at(&superblock, 0x60);
-    let ro_compat = u32_at(&superblock, 0x64);
-    let is_64bit = incompat & INCOMPAT_64BIT != 0;
-    let blocks =
-        u64::from(u32_at(&superblock, 0x4)) | if is_64bit { u64::from(u32_at(&superblock, 0x150)) << 32 } else { 0 };
-    let first_data_block = u64::from(u32_at(&superblock, 0x14));
-    let blocks_per_group = u64::from(u32_at(&superblock, 0x20));
-    let inodes_per_group = u64::from(u32_at(&superblock, 0x28));
-    let inode_size = u64::from(u16_at(&superblock, 0x58));
-    let descriptor_size = if is_64bit { u64::from(u16_at(&superblock, 0xFE)) } else { 32 };
-    if blocks_per_group == 0 || inode_size == 0 || !(32..=1024).contains(&descriptor_size) {
-        return Err(invalid("geometry"));
-    }
-    let groups = blocks.checked_sub(first_data_block).ok_or_else(|| invalid("block count"))?.div_ceil(blocks_per_group);
-    if groups > MAXIMUM_GROUPS {
-        return Err(invalid("group count"));
-    }
-    let table_offset = first_data_block.checked_add(1).and_then(|block| block.checked_mul(block_size));
-    let table_length = groups.checked_mul(descriptor_size);
-    let (Some(table_offset), Some(table_length)) = (table_offset, table_length) else {
-        return Err(invalid("descriptor table"));
-    };
-    let mut table = vec![0u8; usize::try_from(table_length).map_err(|_| invalid("descriptor table"))?];
-    source.read_exact_at(table_offset, &mut table)?;
-    let mut ranges: Vec<(u64, u64)> = Vec::new();
-    for descriptor in table.chunks_exact(usize::try_from(descriptor_size).map_err(|_| invalid("descriptor"))?) {
-        if ro_compat & RO_COMPAT_GROUP_CHECKSUMS != 0 && u16_at(descriptor, 0x12) & GROUP_INODE_UNINIT != 0 {
-            continue;
-        }
-        let table_block = u64::from(u32_at(descriptor, 0x8))
-            | if is_64bit && descriptor.len() >= 0x2C { u64::from(u32_at(descriptor, 0x28)) << 32 } else { 0 };
-        let unused = if ro_compat & RO_COMPAT_GROUP_CHECKSUMS != 0 {
-            u64::from(u16_at(descriptor, 0x1C))
-                | if is_64bit && descriptor.len() >= 0x34 { u64::from(u16_at(descriptor, 0x32)) << 16 } else { 0 }
-        } else {
-            0
-        };
-        let used = inodes_per_group.saturating_sub(unused);
-        let (Some(offset), Some(length)) = (table_block.checked_mul(block_size), used.checked_mul(inode_size)) else {
-            continue;
-        };
-        if length == 0 || offset.checked_add(length).is_none_or(|end| end > source.len()) {
-            continue;
-        }
-        match ranges.last_mut() {
-            Some((start, extent)) if *start + *extent == offset => *extent += length,
-            _ => ranges.push((offset, length)),
-        }
-    }
-    Ok(ranges)
-}
-
 /// Where a directory's blocks are, found by a minimal lookup of our own: `ext4-view` does
 /// not expose inode numbers or extents, and on a slow source a large directory read one
 /// block at a time is a long chain of round trips (`/usr/share/man/man1`: hundreds of
@@ -320,20 +241,6 @@ impl ExtFilesystem {
     pub fn open(source: Arc<dyn ReadAt>) -> Result<Self, FsError> {
         let features =
             read_features(source.as_ref())?.ok_or_else(|| FsError::Corrupt("no ext superblock magic".to_string()))?;
-        // A walk reads the inode of every file: on a slow source, ask for the inode tables
-        // up front, many blocks at once, instead of one round trip per miss during the walk.
-        // Only a hint: a table that cannot be located here is read when needed.
-        if let Ok(ranges) = used_inode_tables(source.as_ref()) {
-            let mut budget = INODE_TABLE_PREFETCH_BYTES;
-            for (offset, length) in ranges {
-                let length = length.min(budget);
-                source.prefetch(offset, length);
-                budget -= length;
-                if budget == 0 {
-                    break;
-                }
-            }
-        }
         let inner = Ext4::load(Box::new(Reader(Arc::clone(&source)))).map_err(convert)?;
         let locator = DirectoryLocator::new(Arc::clone(&source));
         Ok(Self { inner, kind: kind_of(&features), source, locator })
@@ -505,35 +412,6 @@ mod tests {
     }
 
     #[test]
-    fn opening_hints_the_used_inode_tables() {
-        for fixture in ["fixtures/images/ext4-gpt.img.zst", "fixtures/images/ext2-bare.img.zst"] {
-            let disk: Arc<dyn ReadAt> =
-                Arc::new(FileSource::open(&crate::test_fixtures::unpacked(fixture)).expect("fixture"));
-            let layout = crate::volume::detect(disk.as_ref()).expect("layout");
-            let partition = layout
-                .partitions
-                .iter()
-                .filter_map(|entry| Slice::new(Arc::clone(&disk), entry.offset, entry.length))
-                .find(|slice| looks_like_ext(slice).unwrap_or(false))
-                .expect("an ext partition");
-            let hinted = Arc::new(Hinted { inner: Arc::new(partition), hints: Mutex::new(Vec::new()) });
-            ExtFilesystem::open(Arc::clone(&hinted) as Arc<dyn ReadAt>).expect("open");
-            let hints = hinted.hints.lock().unwrap().clone();
-            assert!(!hints.is_empty(), "{fixture}: no hints");
-            assert!(hints.iter().map(|(_, length)| length).sum::<u64>() <= INODE_TABLE_PREFETCH_BYTES);
-            // The root directory is inode 2: the second inode of the first group's table.
-            let mut superblock = [0u8; 0x5A];
-            hinted.read_exact_at(SUPERBLOCK_OFFSET, &mut superblock).unwrap();
-            let inode_size = u64::from(u16::from_le_bytes([superblock[0x58], superblock[0x59]]));
-            let (first_table, first_length) = hints[0];
-            assert!(first_length >= 2 * inode_size, "{fixture}: {hints:?}");
-            let mut mode = [0u8; 2];
-            hinted.read_exact_at(first_table + inode_size, &mut mode).unwrap();
-            assert_eq!(u16::from_le_bytes(mode) & 0xF000, 0x4000, "{fixture}: inode 2 is not a directory");
-        }
-    }
-
-    #[test]
     fn directories_are_located_by_our_own_lookup() {
         let disk: Arc<dyn ReadAt> =
             Arc::new(FileSource::open(&crate::test_fixtures::unpacked("fixtures/images/ext4-gpt.img.zst")).unwrap());
@@ -556,19 +434,13 @@ mod tests {
         let root = locator.lookup(&locator.extents(&locator.inode(deep_root).unwrap()).unwrap(), b"..").unwrap();
         assert_eq!(root, ROOT_INODE);
         assert!(locator.directory(b"/deep/missing").is_none());
+        // Listing a directory first hints exactly its blocks.
+        let hinted = Arc::new(Hinted { inner: Arc::clone(&partition), hints: Mutex::new(Vec::new()) });
+        let filesystem = ExtFilesystem::open(Arc::clone(&hinted) as Arc<dyn ReadAt>).unwrap();
+        let listed = filesystem.read_dir_with_metadata(b"/deep/level-1/level-2").unwrap();
+        assert!(!listed.is_empty());
+        assert_eq!(*hinted.hints.lock().unwrap(), deep);
         // A regular file is no directory to locate.
         assert!(locator.directory(b"/bad-\xff\xfe-name").is_none());
-    }
-
-    #[test]
-    fn a_corrupt_descriptor_table_gives_no_hints_and_no_panic() {
-        let mut bytes = vec![0u8; 64 * 1024];
-        bytes[0x438..0x43A].copy_from_slice(&EXT_MAGIC.to_le_bytes());
-        // Absurd geometry: zero blocks per group, then a huge group count.
-        assert!(used_inode_tables(&bytes).is_err());
-        bytes[0x420..0x424].copy_from_slice(&1u32.to_le_bytes());
-        bytes[0x404..0x408].copy_from_slice(&u32::MAX.to_le_bytes());
-        bytes[0x458..0x45A].copy_from_slice(&256u16.to_le_bytes());
-        assert!(used_inode_tables(&bytes).is_err());
     }
 }
