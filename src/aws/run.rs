@@ -281,7 +281,7 @@ fn interrupted_before(target: &AwsTarget, outcome: &mut AwsOutcome) {
         AwsTarget::InstancesMatching(filters) => {
             let described: Vec<String> =
                 filters.iter().map(|(name, values)| format!("{name}={}", values.join(","))).collect();
-            (vec![format!("instances matching {}", described.join(" "))], "instances")
+            (vec![format!("instances matching {}", described.join(" "))], "instance")
         }
     };
     for name in names {
