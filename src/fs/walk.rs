@@ -54,6 +54,10 @@ struct Pending {
 /// handles cannot move between threads, so each walker reads through its own).
 pub type OpenFilesystem<'a> = dyn Fn() -> Result<Box<dyn Filesystem>, FsError> + Sync + 'a;
 
+/// Most walker threads per filesystem, whatever `--concurrency` asks (each holds a
+/// filesystem handle and a thread).
+pub const MAXIMUM_WALKERS: usize = 64;
+
 /// Entries one walker handles at a time: a large directory (`/usr/bin`) is split so that
 /// many walkers read its files at once.
 const ENTRIES_PER_PART: usize = 32;
@@ -130,6 +134,7 @@ pub fn walk_parallel(
     if walkers <= 1 {
         return walk(filesystem, catalogers, context);
     }
+    let walkers = walkers.min(MAXIMUM_WALKERS);
     let mut outcome = WalkOutcome::default();
     let Some(root) = root(filesystem, &mut outcome) else { return outcome };
     let shared = Shared {
