@@ -8,6 +8,8 @@
 # The image is built once into target/bench/ (needs mke2fs and sfdisk; no root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-image.sh
+source scripts/bench-image.sh
 runs=3
 while [ $# -gt 0 ]; do
   case $1 in
@@ -26,20 +28,7 @@ if [ ! -f "$image" ]; then
   cp -a /usr/share "$tree/usr/share"
   cp /var/lib/dpkg/status "$tree/var/lib/dpkg/status"
   cp -L /etc/os-release "$tree/etc/os-release"
-  root_fs=$bench/root.ext4
-  rm -f "$root_fs"
-  echo "making ext4 ..." >&2
-  mke2fs -q -F -t ext4 -d "$tree" "$root_fs" 7G
-  # Index directories (htree) as the kernel would have on a live system.
-  e2fsck -fyD "$root_fs" >/dev/null 2>&1 || [ $? -eq 1 ]
-  rm -f "$image"; truncate -s 8G "$image"
-  sfdisk -q "$image" <<'TABLE'
-label: gpt
-start=2048, size=1048576, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
-start=1050624, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4
-TABLE
-  dd if="$root_fs" of="$image" bs=1M seek=$((1050624 * 512)) oflag=seek_bytes conv=notrunc,sparse status=none
-  rm -f "$root_fs"
+  make_root_image "$tree" "$image"
 fi
 cargo build --release --quiet
 used=$(python3 - "$image" <<'PY'

@@ -167,7 +167,8 @@ pub enum ScanTarget {
 /// `scan snapshot`.
 #[derive(Debug, Args)]
 pub struct SnapshotArguments {
-    /// Snapshot ids (`snap-…`).
+    /// Snapshot ids: `snap-…` (looked for in every --region), `REGION:snap-…` or
+    /// `arn:aws:ec2:REGION::snapshot/snap-…`.
     #[arg(required = true, value_name = "SNAPSHOT_ID")]
     pub snapshot_ids: Vec<String>,
     /// AWS options.
@@ -184,7 +185,8 @@ pub struct SnapshotArguments {
 /// `scan ami`.
 #[derive(Debug, Args)]
 pub struct AmiArguments {
-    /// Image ids (`ami-…`).
+    /// Image ids: `ami-…` (looked for in every --region), `REGION:ami-…` or
+    /// `arn:aws:ec2:REGION::image/ami-…`.
     #[arg(required = true, value_name = "AMI_ID")]
     pub image_ids: Vec<String>,
     /// AWS options.
@@ -274,7 +276,8 @@ pub struct AwsArguments {
     /// Named AWS profile.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Region; repeatable (instances are looked for in each). Default: the AWS chain's.
+    /// Region; repeatable (instances, and snapshots and AMIs named without a region, are
+    /// looked for in each). Default: the AWS chain's.
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
     /// Endpoint override (emulators, VPC endpoints); `AWS_ENDPOINT_URL` works too.

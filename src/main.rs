@@ -12,13 +12,16 @@ use snapscan::{db, outcome, report, scan};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match run() {
+    let code = match run() {
         Ok(code) => code,
         Err(error) => {
             eprintln!("snapscan: error: {error:#}");
             ExitCode::from(outcome::ERROR)
         }
-    }
+    };
+    // A signal stopped an AWS run: it ends with the signal's code (130/143) once the report
+    // of what finished is written.
+    snapscan::aws::ledger::interrupted_exit_code().map_or(code, ExitCode::from)
 }
 
 fn run() -> anyhow::Result<ExitCode> {

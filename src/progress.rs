@@ -154,19 +154,25 @@ impl InstanceBar {
 /// A filesystem that counts, on a walk's line, the entries of every directory listed.
 /// Only listing is counted: that is what "files walked" means, and opening files for
 /// catalogers goes straight to the inner filesystem.
-pub struct CountingFilesystem<'a> {
-    inner: &'a dyn Filesystem,
-    bar: &'a WalkBar,
+/// `inner` is the filesystem borrowed or owned (a parallel walker's own handle), and the
+/// line is shared: every walker of a partition counts on the same one.
+pub struct CountingFilesystem<F> {
+    inner: F,
+    bar: ProgressBar,
 }
 
-impl<'a> CountingFilesystem<'a> {
+impl<F> CountingFilesystem<F> {
     /// Count `inner`'s listings on `bar`.
-    pub fn new(inner: &'a dyn Filesystem, bar: &'a WalkBar) -> Self {
-        Self { inner, bar }
+    pub fn new(inner: F, bar: &WalkBar) -> Self {
+        Self { inner, bar: bar.0.clone() }
     }
 }
 
-impl Filesystem for CountingFilesystem<'_> {
+impl<F> Filesystem for CountingFilesystem<F>
+where
+    F: std::ops::Deref,
+    F::Target: Filesystem,
+{
     fn kind(&self) -> &'static str {
         self.inner.kind()
     }
@@ -184,7 +190,7 @@ impl Filesystem for CountingFilesystem<'_> {
     }
     fn read_dir_with_metadata(&self, path: &[u8]) -> Result<Vec<EntryWithMetadata>, FsError> {
         let entries = self.inner.read_dir_with_metadata(path)?;
-        self.bar.0.inc(u64::try_from(entries.len()).unwrap_or(u64::MAX));
+        self.bar.inc(u64::try_from(entries.len()).unwrap_or(u64::MAX));
         Ok(entries)
     }
     fn read_link(&self, path: &[u8]) -> Result<Vec<u8>, FsError> {

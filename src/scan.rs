@@ -24,11 +24,14 @@ const PAGE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 pub struct VolumeOptions {
     /// Keep language packages an OS package owns instead of folding them into it.
     pub all_packages: bool,
+    /// Threads walking each filesystem (0 or 1: one). A local image is CPU-bound and walks
+    /// on one; a remote snapshot is latency-bound and walks on many.
+    pub walkers: usize,
 }
 
 impl From<&Settings> for VolumeOptions {
     fn from(settings: &Settings) -> Self {
-        Self { all_packages: settings.all_packages }
+        Self { all_packages: settings.all_packages, walkers: 1 }
     }
 }
 
@@ -208,9 +211,9 @@ fn scan_aws(settings: &Settings, targets: &[AwsTarget], catalogers: &[Box<dyn Ca
             return outcome;
         }
     };
-    let scan_one = |source: Arc<dyn ReadAt>, volume_id: &str| {
-        scan_volume(source, volume_id, catalogers, VolumeOptions::from(settings))
-    };
+    // One walker per block fetch in flight: each waits on its own round trip.
+    let options = VolumeOptions { walkers: aws_settings.options.ebs.concurrency, ..VolumeOptions::from(settings) };
+    let scan_one = |source: Arc<dyn ReadAt>, volume_id: &str| scan_volume(source, volume_id, catalogers, options);
     aws::run::run(session, targets, &aws_settings.instances, &scan_one)
 }
 
@@ -250,7 +253,7 @@ pub fn scan_volume(
     catalogers: &[Box<dyn Cataloger>],
     options: VolumeOptions,
 ) -> std::io::Result<VolumeScan> {
-    let VolumeOptions { all_packages } = options;
+    let VolumeOptions { all_packages, walkers } = options;
     let layout = volume::detect(source.as_ref())?;
     let volume_issue = |message: String| Issue {
         severity: Severity::Warning,
@@ -337,8 +340,14 @@ pub fn scan_volume(
             volume: volume_id,
             partition: entry.number,
         };
-        let outcome =
-            walk::walk(&crate::progress::CountingFilesystem::new(filesystem.as_ref(), &walk_bar), catalogers, &context);
+        // Every walker's handle counts its listings on the partition's one line.
+        let open_another = || -> Result<Box<dyn fs::Filesystem>, fs::FsError> {
+            let own = fs::probe(Arc::clone(&slice))?
+                .ok_or_else(|| fs::FsError::Corrupt("filesystem no longer found".to_string()))?;
+            Ok(Box::new(crate::progress::CountingFilesystem::new(own, &walk_bar)))
+        };
+        let counting = crate::progress::CountingFilesystem::new(filesystem.as_ref(), &walk_bar);
+        let outcome = walk::walk_parallel(&counting, &open_another, walkers, catalogers, &context);
         walk_bar.finish(outcome.packages.len());
         tracing::info!(packages = outcome.packages.len(), files = outcome.files_visited, "walked");
         files_visited += outcome.files_visited;

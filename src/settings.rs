@@ -6,7 +6,7 @@ use crate::advisory::update::UpdateOptions;
 use crate::aws::AwsOptions;
 use crate::aws::cleanup::parse_age;
 use crate::aws::eligibility::Rules;
-use crate::aws::run::{AwsTarget, InstanceOptions};
+use crate::aws::run::{AwsTarget, InstanceOptions, RegionalId};
 use crate::cli::{
     AwsArguments, Cli, Command, DbCommand, DbUpdateArguments, FormatArgument, InstanceScanArguments, MatchArguments,
     OutputArguments, ScanTarget, SeverityArgument,
@@ -239,13 +239,13 @@ impl Settings {
                 scan(targets, arguments.output, arguments.matching, None)
             }
             Command::Scan(ScanTarget::Snapshot(arguments)) => {
-                let ids = checked_ids(arguments.snapshot_ids, "snap-")?;
+                let ids = regional_ids(&arguments.snapshot_ids, "snap-", "snapshot")?;
                 let aws = aws_settings(&arguments.aws, None)?;
                 let targets = ids.into_iter().map(|id| TargetSpec::Aws(AwsTarget::Snapshot(id))).collect();
                 scan(targets, arguments.output, arguments.matching, Some(aws))
             }
             Command::Scan(ScanTarget::Ami(arguments)) => {
-                let ids = checked_ids(arguments.image_ids, "ami-")?;
+                let ids = regional_ids(&arguments.image_ids, "ami-", "image")?;
                 let aws = aws_settings(&arguments.aws, None)?;
                 let targets = ids.into_iter().map(|id| TargetSpec::Aws(AwsTarget::Image(id))).collect();
                 scan(targets, arguments.output, arguments.matching, Some(aws))
@@ -524,6 +524,11 @@ fn checked_ids(ids: Vec<String>, prefix: &str) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(ids)
+}
+
+/// Snapshot or AMI ids, each optionally region-qualified (`REGION:ID` or an ARN).
+fn regional_ids(texts: &[String], prefix: &str, resource: &str) -> anyhow::Result<Vec<RegionalId>> {
+    texts.iter().map(|text| RegionalId::parse(text, prefix, resource).map_err(anyhow::Error::msg)).collect()
 }
 
 /// `NAME=VALUE[,VALUE…]` → an EC2 filter; `tag:K=V` and `tag-key=K` are the usual ones.

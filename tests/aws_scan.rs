@@ -290,3 +290,71 @@ fn unknown_targets_are_reported_not_crashed() {
         "{report}"
     );
 }
+
+#[test]
+fn snapshots_and_amis_of_several_regions_in_one_run() {
+    let Some(moto) = Moto::start() else { return };
+    let runtime = support::runtime();
+    let demo = support::repository_root().join(DEMO);
+    let east = support::seed_snapshot(&runtime, &moto.sdk_config(), &demo);
+    let west_config = moto.sdk_config().into_builder().region(aws_config::Region::new("us-west-2")).build();
+    let west = support::seed_snapshot(&runtime, &west_config, &demo);
+    let expected = image_packages();
+
+    // Region-qualified ids (the run's region is us-east-1), in both spellings.
+    let qualified = format!("us-west-2:{west}");
+    let arn = format!("arn:aws:ec2:us-west-2::snapshot/{west}");
+    for west_target in [qualified.as_str(), arn.as_str()] {
+        let output = support::snapscan(&moto, &["scan", "snapshot", west_target, &east, "--format", "json"]);
+        assert_succeeded(&output);
+        let report = support::json(&output);
+        assert_eq!(coverage_of(&report, &west)["region"], "us-west-2");
+        assert_eq!(coverage_of(&report, &east)["region"], "us-east-1");
+        assert_eq!(coverage_of(&report, &west)["scanned"], true);
+        assert_eq!(support::package_versions(&report), expected);
+        let volumes: Vec<&Value> = report["packages"][0]["locations"].as_array().unwrap().iter().collect();
+        assert_eq!(volumes.len(), 2, "one location per snapshot: {volumes:?}");
+    }
+
+    // Bare ids with several --region: each is found where it is; an unknown one nowhere.
+    let missing = "snap-0123456789abcdef0";
+    let output = support::snapscan(
+        &moto,
+        &[
+            "scan",
+            "snapshot",
+            &west,
+            &east,
+            missing,
+            "--region",
+            "us-east-1",
+            "--region",
+            "us-west-2",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(3), "partial: stderr {}", String::from_utf8_lossy(&output.stderr));
+    let report = support::json(&output);
+    assert_eq!(coverage_of(&report, &west)["region"], "us-west-2");
+    assert_eq!(coverage_of(&report, &east)["region"], "us-east-1");
+    assert_eq!(coverage_of(&report, missing)["reason"], "NOT_FOUND");
+    assert!(
+        coverage_of(&report, missing)["message"].as_str().is_some_and(|message| message.contains("us-west-2")),
+        "{report}"
+    );
+
+    // An AMI registered in us-west-2, named by ARN and found by search.
+    let image_id = support::register_image_with(&runtime, &west_config, &west);
+    for target in [format!("arn:aws:ec2:us-west-2::image/{image_id}"), image_id.clone()] {
+        let output = support::snapscan(
+            &moto,
+            &["scan", "ami", &target, "--region", "us-east-1", "--region", "us-west-2", "--format", "json"],
+        );
+        assert_succeeded(&output);
+        let report = support::json(&output);
+        assert_eq!(coverage_of(&report, &image_id)["region"], "us-west-2");
+        assert_eq!(support::package_versions(&report), expected);
+    }
+    assert!(support::tagged_snapshots(&runtime, &moto).is_empty());
+}

@@ -1,18 +1,20 @@
-//! Leaving nothing behind: SIGTERM and SIGINT mid-scan delete the snapshots the run made
-//! and exit 143/130; after a SIGKILL, `snapscan cleanup` sweeps them, never touching a
+//! Leaving nothing behind: SIGTERM and SIGINT mid-scan delete the snapshots the run made,
+//! write the report of what finished (the interrupted instance as `INTERRUPTED`) and exit
+//! 143/130; after a SIGKILL, `snapscan cleanup` sweeps them, never touching a
 //! snapshot without our tag, and `--dry-run` deletes nothing.
 
 mod support;
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{Launch, Moto};
 
 const DEMO: &str = "fixtures/demo/debian12.img";
 
-/// Start `scan instance` slowed down by block latency, and wait until it is mid-scan: our
-/// snapshot exists and blocks are being fetched.
-fn start_slow_scan(moto: &Moto, runtime: &tokio::runtime::Runtime) -> Child {
+/// Start `scan instance` slowed down by block latency, writing its JSON report to `report`,
+/// and wait until it is mid-scan: our snapshot exists and blocks are being fetched.
+fn start_slow_scan(moto: &Moto, runtime: &tokio::runtime::Runtime, report: &Path) -> (Child, String) {
     let snapshot_id = support::seed_snapshot(runtime, &moto.sdk_config(), &support::repository_root().join(DEMO));
     let image_id = support::register_image(runtime, moto, &snapshot_id);
     let instance_id =
@@ -20,7 +22,19 @@ fn start_slow_scan(moto: &Moto, runtime: &tokio::runtime::Runtime) -> Child {
     moto.set_faults(r#"{"latency_ms": {"GetSnapshotBlock": 400}}"#);
     let child = support::snapscan_command(
         moto,
-        &["scan", "instance", &instance_id, "--format", "json", "--poll-interval", "0.2", "--concurrency", "1"],
+        &[
+            "scan",
+            "instance",
+            &instance_id,
+            "--format",
+            "json",
+            "--output",
+            report.to_str().expect("UTF-8 temporary path"),
+            "--poll-interval",
+            "0.2",
+            "--concurrency",
+            "1",
+        ],
     )
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
@@ -39,7 +53,14 @@ fn start_slow_scan(moto: &Moto, runtime: &tokio::runtime::Runtime) -> Child {
         child.wait().ok();
         panic!("the scan never got going");
     }
-    child
+    (child, instance_id)
+}
+
+/// A report path of this test's own (the tests of this file run in parallel).
+fn report_path(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("snapscan-{name}-{}.json", std::process::id()));
+    std::fs::remove_file(&path).ok();
+    path
 }
 
 fn send(child: &Child, signal: &str) {
@@ -47,35 +68,54 @@ fn send(child: &Child, signal: &str) {
     assert!(status.success());
 }
 
-fn interrupted_run_cleans_up(signal: &str, exit_code: i32) {
+fn interrupted_run_cleans_up(signal: &str, exit_code: i32, signal_name: &str) {
     let Some(moto) = Moto::start() else { return };
     let runtime = support::runtime();
-    let child = start_slow_scan(&moto, &runtime);
+    let report = report_path(signal_name);
+    let (child, instance_id) = start_slow_scan(&moto, &runtime, &report);
     send(&child, signal);
     let output = child.wait_with_output().expect("wait for snapscan");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(exit_code), "stderr: {stderr}");
     assert!(stderr.contains("interrupted; deleting the snapshots"), "stderr: {stderr}");
     assert!(support::tagged_snapshots(&runtime, &moto).is_empty(), "tagged snapshots left behind; stderr: {stderr}");
+
+    // The report of what finished: the instance was mid-scan, so it is INTERRUPTED, with no
+    // packages from its partial walk, and an error issue names the signal.
+    let text = std::fs::read_to_string(&report).unwrap_or_else(|error| panic!("no report: {error}; stderr: {stderr}"));
+    std::fs::remove_file(&report).ok();
+    let report: serde_json::Value = serde_json::from_str(&text).expect("the report is JSON");
+    let coverage = report["coverage"].as_array().expect("coverage");
+    let entry = coverage.iter().find(|entry| entry["target"] == instance_id.as_str()).expect("instance in coverage");
+    assert_eq!(entry["scanned"], false, "{entry}");
+    assert_eq!(entry["reason"], "INTERRUPTED", "{entry}");
+    assert!(report["packages"].as_array().expect("packages").is_empty(), "partial packages reported");
+    let issues = report["issues"].as_array().expect("issues");
+    assert!(
+        issues.iter().any(|issue| issue["message"].as_str().is_some_and(|message| message.contains(signal_name))),
+        "no issue names {signal_name}: {issues:?}"
+    );
 }
 
 #[test]
 fn sigterm_mid_scan_deletes_our_snapshots_and_exits_143() {
-    interrupted_run_cleans_up("-TERM", 143);
+    interrupted_run_cleans_up("-TERM", 143, "SIGTERM");
 }
 
 #[test]
 fn sigint_mid_scan_deletes_our_snapshots_and_exits_130() {
-    interrupted_run_cleans_up("-INT", 130);
+    interrupted_run_cleans_up("-INT", 130, "SIGINT");
 }
 
 #[test]
 fn cleanup_after_sigkill_sweeps_only_tagged_snapshots() {
     let Some(moto) = Moto::start() else { return };
     let runtime = support::runtime();
-    let mut child = start_slow_scan(&moto, &runtime);
+    let report = report_path("SIGKILL");
+    let (mut child, _) = start_slow_scan(&moto, &runtime, &report);
     send(&child, "-KILL");
     child.wait().expect("reap snapscan");
+    assert!(!report.exists(), "a killed run cannot write a report");
     moto.set_faults("{}");
     let left = support::tagged_snapshots(&runtime, &moto);
     assert!(!left.is_empty(), "a killed run leaves its snapshot");

@@ -197,6 +197,20 @@ pub fn describe_images(session: &Session, region: &str, image_ids: &[String]) ->
     })
 }
 
+/// Whether `region` has the snapshot (visible to these credentials).
+pub fn snapshot_exists(session: &Session, region: &str, snapshot_id: &str) -> Result<bool, CallError> {
+    let client = session.ec2(region);
+    session.runtime().block_on(async {
+        match client.describe_snapshots().snapshot_ids(snapshot_id).send().await {
+            Ok(output) => Ok(output.snapshots().iter().any(|snapshot| snapshot.snapshot_id() == Some(snapshot_id))),
+            Err(error) => {
+                let error = call_error("DescribeSnapshots", region, Reason::NotFound, error);
+                if error.reason == Reason::NotFound { Ok(false) } else { Err(error) }
+            }
+        }
+    })
+}
+
 /// One crash-consistent `CreateSnapshots` of an instance's chosen volumes, tagged with our
 /// scan id and the instance id (and nothing else). Returns (volume id, snapshot id) pairs.
 pub fn create_snapshots(
@@ -314,6 +328,10 @@ pub fn wait_for_snapshots(
             }
             waiting = still;
             if waiting.is_empty() {
+                break;
+            }
+            // Interrupted: the snapshots are being deleted; whoever waits reads none of them.
+            if super::ledger::STOP.load(std::sync::atomic::Ordering::SeqCst) {
                 break;
             }
             if Instant::now() >= deadline {

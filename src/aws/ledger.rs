@@ -3,15 +3,42 @@
 //! Ctrl-C and on SIGTERM.
 //!
 //! On the first SIGINT/SIGTERM the ledger closes (no new `CreateSnapshots` may start),
-//! waits for creates already in flight so their snapshots are known, deletes everything
-//! recorded, prints what could not be deleted, and exits 130/143. Further signals during
-//! that cleanup do not stop it; they print which snapshots are still to be deleted. A
+//! snapshot reads stop ([`STOP`]), it waits for creates already in flight so their
+//! snapshots are known, deletes everything recorded and prints what could not be deleted.
+//! Meanwhile the run winds down: what was finished is reported, the rest is marked
+//! `INTERRUPTED`, and the process exits 130/143 once the report is written (or after
+//! [`REPORT_GRACE`] if it never is). Further signals during the cleanup do not stop it;
+//! they print which snapshots are still to be deleted; after it, they exit at once. A
 //! SIGKILL cannot be caught: `snapscan cleanup` sweeps what such a run left (by tag).
 
 use super::{Session, ec2};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+/// Raised by the first SIGINT/SIGTERM: snapshot reads fail at once from then on, so a walk
+/// in progress ends in moments instead of waiting on round trips it no longer needs.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+/// The exit code the interrupting signal asks for (130 SIGINT, 143 SIGTERM), 0 before one.
+static INTERRUPT_EXIT_CODE: AtomicU8 = AtomicU8::new(0);
+
+/// How long after the cleanup the process waits for the report of what was scanned.
+pub const REPORT_GRACE: Duration = Duration::from_secs(60);
+
+/// The exit code to end with if a signal interrupted the run (130 or 143).
+pub fn interrupted_exit_code() -> Option<u8> {
+    match INTERRUPT_EXIT_CODE.load(Ordering::SeqCst) {
+        0 => None,
+        code => Some(code),
+    }
+}
+
+/// The signal's name for reports.
+pub fn interrupting_signal() -> Option<&'static str> {
+    interrupted_exit_code().map(|code| if code == 143 { "SIGTERM" } else { "SIGINT" })
+}
 
 /// Snapshots created by this run and not yet deleted.
 pub struct Ledger {
@@ -123,8 +150,10 @@ impl Ledger {
         self.delete_all()
     }
 
-    /// On SIGINT/SIGTERM: clean up, say what remains, and exit 130/143. Call once, before
-    /// the first snapshot is created.
+    /// On SIGINT/SIGTERM: stop reads, clean up, say what remains, and leave the exit
+    /// (130/143) to the main thread once it has written its report, or exit after
+    /// [`REPORT_GRACE`] or on another signal. Call once, before the first snapshot is
+    /// created.
     pub fn exit_cleanly_on_signals(self: &Arc<Self>) -> std::io::Result<()> {
         use tokio::signal::unix::{SignalKind, signal};
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -134,12 +163,14 @@ impl Ledger {
         };
         let ledger = Arc::clone(self);
         std::thread::Builder::new().name("snapscan-signals".to_string()).spawn(move || {
-            let exit_code = runtime.block_on(async {
+            let exit_code: u8 = runtime.block_on(async {
                 tokio::select! {
                     _ = interrupt.recv() => 130,
                     _ = terminate.recv() => 143,
                 }
             });
+            INTERRUPT_EXIT_CODE.store(exit_code, Ordering::SeqCst);
+            STOP.store(true, Ordering::SeqCst);
             eprintln!("snapscan: interrupted; deleting the snapshots this run created");
             let (done_sender, mut done) = tokio::sync::oneshot::channel();
             let cleaner = Arc::clone(&ledger);
@@ -164,7 +195,16 @@ impl Ledger {
                 let ids: Vec<&str> = remaining.iter().map(|(_, id)| id.as_str()).collect();
                 eprintln!("snapscan: could not delete {}; `snapscan cleanup` will sweep them", ids.join(", "));
             }
-            std::process::exit(exit_code);
+            // The main thread writes the report of what was finished and exits with the code.
+            let ended_by = runtime.block_on(async {
+                tokio::select! {
+                    _ = tokio::time::sleep(REPORT_GRACE) => "the report was not written in time",
+                    _ = interrupt.recv() => "interrupted again before the report was written",
+                    _ = terminate.recv() => "terminated again before the report was written",
+                }
+            });
+            eprintln!("snapscan: {ended_by}");
+            std::process::exit(i32::from(exit_code));
         })?;
         Ok(())
     }

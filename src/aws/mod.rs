@@ -200,7 +200,8 @@ impl Session {
 
     /// Open a snapshot in `region` as a byte source.
     pub fn open_snapshot(&self, region: &str, snapshot_id: &str) -> Result<EbsSource, EbsError> {
-        EbsSource::open(Arc::clone(&self.runtime), self.ebs(region), snapshot_id, self.options.ebs.clone())
+        let options = EbsOptions { stop: Some(&ledger::STOP), ..self.options.ebs.clone() };
+        EbsSource::open(Arc::clone(&self.runtime), self.ebs(region), snapshot_id, options)
     }
 }
 

@@ -6,13 +6,14 @@
 //! knowledge of partitions or catalogers and the core needs no knowledge of AWS.
 
 use super::eligibility::{Decision, InstanceFacts, Reason, Rules};
-use super::ledger::Ledger;
+use super::ledger::{self, Ledger};
 use super::{Session, cleanup, ec2};
 use crate::model::{self, Coverage, CoverageVolume, EbsStats, Issue, Severity};
 use crate::scan::VolumeScan;
 use crate::source::ReadAt;
 use crate::source::ebs::EbsCounters;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -20,13 +21,69 @@ use std::time::{Duration, SystemTime};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AwsTarget {
     /// Existing snapshots (never deleted by us).
-    Snapshot(String),
+    Snapshot(RegionalId),
     /// An AMI: every EBS mapping's snapshot.
-    Image(String),
+    Image(RegionalId),
     /// Instances by id.
     Instances(Vec<String>),
     /// Instances matching EC2 filters (name → values), e.g. `tag:Team` → `[web]`.
     InstancesMatching(Vec<(String, Vec<String>)>),
+}
+
+/// A snapshot or AMI id, with the region the user named for it, if any: `snap-…`,
+/// `us-west-2:snap-…` or `arn:aws:ec2:us-west-2::snapshot/snap-…` (AMIs alike). An id
+/// without a region is looked for in every `--region`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegionalId {
+    /// The region the id names, if it names one.
+    pub region: Option<String>,
+    /// The bare id (`snap-…`, `ami-…`).
+    pub id: String,
+}
+
+impl RegionalId {
+    /// Parse `text` as an id starting with `prefix` (`snap-`), optionally qualified by a
+    /// region or given as an EC2 ARN of `resource` (`snapshot`, `image`).
+    pub fn parse(text: &str, prefix: &str, resource: &str) -> Result<Self, String> {
+        let invalid = || format!("{text:?} is not a valid id (expected {prefix}…, REGION:{prefix}… or an ARN)");
+        let (region, id) = if let Some(rest) = text.strip_prefix("arn:") {
+            // arn:PARTITION:ec2:REGION:ACCOUNT:RESOURCE/ID (the account is empty for snapshots and AMIs).
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            let [partition, "ec2", region, _account, path] = parts.as_slice() else { return Err(invalid()) };
+            let Some(id) = path.strip_prefix(resource).and_then(|rest| rest.strip_prefix('/')) else {
+                return Err(invalid());
+            };
+            if partition.is_empty() {
+                return Err(invalid());
+            }
+            (Some(*region), id)
+        } else {
+            match text.split_once(':') {
+                Some((region, id)) => (Some(region), id),
+                None => (None, text),
+            }
+        };
+        let well_formed_id = id
+            .strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()));
+        let well_formed_region = region.is_none_or(|region| {
+            (1..=32).contains(&region.len())
+                && region.starts_with(|c: char| c.is_ascii_lowercase())
+                && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        });
+        if !well_formed_id || !well_formed_region {
+            return Err(invalid());
+        }
+        Ok(Self { region: region.map(str::to_string), id: id.to_string() })
+    }
+
+    /// Regions to look in: the one named, else every region of the run.
+    fn regions(&self, session: &Session) -> Vec<String> {
+        match &self.region {
+            Some(region) => vec![region.clone()],
+            None => session.regions().to_vec(),
+        }
+    }
 }
 
 /// How instance scans behave.
@@ -125,6 +182,8 @@ struct JobResult {
     counters: EbsCounters,
     bytes_read: u64,
     read_calls: u64,
+    /// A signal stopped the reads: whatever the scan gave is partial and dropped.
+    interrupted: bool,
 }
 
 /// Run `targets`; snapshots this run creates are deleted before it returns, and on
@@ -140,11 +199,16 @@ pub fn run(
     let ledger = Ledger::new(Arc::clone(&session));
     let creates_snapshots =
         targets.iter().any(|target| matches!(target, AwsTarget::Instances(_) | AwsTarget::InstancesMatching(_)));
-    if creates_snapshots {
-        if let Err(error) = ledger.exit_cleanly_on_signals() {
+    // Every AWS run ends a signal with a report of what it finished; a run that creates
+    // snapshots must also be sure to delete them, so it does not start without the handler.
+    if let Err(error) = ledger.exit_cleanly_on_signals() {
+        if creates_snapshots {
             outcome.error(format!("cannot install signal handlers, so not creating snapshots: {error}"));
             return outcome;
         }
+        tracing::warn!("cannot install signal handlers: {error}");
+    }
+    if creates_snapshots {
         if let Some(older_than) = options.sweep_older_than {
             for result in cleanup::sweep(&session, older_than, false) {
                 if let Some(error) = result.error {
@@ -161,11 +225,15 @@ pub fn run(
     let _delete_on_exit = DeleteOnDrop(Arc::clone(&ledger));
     let instance_run = InstanceRun { session: &session, ledger: &ledger, scan_id: &scan_id, options, scan_volume };
     for target in targets {
+        if ledger::STOP.load(Ordering::SeqCst) {
+            interrupted_before(target, &mut outcome);
+            continue;
+        }
         match target {
-            AwsTarget::Snapshot(snapshot_id) => {
-                scan_existing_snapshot(&session, snapshot_id, options, scan_volume, &mut outcome)
+            AwsTarget::Snapshot(snapshot) => {
+                scan_existing_snapshot(&session, snapshot, options, scan_volume, &mut outcome)
             }
-            AwsTarget::Image(image_id) => scan_image(&session, image_id, options, scan_volume, &mut outcome),
+            AwsTarget::Image(image) => scan_image(&session, image, options, scan_volume, &mut outcome),
             AwsTarget::Instances(ids) => {
                 for region in session.regions().to_vec() {
                     let found = describe_by_ids(&session, &region, ids, &mut outcome);
@@ -196,7 +264,32 @@ pub fn run(
     for failure in ledger.delete_all() {
         outcome.error(format!("cannot delete snapshot: {failure}; `snapscan cleanup` will sweep it"));
     }
+    if let Some(signal) = ledger::interrupting_signal() {
+        outcome.error(format!(
+            "interrupted by {signal}: this report covers what finished before it; the rest is in coverage as {}",
+            Reason::Interrupted.code()
+        ));
+    }
     outcome
+}
+
+/// Coverage and a target for a target the run never started because a signal came first.
+fn interrupted_before(target: &AwsTarget, outcome: &mut AwsOutcome) {
+    let (names, kind) = match target {
+        AwsTarget::Snapshot(snapshot) => (vec![snapshot.id.clone()], "snapshot"),
+        AwsTarget::Image(image) => (vec![image.id.clone()], "ami"),
+        AwsTarget::Instances(ids) => (ids.clone(), "instance"),
+        AwsTarget::InstancesMatching(filters) => {
+            let described: Vec<String> =
+                filters.iter().map(|(name, values)| format!("{name}={}", values.join(","))).collect();
+            (vec![format!("instances matching {}", described.join(" "))], "instance")
+        }
+    };
+    for name in names {
+        let message = "not started: the run was interrupted".to_string();
+        outcome.coverage.push(not_scanned(&name, kind, "", Reason::Interrupted, message.clone()));
+        outcome.targets.push(failed_target(&name, kind, message));
+    }
 }
 
 struct DeleteOnDrop(Arc<Ledger>);
@@ -252,21 +345,43 @@ fn failed_target(name: &str, kind: &str, message: String) -> model::Target {
 
 fn scan_existing_snapshot(
     session: &Session,
-    snapshot_id: &str,
+    snapshot: &RegionalId,
     options: &InstanceOptions,
     scan_volume: &ScanVolume<'_>,
     outcome: &mut AwsOutcome,
 ) {
-    let region = session.default_region().to_string();
+    let snapshot_id = snapshot.id.as_str();
+    let regions = snapshot.regions(session);
+    // One region: read it there (a missing snapshot fails the read with NOT_FOUND's message).
+    // Several: the one that has it.
+    let region = if let [region] = regions.as_slice() {
+        region.clone()
+    } else {
+        let mut problems = Vec::new();
+        let found = regions.iter().find(|region| match ec2::snapshot_exists(session, region, snapshot_id) {
+            Ok(found) => found,
+            Err(error) => {
+                problems.push(error.to_string());
+                false
+            }
+        });
+        match found {
+            Some(region) => region.clone(),
+            None => {
+                let mut message = format!("snapshot {snapshot_id} not found in {}", regions.join(", "));
+                for problem in problems {
+                    message.push_str(&format!("; {problem}"));
+                }
+                outcome.coverage.push(not_scanned(snapshot_id, "snapshot", "", Reason::NotFound, message.clone()));
+                outcome.targets.push(failed_target(snapshot_id, "snapshot", message));
+                return;
+            }
+        }
+    };
     let job =
         Job { region: region.clone(), snapshot_id: snapshot_id.to_string(), volume_name: snapshot_id.to_string() };
     let mut results = run_jobs(session, vec![job], options.volume_concurrency, scan_volume);
-    let result = results.pop().unwrap_or_else(|| JobResult {
-        scanned: Err("not run".to_string()),
-        counters: EbsCounters::default(),
-        bytes_read: 0,
-        read_calls: 0,
-    });
+    let result = results.pop().unwrap_or_else(|| JobResult::failed("not run".to_string()));
     let mut coverage = Coverage {
         target: snapshot_id.to_string(),
         kind: "snapshot".to_string(),
@@ -281,11 +396,11 @@ fn scan_existing_snapshot(
     coverage.volumes.push(CoverageVolume {
         snapshot_id: Some(snapshot_id.to_string()),
         scanned: error.is_none(),
-        reason: error.as_ref().map(|_| Reason::ScanFailed.code().to_string()),
+        reason: error.as_ref().map(|(_, reason)| reason.to_string()),
         ..CoverageVolume::default()
     });
-    if let Some(message) = &error {
-        coverage.reason = Some(Reason::ScanFailed.code().to_string());
+    if let Some((message, reason)) = &error {
+        coverage.reason = Some(reason.to_string());
         coverage.message = Some(message.clone());
     }
     outcome.coverage.push(coverage);
@@ -293,35 +408,41 @@ fn scan_existing_snapshot(
         name: snapshot_id.to_string(),
         kind: "snapshot".to_string(),
         volumes: volume.into_iter().collect(),
-        error,
+        error: error.map(|(message, _)| message),
     });
 }
 
 fn scan_image(
     session: &Session,
-    image_id: &str,
+    image: &RegionalId,
     options: &InstanceOptions,
     scan_volume: &ScanVolume<'_>,
     outcome: &mut AwsOutcome,
 ) {
-    let region = session.default_region().to_string();
-    let image = match ec2::describe_images(session, &region, std::slice::from_ref(&image_id.to_string())) {
-        Ok(images) => images.into_iter().find(|image| image.image_id == image_id),
-        Err(error) => {
-            outcome.coverage.push(not_scanned(image_id, "ami", &region, error.reason, error.message.clone()));
-            outcome.targets.push(failed_target(image_id, "ami", error.to_string()));
-            return;
+    let image_id = image.id.as_str();
+    let regions = image.regions(session);
+    // The first region that knows the image; a failure other than "not found" ends the search.
+    let mut found = None;
+    for region in &regions {
+        match ec2::describe_images(session, region, std::slice::from_ref(&image_id.to_string())) {
+            Ok(images) => {
+                if let Some(image) = images.into_iter().find(|image| image.image_id == image_id) {
+                    found = Some((region.clone(), image));
+                    break;
+                }
+            }
+            Err(error) if error.reason == Reason::NotFound => {}
+            Err(error) => {
+                outcome.coverage.push(not_scanned(image_id, "ami", region, error.reason, error.message.clone()));
+                outcome.targets.push(failed_target(image_id, "ami", error.to_string()));
+                return;
+            }
         }
-    };
-    let Some(image) = image else {
-        outcome.coverage.push(not_scanned(
-            image_id,
-            "ami",
-            &region,
-            Reason::NotFound,
-            format!("image {image_id} not found"),
-        ));
-        outcome.targets.push(failed_target(image_id, "ami", format!("image {image_id} not found")));
+    }
+    let Some((region, image)) = found else {
+        let message = format!("image {image_id} not found in {}", regions.join(", "));
+        outcome.coverage.push(not_scanned(image_id, "ami", "", Reason::NotFound, message.clone()));
+        outcome.targets.push(failed_target(image_id, "ami", message));
         return;
     };
     if image.platform.as_deref().is_some_and(|platform| platform.eq_ignore_ascii_case("windows")) {
@@ -369,12 +490,12 @@ fn scan_image(
             device: Some(device.clone()),
             snapshot_id: Some(snapshot_id.clone()),
             scanned: error.is_none(),
-            reason: error.as_ref().map(|_| Reason::ScanFailed.code().to_string()),
+            reason: error.as_ref().map(|(_, reason)| reason.to_string()),
             ..CoverageVolume::default()
         });
-        if let Some(error) = error {
+        if let Some((error, reason)) = error {
             coverage.scanned = false;
-            coverage.reason = Some(Reason::ScanFailed.code().to_string());
+            coverage.reason = Some(reason.to_string());
             coverage.message = Some(error.clone());
             target.error = Some(error);
         }
@@ -532,13 +653,13 @@ fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFa
                 coverage.volumes.iter_mut().find(|entry| entry.snapshot_id.as_deref() == Some(snapshot_id.as_str()))
             {
                 entry.scanned = error.is_none();
-                if error.is_some() {
-                    entry.reason = Some(Reason::ScanFailed.code().to_string());
+                if let Some((_, reason)) = &error {
+                    entry.reason = Some(reason.to_string());
                 }
             }
-            if let Some(error) = error {
+            if let Some((error, reason)) = error {
                 all_scanned = false;
-                coverage.reason.get_or_insert_with(|| Reason::ScanFailed.code().to_string());
+                coverage.reason.get_or_insert_with(|| reason.to_string());
                 coverage.message.get_or_insert_with(|| error.clone());
                 target.error = Some(error);
             }
@@ -567,16 +688,18 @@ fn scan_instances(run: &InstanceRun<'_>, region: &str, instances: Vec<InstanceFa
     }
 }
 
-/// Fold one job's result into the outcome; gives the volume or the error message.
-fn record(result: JobResult, outcome: &mut AwsOutcome) -> (Option<model::Volume>, Option<String>) {
+/// Fold one job's result into the outcome; gives the volume, or the error message and the
+/// reason code for coverage (`SCAN_FAILED`, or `INTERRUPTED` when a signal cut it short).
+fn record(result: JobResult, outcome: &mut AwsOutcome) -> (Option<model::Volume>, Option<(String, &'static str)>) {
     outcome.ebs.add(&result.counters);
     outcome.bytes_read = outcome.bytes_read.saturating_add(result.bytes_read);
     outcome.read_calls = outcome.read_calls.saturating_add(result.read_calls);
+    let reason = if result.interrupted { Reason::Interrupted } else { Reason::ScanFailed };
     match result.scanned {
         Ok(scanned) => (Some(outcome.absorb(scanned)), None),
         Err(message) => {
             outcome.error(message.clone());
-            (None, Some(message))
+            (None, Some((message, reason.code())))
         }
     }
 }
@@ -606,30 +729,48 @@ fn run_jobs(session: &Session, jobs: Vec<Job>, concurrency: usize, scan_volume: 
 
 fn run_job(session: &Session, job: &Job, scan_volume: &ScanVolume<'_>) -> JobResult {
     let _span = tracing::info_span!("snapshot", id = %job.snapshot_id, volume = %job.volume_name).entered();
+    let interrupted_message = || {
+        let signal = ledger::interrupting_signal().unwrap_or("a signal");
+        format!("snapshot {} ({}): interrupted by {signal} before its scan finished", job.snapshot_id, job.volume_name)
+    };
+    if ledger::STOP.load(Ordering::SeqCst) {
+        return JobResult { interrupted: true, ..JobResult::failed(interrupted_message()) };
+    }
     let source = match session.open_snapshot(&job.region, &job.snapshot_id) {
         Ok(source) => Arc::new(source),
-        Err(error) => {
-            return JobResult {
-                scanned: Err(error.to_string()),
-                counters: EbsCounters::default(),
-                bytes_read: 0,
-                read_calls: 0,
-            };
-        }
+        Err(error) => return JobResult::failed(error.to_string()),
     };
     let polled = Arc::clone(&source);
     let transfer = crate::progress::bars().transfer(&job.snapshot_id, move || {
         let counters = polled.counters();
         (counters.blocks_fetched, counters.bytes_fetched)
     });
-    let scanned = scan_volume(Arc::clone(&source) as Arc<dyn ReadAt>, &job.volume_name)
+    let mut scanned = scan_volume(Arc::clone(&source) as Arc<dyn ReadAt>, &job.volume_name)
         .map_err(|error| format!("cannot read snapshot {} ({}): {error}", job.snapshot_id, job.volume_name));
     transfer.finish();
+    // Reads failed from the moment of the signal: what the walk gathered is incomplete.
+    let interrupted = ledger::STOP.load(Ordering::SeqCst);
+    if interrupted {
+        scanned = Err(interrupted_message());
+    }
     JobResult {
         scanned,
         counters: source.counters(),
         bytes_read: source.read_counters().bytes_read(),
         read_calls: source.read_counters().read_calls(),
+        interrupted,
+    }
+}
+
+impl JobResult {
+    fn failed(message: String) -> Self {
+        Self {
+            scanned: Err(message),
+            counters: EbsCounters::default(),
+            bytes_read: 0,
+            read_calls: 0,
+            interrupted: false,
+        }
     }
 }
 
@@ -640,4 +781,35 @@ pub fn new_scan_id() -> String {
         SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
     let random = RandomState::new().hash_one((seconds, std::process::id()));
     format!("{seconds}-{}-{:08x}", std::process::id(), random & 0xffff_ffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_may_name_their_region() {
+        let parse = |text: &str| RegionalId::parse(text, "snap-", "snapshot");
+        assert_eq!(parse("snap-0abc").unwrap(), RegionalId { region: None, id: "snap-0abc".to_string() });
+        let west = RegionalId { region: Some("us-west-2".to_string()), id: "snap-0abc".to_string() };
+        assert_eq!(parse("us-west-2:snap-0abc").unwrap(), west);
+        assert_eq!(parse("arn:aws:ec2:us-west-2::snapshot/snap-0abc").unwrap(), west);
+        assert_eq!(parse("arn:aws-us-gov:ec2:us-west-2:123456789012:snapshot/snap-0abc").unwrap().region, west.region);
+        for bad in [
+            "",
+            "snap-",
+            "vol-0abc",
+            ":snap-0abc",
+            "US-WEST-2:snap-0abc",
+            "us-west-2:snap-0abc/../x",
+            "arn:aws:ec2:us-west-2::image/snap-0abc",
+            "arn:aws:s3:us-west-2::snapshot/snap-0abc",
+            "arn::ec2:us-west-2::snapshot/snap-0abc",
+            "arn:aws:ec2:us-west-2::snapshot",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let image = RegionalId::parse("arn:aws:ec2:eu-central-1::image/ami-12ab", "ami-", "image").unwrap();
+        assert_eq!((image.region.as_deref(), image.id.as_str()), (Some("eu-central-1"), "ami-12ab"));
+    }
 }

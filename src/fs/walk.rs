@@ -7,11 +7,11 @@
 //! twice; where it cannot (ext4-view hides them) a directory whose inode fingerprint *and*
 //! listing equal an ancestor's is taken as that ancestor. Depth is capped as a last guard.
 
-use super::{FileType, Filesystem, Metadata, path};
+use super::{EntryWithMetadata, FileType, Filesystem, FsError, Metadata, path};
 use crate::catalog::{Candidate, CatalogContext, Cataloger, Package, WantedFile};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::rc::Rc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 /// Deepest directory nesting walked (Linux paths max out at 4096 bytes anyway).
 pub const MAX_DEPTH: usize = 512;
@@ -40,14 +40,49 @@ struct Ancestor {
     path: Vec<u8>,
     fingerprint: u64,
     listing: u64,
-    parent: Option<Rc<Ancestor>>,
+    parent: Option<Arc<Ancestor>>,
 }
 
 struct Pending {
     path: Vec<u8>,
     depth: usize,
     metadata: Metadata,
-    parent: Option<Rc<Ancestor>>,
+    parent: Option<Arc<Ancestor>>,
+}
+
+/// Opens one more handle on the filesystem being walked, for a walker thread (`ext4-view`
+/// handles cannot move between threads, so each walker reads through its own).
+pub type OpenFilesystem<'a> = dyn Fn() -> Result<Box<dyn Filesystem>, FsError> + Sync + 'a;
+
+/// Most walker threads per filesystem, whatever `--concurrency` asks (each holds a
+/// filesystem handle and a thread).
+pub const MAXIMUM_WALKERS: usize = 64;
+
+/// Entries one walker handles at a time: a large directory (`/usr/bin`) is split so that
+/// many walkers read its files at once.
+const ENTRIES_PER_PART: usize = 32;
+
+/// One part of the walk's result: a directory's own problems (part 0) or what a run of its
+/// entries gave (parts 1…), in name order.
+struct Part {
+    path: Vec<u8>,
+    part: usize,
+    outcome: WalkOutcome,
+}
+
+/// A listed directory whose entries are still to be handled.
+struct Listed {
+    path: Vec<u8>,
+    depth: usize,
+    here: Arc<Ancestor>,
+}
+
+/// Work for a walker.
+enum Job {
+    /// List a directory.
+    Directory(Pending),
+    /// Handle entries of a listed directory: part number and the entries.
+    Entries(Arc<Listed>, usize, Vec<EntryWithMetadata>),
 }
 
 /// Walk `filesystem` from `/`, cataloging as it goes.
@@ -57,19 +92,9 @@ pub fn walk(
     context: &CatalogContext<'_>,
 ) -> WalkOutcome {
     let mut outcome = WalkOutcome::default();
-    let root = match filesystem.symlink_metadata(b"/") {
-        Ok(metadata) if metadata.file_type == FileType::Directory => metadata,
-        Ok(_) => {
-            outcome.problems.push(("/".to_string(), "the root is not a directory".to_string()));
-            return outcome;
-        }
-        Err(error) => {
-            outcome.problems.push(("/".to_string(), format!("cannot read the root directory: {error}")));
-            return outcome;
-        }
-    };
+    let Some(root) = root(filesystem, &mut outcome) else { return outcome };
     let mut seen_identities: HashSet<u64> = HashSet::new();
-    let mut stack = vec![Pending { path: b"/".to_vec(), depth: 0, metadata: root, parent: None }];
+    let mut stack = vec![root];
     while let Some(directory) = stack.pop() {
         if let Some(identity) = directory.metadata.identity {
             if !seen_identities.insert(identity) {
@@ -80,78 +105,274 @@ pub fn walk(
                 continue;
             }
         }
-        let mut entries = match filesystem.read_dir_with_metadata(&directory.path) {
-            Ok(entries) => entries,
-            Err(error) => {
-                outcome.problems.push((path::display(&directory.path), format!("cannot list directory: {error}")));
-                continue;
-            }
-        };
-        // Sorted so results and problems come out in the same order on every run.
-        entries.sort_by(|left, right| left.0.name.cmp(&right.0.name));
-        let listing = listing_hash(entries.iter().map(|(entry, _)| entry.name.as_slice()));
-        let first_subdirectory = entries
-            .iter()
-            .find(|(_, metadata)| metadata.as_ref().is_ok_and(|metadata| metadata.file_type == FileType::Directory))
-            .map(|(entry, _)| entry.name.clone());
-        if directory.metadata.identity.is_none()
-            && repeats_ancestor(
-                filesystem,
-                directory.parent.as_deref(),
-                &directory.path,
-                (directory.metadata.fingerprint, listing),
-                first_subdirectory.as_deref(),
-            )
-        {
-            outcome.problems.push((
-                path::display(&directory.path),
-                "directory repeats an ancestor (a directory cycle); skipped".to_string(),
-            ));
-            continue;
-        }
-        let here = Rc::new(Ancestor {
-            path: directory.path.clone(),
-            fingerprint: directory.metadata.fingerprint,
-            listing,
-            parent: directory.parent.clone(),
-        });
-        let mut subdirectories = Vec::new();
-        for (entry, metadata) in entries {
-            outcome.files_visited += 1;
-            let child = path::join(&directory.path, &entry.name);
-            let metadata = match metadata {
-                Ok(metadata) => metadata,
-                Err(error) => {
-                    outcome.problems.push((path::display(&child), format!("cannot read metadata: {error}")));
-                    continue;
-                }
-            };
-            match metadata.file_type {
-                FileType::Directory => {
-                    if directory.depth == 0 && PSEUDO_FILESYSTEMS.contains(&child.as_slice()) {
-                        continue;
-                    }
-                    if directory.depth + 1 >= MAX_DEPTH {
-                        outcome
-                            .problems
-                            .push((path::display(&child), format!("deeper than {MAX_DEPTH} levels; not walked")));
-                        continue;
-                    }
-                    subdirectories.push(Pending {
-                        path: child,
-                        depth: directory.depth + 1,
-                        metadata,
-                        parent: Some(Rc::clone(&here)),
-                    });
-                }
-                FileType::Regular => offer(filesystem, catalogers, context, &child, &metadata, &mut outcome),
-                _ => {}
-            }
-        }
+        let (listing, entries) = list_directory(filesystem, directory);
+        outcome.absorb(listing.outcome);
+        let Some((listed, entries)) = entries else { continue };
+        let (handled, subdirectories) = handle_entries(filesystem, catalogers, context, &listed, entries);
+        outcome.absorb(handled);
         // Reverse so the stack pops them in name order (depth-first, sorted).
         stack.extend(subdirectories.into_iter().rev());
     }
     outcome
+}
+
+/// [`walk`] with `walkers` threads, each listing directories and reading files through its
+/// own handle from `open`, so that many reads of a slow source (an EBS snapshot, where
+/// every block is a round trip) wait at once; a large directory's entries are shared out
+/// in parts. The result equals [`walk`]'s exactly: each part is kept apart and the parts
+/// are put in the sequential walk's order (depth-first, by name). Only a directory met
+/// twice (a hard-linked directory or a cycle in a corrupt image, whose report depends on
+/// which path came first) makes the result order-dependent: then the walk starts again
+/// sequentially.
+pub fn walk_parallel(
+    filesystem: &dyn Filesystem,
+    open: &OpenFilesystem<'_>,
+    walkers: usize,
+    catalogers: &[Box<dyn Cataloger>],
+    context: &CatalogContext<'_>,
+) -> WalkOutcome {
+    if walkers <= 1 {
+        return walk(filesystem, catalogers, context);
+    }
+    let walkers = walkers.min(MAXIMUM_WALKERS);
+    let mut outcome = WalkOutcome::default();
+    let Some(root) = root(filesystem, &mut outcome) else { return outcome };
+    let shared = Shared {
+        queue: Mutex::new(Queue { stack: vec![Job::Directory(root)], busy: 0, seen: HashSet::new(), repeated: false }),
+        changed: Condvar::new(),
+        parts: Mutex::new(Vec::new()),
+    };
+    // The context holds the caller's handle, which may not cross threads; its other parts do.
+    let (distro, volume, partition) = (context.distro, context.volume, context.partition);
+    std::thread::scope(|scope| {
+        for _ in 1..walkers {
+            scope.spawn(|| {
+                // A walker that cannot open its handle just does not help; the calling
+                // thread below always walks, so the walk finishes either way.
+                if let Ok(own) = open() {
+                    let own_context = CatalogContext { filesystem: own.as_ref(), distro, volume, partition };
+                    shared.work(own.as_ref(), catalogers, &own_context);
+                }
+            });
+        }
+        shared.work(filesystem, catalogers, context);
+    });
+    let queue = shared.queue.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if queue.repeated {
+        tracing::debug!("a directory was met twice; walking again sequentially for a stable report");
+        return walk(filesystem, catalogers, context);
+    }
+    let mut parts = shared.parts.into_inner().unwrap_or_else(PoisonError::into_inner);
+    parts.sort_by(|left, right| {
+        path::components(&left.path).cmp(path::components(&right.path)).then(left.part.cmp(&right.part))
+    });
+    for part in parts {
+        outcome.absorb(part.outcome);
+    }
+    outcome
+}
+
+/// Jobs still to do and how many walkers are busy, shared by the walkers.
+struct Queue {
+    stack: Vec<Job>,
+    busy: usize,
+    seen: HashSet<u64>,
+    /// A directory identity came twice: the parallel result is abandoned.
+    repeated: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    changed: Condvar,
+    parts: Mutex<Vec<Part>>,
+}
+
+impl Shared {
+    /// Do jobs until none are left and no walker can add more.
+    fn work(&self, filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], context: &CatalogContext<'_>) {
+        loop {
+            let job = {
+                let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                loop {
+                    if queue.repeated {
+                        return;
+                    }
+                    if let Some(job) = queue.stack.pop() {
+                        if let Job::Directory(directory) = &job {
+                            if let Some(identity) = directory.metadata.identity {
+                                if !queue.seen.insert(identity) {
+                                    queue.repeated = true;
+                                    self.changed.notify_all();
+                                    return;
+                                }
+                            }
+                        }
+                        queue.busy += 1;
+                        break job;
+                    }
+                    if queue.busy == 0 {
+                        return;
+                    }
+                    queue = self.changed.wait(queue).unwrap_or_else(PoisonError::into_inner);
+                }
+            };
+            let busy = Busy(self);
+            let mut jobs = Vec::new();
+            match job {
+                Job::Directory(directory) => {
+                    let (listing, entries) = list_directory(filesystem, directory);
+                    self.parts.lock().unwrap_or_else(PoisonError::into_inner).push(listing);
+                    if let Some((listed, entries)) = entries {
+                        let listed = Arc::new(listed);
+                        let mut entries = entries.into_iter().peekable();
+                        let mut part = 1;
+                        while entries.peek().is_some() {
+                            let run: Vec<EntryWithMetadata> = entries.by_ref().take(ENTRIES_PER_PART).collect();
+                            jobs.push(Job::Entries(Arc::clone(&listed), part, run));
+                            part += 1;
+                        }
+                    }
+                }
+                Job::Entries(listed, part, entries) => {
+                    let (outcome, subdirectories) = handle_entries(filesystem, catalogers, context, &listed, entries);
+                    let path = listed.path.clone();
+                    self.parts.lock().unwrap_or_else(PoisonError::into_inner).push(Part { path, part, outcome });
+                    jobs.extend(subdirectories.into_iter().map(Job::Directory));
+                }
+            }
+            // Reversed like the sequential stack, so walkers stay near its depth-first order
+            // and the shared block cache holds what they read together.
+            self.queue.lock().unwrap_or_else(PoisonError::into_inner).stack.extend(jobs.into_iter().rev());
+            drop(busy);
+        }
+    }
+}
+
+/// A walker's claim on one job; released even if the job panics, so the other walkers
+/// never wait for work that cannot come.
+struct Busy<'a>(&'a Shared);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.busy = queue.busy.saturating_sub(1);
+        self.0.changed.notify_all();
+    }
+}
+
+impl WalkOutcome {
+    fn absorb(&mut self, other: WalkOutcome) {
+        self.packages.extend(other.packages);
+        self.problems.extend(other.problems);
+        self.files_visited += other.files_visited;
+        self.files_read += other.files_read;
+    }
+}
+
+/// The root directory to start from, or `None` (with the problem recorded) when it is unusable.
+fn root(filesystem: &dyn Filesystem, outcome: &mut WalkOutcome) -> Option<Pending> {
+    match filesystem.symlink_metadata(b"/") {
+        Ok(metadata) if metadata.file_type == FileType::Directory => {
+            Some(Pending { path: b"/".to_vec(), depth: 0, metadata, parent: None })
+        }
+        Ok(_) => {
+            outcome.problems.push(("/".to_string(), "the root is not a directory".to_string()));
+            None
+        }
+        Err(error) => {
+            outcome.problems.push(("/".to_string(), format!("cannot read the root directory: {error}")));
+            None
+        }
+    }
+}
+
+/// List one directory, sorted by name: part 0 of its result (a listing or cycle problem),
+/// and its entries unless it cannot or must not be walked.
+fn list_directory(filesystem: &dyn Filesystem, directory: Pending) -> (Part, Option<(Listed, Vec<EntryWithMetadata>)>) {
+    let mut outcome = WalkOutcome::default();
+    let mut entries = match filesystem.read_dir_with_metadata(&directory.path) {
+        Ok(entries) => entries,
+        Err(error) => {
+            outcome.problems.push((path::display(&directory.path), format!("cannot list directory: {error}")));
+            return (Part { path: directory.path, part: 0, outcome }, None);
+        }
+    };
+    // Sorted so results and problems come out in the same order on every run.
+    entries.sort_by(|left, right| left.0.name.cmp(&right.0.name));
+    let listing = listing_hash(entries.iter().map(|(entry, _)| entry.name.as_slice()));
+    let first_subdirectory = entries
+        .iter()
+        .find(|(_, metadata)| metadata.as_ref().is_ok_and(|metadata| metadata.file_type == FileType::Directory))
+        .map(|(entry, _)| entry.name.clone());
+    if directory.metadata.identity.is_none()
+        && repeats_ancestor(
+            filesystem,
+            directory.parent.as_deref(),
+            &directory.path,
+            (directory.metadata.fingerprint, listing),
+            first_subdirectory.as_deref(),
+        )
+    {
+        outcome.problems.push((
+            path::display(&directory.path),
+            "directory repeats an ancestor (a directory cycle); skipped".to_string(),
+        ));
+        return (Part { path: directory.path, part: 0, outcome }, None);
+    }
+    let here = Arc::new(Ancestor {
+        path: directory.path.clone(),
+        fingerprint: directory.metadata.fingerprint,
+        listing,
+        parent: directory.parent.clone(),
+    });
+    let listed = Listed { path: directory.path.clone(), depth: directory.depth, here };
+    (Part { path: directory.path, part: 0, outcome }, Some((listed, entries)))
+}
+
+/// Offer the regular files among `entries` (of the directory `listed`) to the catalogers;
+/// return what that found and the subdirectories to walk (in name order).
+fn handle_entries(
+    filesystem: &dyn Filesystem,
+    catalogers: &[Box<dyn Cataloger>],
+    context: &CatalogContext<'_>,
+    listed: &Listed,
+    entries: Vec<EntryWithMetadata>,
+) -> (WalkOutcome, Vec<Pending>) {
+    let mut outcome = WalkOutcome::default();
+    let mut subdirectories = Vec::new();
+    for (entry, metadata) in entries {
+        outcome.files_visited += 1;
+        let child = path::join(&listed.path, &entry.name);
+        let metadata = match metadata {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                outcome.problems.push((path::display(&child), format!("cannot read metadata: {error}")));
+                continue;
+            }
+        };
+        match metadata.file_type {
+            FileType::Directory => {
+                if listed.depth == 0 && PSEUDO_FILESYSTEMS.contains(&child.as_slice()) {
+                    continue;
+                }
+                if listed.depth + 1 >= MAX_DEPTH {
+                    outcome
+                        .problems
+                        .push((path::display(&child), format!("deeper than {MAX_DEPTH} levels; not walked")));
+                    continue;
+                }
+                subdirectories.push(Pending {
+                    path: child,
+                    depth: listed.depth + 1,
+                    metadata,
+                    parent: Some(Arc::clone(&listed.here)),
+                });
+            }
+            FileType::Regular => offer(filesystem, catalogers, context, &child, &metadata, &mut outcome),
+            _ => {}
+        }
+    }
+    (outcome, subdirectories)
 }
 
 fn listing_hash<'a>(names: impl Iterator<Item = &'a [u8]>) -> u64 {
@@ -282,7 +503,7 @@ mod tests {
             "test"
         }
         fn wants(&self, candidate: &Candidate<'_>) -> bool {
-            candidate.file_name() == self.0.as_bytes()
+            candidate.file_name().starts_with(self.0.as_bytes())
         }
         fn catalog(&self, file: &mut WantedFile<'_>, _context: &CatalogContext<'_>) -> Catalogued {
             let bytes = file.bytes(1024).unwrap_or_default();
@@ -372,6 +593,105 @@ mod tests {
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
         let outcome = walk(&filesystem, &catalogers, &context(&filesystem));
         assert_eq!(outcome.files_read, 1, "{:?}", outcome.problems);
+    }
+
+    /// A tree wide and deep enough that several walkers share it, with wanted files (which
+    /// report a problem each, so order shows) at every level.
+    fn wide_tree() -> MemoryFilesystem {
+        let mut filesystem = MemoryFilesystem::new();
+        for top in 0..6 {
+            for middle in 0..7 {
+                filesystem.file(&format!("/d{top}/wanted"), b"top");
+                filesystem.file(&format!("/d{top}/m{middle}/wanted"), b"middle!");
+                filesystem.file(&format!("/d{top}/m{middle}/deep/er/wanted"), b"deep");
+                filesystem.file(&format!("/d{top}/m{middle}/other"), b"x");
+            }
+        }
+        filesystem.file("/d-sibling/wanted", b"sorts after /d/ as bytes, before it as paths");
+        // One directory large enough to be shared out in several parts, with subdirectories
+        // between its files.
+        for number in 0..100 {
+            filesystem.file(&format!("/many/wanted{number:03}"), &vec![b'x'; number]);
+            if number % 10 == 0 {
+                filesystem.file(&format!("/many/wanted{number:03}-directory/wanted"), b"below");
+            }
+        }
+        filesystem
+    }
+
+    #[test]
+    fn parallel_walk_equals_the_sequential_walk() {
+        let filesystem = wide_tree();
+        let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
+        let sequential = walk(&filesystem, &catalogers, &context(&filesystem));
+        assert_eq!(sequential.files_read, 6 + 6 * 7 * 2 + 1 + 100 + 10);
+        let open = || Ok(Box::new(wide_tree()) as Box<dyn Filesystem>);
+        for walkers in [2, 5, 16] {
+            let parallel = walk_parallel(&filesystem, &open, walkers, &catalogers, &context(&filesystem));
+            assert_eq!(parallel.problems, sequential.problems, "{walkers} walkers");
+            assert_eq!(parallel.files_visited, sequential.files_visited);
+            assert_eq!(parallel.files_read, sequential.files_read);
+            assert_eq!(format!("{:?}", parallel.packages), format!("{:?}", sequential.packages));
+        }
+    }
+
+    #[test]
+    fn parallel_walk_finishes_when_other_walkers_cannot_open() {
+        let filesystem = wide_tree();
+        let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
+        let sequential = walk(&filesystem, &catalogers, &context(&filesystem));
+        let open = || Err(FsError::Corrupt("no second handle".to_string()));
+        let parallel = walk_parallel(&filesystem, &open, 8, &catalogers, &context(&filesystem));
+        assert_eq!(parallel.problems, sequential.problems);
+    }
+
+    /// Directories with inode numbers where `/b/same` is `/a/same` again (a hard-linked
+    /// directory, as a corrupt image can have).
+    struct HardLinked(MemoryFilesystem);
+    impl Filesystem for HardLinked {
+        fn kind(&self) -> &'static str {
+            "hard-linked"
+        }
+        fn uuid(&self) -> Option<String> {
+            None
+        }
+        fn label(&self) -> Option<String> {
+            None
+        }
+        fn symlink_metadata(&self, path: &[u8]) -> Result<Metadata, FsError> {
+            let mut metadata = self.0.symlink_metadata(path)?;
+            let identity_path = if path.ends_with(b"/same") { b"same".as_slice() } else { path };
+            metadata.identity = Some(listing_hash(std::iter::once(identity_path)));
+            Ok(metadata)
+        }
+        fn read_dir(&self, path: &[u8]) -> Result<Vec<crate::fs::DirEntry>, FsError> {
+            self.0.read_dir(path)
+        }
+        fn read_link(&self, path: &[u8]) -> Result<Vec<u8>, FsError> {
+            self.0.read_link(path)
+        }
+        fn open(&self, path: &[u8]) -> Result<Box<dyn crate::fs::FileReader + '_>, FsError> {
+            self.0.open(path)
+        }
+    }
+
+    #[test]
+    fn parallel_walk_of_a_repeated_directory_reports_as_the_sequential_walk() {
+        let build = || {
+            let mut inner = wide_tree();
+            inner.file("/a/same/wanted", b"1").file("/b/same/wanted", b"1");
+            HardLinked(inner)
+        };
+        let filesystem = build();
+        let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
+        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None };
+        let sequential = walk(&filesystem, &catalogers, &context);
+        assert!(
+            sequential.problems.iter().any(|(path, message)| path == "/b/same" && message.contains("already walked"))
+        );
+        let open = || Ok(Box::new(build()) as Box<dyn Filesystem>);
+        let parallel = walk_parallel(&filesystem, &open, 4, &catalogers, &context);
+        assert_eq!(parallel.problems, sequential.problems);
     }
 
     #[test]

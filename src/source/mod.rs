@@ -28,6 +28,12 @@ pub trait ReadAt: Send + Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// A hint that `[offset, offset + length)` will be read soon: a slow source (an EBS
+    /// snapshot) starts fetching it without waiting; others ignore it. Never an error.
+    fn prefetch(&self, offset: u64, length: u64) {
+        let _ = (offset, length);
+    }
 }
 
 /// Error for a read that would go past the end of a source.

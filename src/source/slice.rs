@@ -35,6 +35,14 @@ impl ReadAt for Slice {
         // Cannot overflow: offset + len <= length and self.offset + length <= inner length.
         self.inner.read_exact_at(self.offset + offset, buf)
     }
+
+    fn prefetch(&self, offset: u64, length: u64) {
+        // Only the part inside the slice, translated to the inner source.
+        let end = offset.saturating_add(length).min(self.length);
+        if offset < end {
+            self.inner.prefetch(self.offset + offset, end - offset);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -215,8 +215,13 @@ pub fn all_snapshots(runtime: &tokio::runtime::Runtime, moto: &Moto) -> Vec<Stri
 
 /// Register an AMI whose root is `snapshot_id`.
 pub fn register_image(runtime: &tokio::runtime::Runtime, moto: &Moto, snapshot_id: &str) -> String {
+    register_image_with(runtime, &moto.sdk_config(), snapshot_id)
+}
+
+/// Register an AMI whose root is `snapshot_id`, in the region of `config`.
+pub fn register_image_with(runtime: &tokio::runtime::Runtime, config: &SdkConfig, snapshot_id: &str) -> String {
     use aws_sdk_ec2::types::{BlockDeviceMapping, EbsBlockDevice};
-    let client = ec2(moto);
+    let client = aws_sdk_ec2::Client::new(config);
     runtime.block_on(async {
         client
             .register_image()
