@@ -10,6 +10,8 @@
 # /usr/share has names with spaces, which mkfs.xfs protofiles cannot express).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-image.sh
+source scripts/bench-image.sh
 runs=3
 while [ $# -gt 0 ]; do
     case $1 in
@@ -19,33 +21,12 @@ while [ $# -gt 0 ]; do
 done
 bench=target/bench-xfs
 mkdir -p "$bench"
-partition_start=1050624 # sectors, as in scripts/bench.sh
-
-make_disk() { # disk filesystem-image
-    rm -f "$1"
-    truncate -s 8G "$1"
-    sfdisk -q "$1" <<TABLE
-label: gpt
-start=2048, size=1048576, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
-start=$partition_start, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4
-TABLE
-    dd if="$2" of="$1" bs=1M seek=$((partition_start * 512)) oflag=seek_bytes conv=notrunc,sparse status=none
-    rm -f "$2"
-}
-
 if [ ! -f "$bench/ext4.img" ] || [ ! -f "$bench/xfs.img" ]; then
     tree=$(mktemp -d)
     mountpoint=$(mktemp -d)
     trap 'mountpoint -q "$mountpoint" && umount "$mountpoint"; rm -rf "$tree" "$mountpoint"' EXIT
-    mkdir -p "$tree/usr" "$tree/var/lib/dpkg" "$tree/etc"
-    echo "copying /usr/share ..." >&2
-    cp -a /usr/share "$tree/usr/share"
-    cp /var/lib/dpkg/status "$tree/var/lib/dpkg/status"
-    cp -L /etc/os-release "$tree/etc/os-release"
-    echo "making ext4 ..." >&2
-    rm -f "$bench/root.ext4"
-    mke2fs -q -F -t ext4 -d "$tree" "$bench/root.ext4" 7G
-    make_disk "$bench/ext4.img" "$bench/root.ext4"
+    stage_usr_share "$tree"
+    make_root_image "$tree" "$bench/ext4.img"
     echo "making xfs ..." >&2
     rm -f "$bench/root.xfs"
     truncate -s 7G "$bench/root.xfs"

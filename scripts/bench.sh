@@ -23,19 +23,15 @@ mkdir -p "$bench"
 if [ ! -f "$image" ]; then
   tree=$(mktemp -d)
   trap 'rm -rf "$tree"' EXIT
-  mkdir -p "$tree/usr" "$tree/var/lib/dpkg" "$tree/etc"
-  echo "copying /usr/share ..." >&2
-  cp -a /usr/share "$tree/usr/share"
-  cp /var/lib/dpkg/status "$tree/var/lib/dpkg/status"
-  cp -L /etc/os-release "$tree/etc/os-release"
+  stage_usr_share "$tree"
   make_root_image "$tree" "$image"
 fi
 cargo build --release --quiet
-used=$(python3 - "$image" <<'PY'
+used=$(python3 - "$image" "$root_partition_start" <<'PY'
 import struct, sys
 # Used bytes of the ext4 filesystem: (blocks - free blocks) * block size, from its superblock.
 with open(sys.argv[1], "rb") as disk:
-    disk.seek(1050624 * 512 + 1024)
+    disk.seek(int(sys.argv[2]) * 512 + 1024)
     sb = disk.read(1024)
 blocks = struct.unpack_from("<I", sb, 4)[0] | (struct.unpack_from("<I", sb, 0x150)[0] << 32)
 free = struct.unpack_from("<I", sb, 12)[0] | (struct.unpack_from("<I", sb, 0x158)[0] << 32)
