@@ -298,6 +298,11 @@ pub struct AwsArguments {
     /// 512 KiB blocks cached per snapshot.
     #[arg(long, default_value_t = 256)]
     pub cache_blocks: usize,
+    /// Tag key put on the snapshots we create (its value is the scan id); `cleanup` deletes
+    /// only snapshots carrying it. The IAM policy's conditions name it: change both together.
+    /// Default: snapscan:scan-id.
+    #[arg(long, value_name = "KEY")]
+    pub tag_key: Option<String>,
 }
 
 /// `cleanup`.

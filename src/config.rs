@@ -63,6 +63,8 @@ pub struct AwsSection {
     pub endpoint_url: Option<String>,
     /// `--role-arn`.
     pub role_arn: Option<String>,
+    /// `--tag-key`: the key on the snapshots we create and sweep.
+    pub tag_key: Option<String>,
     /// `--adaptive-retries`.
     pub adaptive_retries: Option<bool>,
     /// `--concurrency`: block fetches in flight per snapshot.
@@ -174,6 +176,12 @@ pub fn parse(text: &str) -> Result<ConfigFile, String> {
         )?;
     }
     let aws = &file.aws;
+    if let Some(key) = &aws.tag_key {
+        checked(
+            "aws.tag_key",
+            crate::settings::check_tag_key(key.clone()).map(drop).map_err(|error| error.to_string()),
+        )?;
+    }
     for (key, value) in [
         ("aws.concurrency", aws.concurrency),
         ("aws.volume_concurrency", aws.volume_concurrency),
@@ -220,6 +228,7 @@ mod tests {
             regions = ["eu-west-1", "us-east-1"]
             endpoint_url = "http://127.0.0.1:5000"
             role_arn = "arn:aws:iam::123456789012:role/snapscan"
+            tag_key = "team:snapscan-scan-id"
             adaptive_retries = true
             concurrency = 64
             volume_concurrency = 2
@@ -256,6 +265,7 @@ mod tests {
             ("[instances]\nsnapshot_timeout = \"soon\"", "instances.snapshot_timeout"),
             ("[instances]\npoll_interval = 0.0", "instances.poll_interval"),
             ("ignore_unfixed = \"yes\"", "ignore_unfixed"),
+            ("[aws]\ntag_key = \"aws:reserved\"", "aws.tag_key"),
         ] {
             let error = parse(text).expect_err(text);
             assert!(error.contains(key), "{text:?} gave {error:?}");

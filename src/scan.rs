@@ -237,7 +237,7 @@ pub fn cleanup(settings: &Settings, cleanup: &CleanupSettings) -> anyhow::Result
         }
     }
     if results.is_empty() {
-        eprintln!("snapscan: no snapshots carrying {} found", aws::SCAN_ID_TAG);
+        eprintln!("snapscan: no snapshots carrying {} found", session.tag_key());
     }
     if failures > 0 {
         anyhow::bail!("{failures} snapshot(s) could not be swept");

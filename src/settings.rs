@@ -396,6 +396,7 @@ fn apply_config(file: &ConfigFile, given: &GivenArguments, cli: &mut Cli) {
         fill(&mut aws.regions, section.regions.clone(), given("regions"));
         fill(&mut aws.endpoint_url, section.endpoint_url.clone().map(Some), given("endpoint_url"));
         fill(&mut aws.role_arn, section.role_arn.clone().map(Some), given("role_arn"));
+        fill(&mut aws.tag_key, section.tag_key.clone().map(Some), given("tag_key"));
         fill(&mut aws.adaptive_retries, section.adaptive_retries, given("adaptive_retries"));
         fill(&mut aws.concurrency, section.concurrency, given("concurrency"));
         fill(&mut aws.volume_concurrency, section.volume_concurrency, given("volume_concurrency"));
@@ -550,6 +551,15 @@ pub fn check_poll_interval(seconds: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--tag-key`: what EC2 accepts as a tag key we may write (1–128 characters, not in the
+/// reserved `aws:` namespace).
+pub fn check_tag_key(key: String) -> anyhow::Result<String> {
+    if key.trim().is_empty() || key.chars().count() > 128 || key.to_ascii_lowercase().starts_with("aws:") {
+        anyhow::bail!("--tag-key {key:?}: a tag key has 1 to 128 characters and does not start with aws:");
+    }
+    Ok(key)
+}
+
 fn aws_settings(arguments: &AwsArguments, instance: Option<&InstanceScanArguments>) -> anyhow::Result<AwsSettings> {
     if arguments.concurrency == 0 || arguments.volume_concurrency == 0 || arguments.cache_blocks == 0 {
         anyhow::bail!("--concurrency, --volume-concurrency and --cache-blocks must be at least 1");
@@ -559,6 +569,7 @@ fn aws_settings(arguments: &AwsArguments, instance: Option<&InstanceScanArgument
         regions: arguments.regions.clone(),
         endpoint_url: arguments.endpoint_url.clone(),
         role_arn: arguments.role_arn.clone(),
+        tag_key: arguments.tag_key.clone().map(check_tag_key).transpose()?,
         adaptive_retries: arguments.adaptive_retries,
         ebs: EbsOptions {
             concurrency: arguments.concurrency,

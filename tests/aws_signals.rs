@@ -14,7 +14,14 @@ const DEMO: &str = "fixtures/demo/debian12.img";
 
 /// Start `scan instance` slowed down by block latency, writing its JSON report to `report`,
 /// and wait until it is mid-scan: our snapshot exists and blocks are being fetched.
-fn start_slow_scan(moto: &Moto, runtime: &tokio::runtime::Runtime, report: &Path) -> (Child, String) {
+/// Start a scan of one instance whose block reads are slow; returns once it has made its
+/// snapshot (tagged with `tag_key`, else the default key) and started reading.
+fn start_slow_scan(
+    moto: &Moto,
+    runtime: &tokio::runtime::Runtime,
+    report: &Path,
+    tag_key: Option<&str>,
+) -> (Child, String) {
     let snapshot_id = support::seed_snapshot(runtime, &moto.sdk_config(), &support::repository_root().join(DEMO));
     let image_id = support::register_image(runtime, moto, &snapshot_id);
     let instance_id =
@@ -34,6 +41,8 @@ fn start_slow_scan(moto: &Moto, runtime: &tokio::runtime::Runtime, report: &Path
             "0.2",
             "--concurrency",
             "1",
+            "--tag-key",
+            tag_key.unwrap_or(support::SCAN_ID_TAG),
         ],
     )
     .stdout(Stdio::null())
@@ -46,7 +55,8 @@ fn start_slow_scan(moto: &Moto, runtime: &tokio::runtime::Runtime, report: &Path
     while !going && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
         let fetching = moto.fault_report()["seen"]["GetSnapshotBlock"].as_u64().unwrap_or(0) >= 2;
-        going = fetching && !support::tagged_snapshots(runtime, moto).is_empty();
+        going = fetching
+            && !support::tagged_snapshots_with(runtime, moto, tag_key.unwrap_or(support::SCAN_ID_TAG)).is_empty();
     }
     if !going {
         child.kill().ok();
@@ -72,7 +82,7 @@ fn interrupted_run_cleans_up(signal: &str, exit_code: i32, signal_name: &str) {
     let Some(moto) = Moto::start() else { return };
     let runtime = support::runtime();
     let report = report_path(signal_name);
-    let (child, instance_id) = start_slow_scan(&moto, &runtime, &report);
+    let (child, instance_id) = start_slow_scan(&moto, &runtime, &report, None);
     send(&child, signal);
     let output = child.wait_with_output().expect("wait for snapscan");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -112,7 +122,7 @@ fn cleanup_after_sigkill_sweeps_only_tagged_snapshots() {
     let Some(moto) = Moto::start() else { return };
     let runtime = support::runtime();
     let report = report_path("SIGKILL");
-    let (mut child, _) = start_slow_scan(&moto, &runtime, &report);
+    let (mut child, _) = start_slow_scan(&moto, &runtime, &report, None);
     send(&child, "-KILL");
     child.wait().expect("reap snapscan");
     assert!(!report.exists(), "a killed run cannot write a report");
@@ -159,4 +169,27 @@ fn cleanup_after_sigkill_sweeps_only_tagged_snapshots() {
     assert!(support::tagged_snapshots(&runtime, &moto).is_empty());
     let remaining = support::all_snapshots(&runtime, &moto);
     assert!(remaining.contains(&untagged) && remaining.contains(&other), "cleanup touched a snapshot that is not ours");
+}
+
+#[test]
+fn a_configured_tag_key_marks_and_sweeps_the_snapshots() {
+    let Some(moto) = Moto::start() else { return };
+    let runtime = support::runtime();
+    let report = report_path("tag-key");
+    let key = "team:scanner-run";
+    let (mut child, _) = start_slow_scan(&moto, &runtime, &report, Some(key));
+    send(&child, "-KILL");
+    child.wait().expect("reap snapscan");
+    moto.set_faults("{}");
+    let left = support::tagged_snapshots_with(&runtime, &moto, key);
+    assert!(!left.is_empty(), "the snapshot carries the configured key");
+    assert!(support::tagged_snapshots(&runtime, &moto).is_empty(), "and not the default one");
+
+    // A sweep with the default key does not see them; one with the configured key does.
+    let output = support::snapscan(&moto, &["cleanup", "--older-than", "0"]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(support::tagged_snapshots_with(&runtime, &moto, key), left);
+    let output = support::snapscan(&moto, &["cleanup", "--older-than", "0", "--tag-key", key]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(support::tagged_snapshots_with(&runtime, &moto, key).is_empty());
 }

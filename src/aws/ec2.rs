@@ -3,7 +3,7 @@
 //! for them; list and delete snapshots carrying our tag. Mutating calls are paced.
 
 use super::eligibility::{InstanceFacts, Reason, VolumeFacts};
-use super::{INSTANCE_TAG, SCAN_ID_TAG, Session, describe};
+use super::{INSTANCE_TAG, Session, describe};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, InstanceSpecification, ResourceType, SnapshotState, Tag, TagSpecification};
 use std::collections::HashMap;
@@ -237,7 +237,7 @@ pub fn create_snapshots(
         .build();
     let tags = TagSpecification::builder()
         .resource_type(ResourceType::Snapshot)
-        .tags(Tag::builder().key(SCAN_ID_TAG).value(scan_id).build())
+        .tags(Tag::builder().key(session.tag_key()).value(scan_id).build())
         .tags(Tag::builder().key(INSTANCE_TAG).value(&instance.instance_id).build())
         .build();
     session.runtime().block_on(async {
@@ -370,7 +370,7 @@ pub fn list_tagged_snapshots(session: &Session, region: &str) -> Result<Vec<Tagg
             let output = client
                 .describe_snapshots()
                 .owner_ids("self")
-                .filters(Filter::builder().name("tag-key").values(SCAN_ID_TAG).build())
+                .filters(Filter::builder().name("tag-key").values(session.tag_key()).build())
                 .set_next_token(next_token.take())
                 .send()
                 .await
@@ -381,7 +381,7 @@ pub fn list_tagged_snapshots(session: &Session, region: &str) -> Result<Vec<Tagg
                 let Some(scan_id) = snapshot
                     .tags()
                     .iter()
-                    .find(|tag| tag.key() == Some(SCAN_ID_TAG))
+                    .find(|tag| tag.key() == Some(session.tag_key()))
                     .map(|tag| tag.value().unwrap_or_default().to_string())
                 else {
                     continue;

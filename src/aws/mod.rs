@@ -38,6 +38,8 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// Role to assume (cross-account scans).
     pub role_arn: Option<String>,
+    /// Tag key for the snapshots we create and sweep, when not [`SCAN_ID_TAG`].
+    pub tag_key: Option<String>,
     /// Use the SDK's adaptive retry mode (client-side rate limiting) instead of standard.
     pub adaptive_retries: bool,
     /// EBS source tunables.
@@ -138,6 +140,11 @@ impl Session {
     /// A fresh multi-threaded runtime sized for many concurrent block fetches.
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
+    }
+
+    /// Tag key on the snapshots this session creates and sweeps.
+    pub fn tag_key(&self) -> &str {
+        self.options.tag_key.as_deref().unwrap_or(SCAN_ID_TAG)
     }
 
     /// Regions this session works in.

@@ -191,12 +191,17 @@ pub fn ec2(moto: &Moto) -> aws_sdk_ec2::Client {
 
 /// Snapshot ids carrying our tag key.
 pub fn tagged_snapshots(runtime: &tokio::runtime::Runtime, moto: &Moto) -> Vec<String> {
+    tagged_snapshots_with(runtime, moto, SCAN_ID_TAG)
+}
+
+/// Snapshot ids carrying the tag key `key`.
+pub fn tagged_snapshots_with(runtime: &tokio::runtime::Runtime, moto: &Moto, key: &str) -> Vec<String> {
     let client = ec2(moto);
     runtime.block_on(async {
         let output = client
             .describe_snapshots()
             .owner_ids("self")
-            .filters(aws_sdk_ec2::types::Filter::builder().name("tag-key").values(SCAN_ID_TAG).build())
+            .filters(aws_sdk_ec2::types::Filter::builder().name("tag-key").values(key).build())
             .send()
             .await
             .expect("DescribeSnapshots");
