@@ -108,5 +108,7 @@ fn init_logging(verbosity: Verbosity) {
         .with_writer(snapscan::progress::LogWriters)
         .with_target(false)
         .without_time()
+        // Colour only for a person at a terminal: cron mails and log files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .init();
 }

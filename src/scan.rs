@@ -173,7 +173,7 @@ pub fn run(settings: &Settings, database: Option<&Database>) -> Scan {
             severity: Severity::Warning,
             location: None,
             message: format!(
-                "no advisory bundle at {}: packages were not checked for vulnerabilities (build one with `snapscan db build --from DIR`)",
+                "no advisory bundle at {}: packages were not checked for vulnerabilities (download one with `snapscan db update`, or build one with `snapscan db build --from DIR`)",
                 settings.matching.database.display()
             ),
         }),

@@ -199,3 +199,12 @@ fn an_instance_scan_shows_snapshot_states_and_the_ebs_transfer() {
     assert!(transfer.contains(&format!(" read {blocks} blocks, ")), "{transfer:?} against {blocks} blocks fetched");
     let _ = std::fs::remove_dir_all(scratch);
 }
+
+#[test]
+fn logs_to_a_pipe_are_plain_text() {
+    let run = run_on_pipes(&scan_arguments(&["-v"]));
+    assert_eq!(run.code, Some(0));
+    let logs = String::from_utf8_lossy(&run.terminal);
+    assert!(logs.contains("INFO"), "-v logs nothing:\n{logs}");
+    assert!(!run.terminal.contains(&0x1b), "escape sequences in logs written to a pipe:\n{logs}");
+}

@@ -65,7 +65,9 @@ pub enum AdvisoryError {
         expected: u32,
     },
     /// No bundle at the path.
-    #[error("no advisory bundle at {path}: build one with `snapscan db build --from DIR --output {path}`")]
+    #[error(
+        "no advisory bundle at {path}: download one with `snapscan db update --db {path}`, or build one with `snapscan db build --from DIR --output {path}`"
+    )]
     Missing {
         /// Where we looked.
         path: String,
