@@ -154,6 +154,7 @@ impl InstanceBar {
 /// A filesystem that counts, on a walk's line, the entries of every directory listed.
 /// Only listing is counted: that is what "files walked" means, and opening files for
 /// catalogers goes straight to the inner filesystem.
+///
 /// `inner` is the filesystem borrowed or owned (a parallel walker's own handle), and the
 /// line is shared: every walker of a partition counts on the same one.
 pub struct CountingFilesystem<F> {

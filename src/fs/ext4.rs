@@ -6,6 +6,7 @@
 //! walk opens its own handle over the shared source.
 
 use super::{DirEntry, FileReader, FileType, Filesystem, FsError, Metadata};
+use crate::archive::Endian;
 use crate::source::ReadAt;
 use ext4_view::{Ext4, Ext4Error, Ext4Read};
 use std::hash::{Hash, Hasher};
@@ -92,28 +93,20 @@ const EXTENTS_FLAG: u32 = 0x80000;
 const EXTENT_MAGIC: u16 = 0xF30A;
 const ROOT_INODE: u64 = 2;
 
-fn le16(bytes: &[u8], offset: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(bytes.get(offset..offset + 2)?.try_into().ok()?))
-}
-
-fn le32(bytes: &[u8], offset: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(offset..offset + 4)?.try_into().ok()?))
-}
-
 impl DirectoryLocator {
     fn new(source: Arc<dyn ReadAt>) -> Option<Self> {
         let mut superblock = [0u8; 1024];
         source.read_exact_at(SUPERBLOCK_OFFSET, &mut superblock).ok()?;
-        let log_block_size = le32(&superblock, 0x18)?;
+        let log_block_size = Endian::Little.u32(&superblock, 0x18)?;
         if log_block_size > 6 {
             return None;
         }
         let block_size = 1024u64 << log_block_size;
-        let is_64bit = le32(&superblock, 0x60)? & INCOMPAT_64BIT != 0;
-        let descriptor_size = if is_64bit { u64::from(le16(&superblock, 0xFE)?) } else { 32 };
-        let first_data_block = u64::from(le32(&superblock, 0x14)?);
-        let inodes_per_group = u64::from(le32(&superblock, 0x28)?);
-        let inode_size = u64::from(le16(&superblock, 0x58)?);
+        let is_64bit = Endian::Little.u32(&superblock, 0x60)? & INCOMPAT_64BIT != 0;
+        let descriptor_size = if is_64bit { u64::from(Endian::Little.u16(&superblock, 0xFE)?) } else { 32 };
+        let first_data_block = u64::from(Endian::Little.u32(&superblock, 0x14)?);
+        let inodes_per_group = u64::from(Endian::Little.u32(&superblock, 0x28)?);
+        let inode_size = u64::from(Endian::Little.u16(&superblock, 0x58)?);
         if inodes_per_group == 0 || !(128..=4096).contains(&inode_size) || !(32..=1024).contains(&descriptor_size) {
             return None;
         }
@@ -133,8 +126,12 @@ impl DirectoryLocator {
         let group = index / self.inodes_per_group;
         let descriptor =
             self.read(self.descriptor_table.checked_add(group.checked_mul(self.descriptor_size)?)?, 0x2C)?;
-        let table = u64::from(le32(&descriptor, 0x8)?)
-            | if self.is_64bit && self.descriptor_size >= 0x2C { u64::from(le32(&descriptor, 0x28)?) << 32 } else { 0 };
+        let table = u64::from(Endian::Little.u32(&descriptor, 0x8)?)
+            | if self.is_64bit && self.descriptor_size >= 0x2C {
+                u64::from(Endian::Little.u32(&descriptor, 0x28)?) << 32
+            } else {
+                0
+            };
         let offset = table
             .checked_mul(self.block_size)?
             .checked_add((index % self.inodes_per_group).checked_mul(self.inode_size)?)?;
@@ -143,7 +140,7 @@ impl DirectoryLocator {
 
     /// Byte ranges `(offset, length)` of a directory inode's blocks, in logical order.
     fn extents(&self, inode: &[u8]) -> Option<Vec<(u64, u64)>> {
-        if le16(inode, 0)? & 0xF000 != 0x4000 || le32(inode, 0x20)? & EXTENTS_FLAG == 0 {
+        if Endian::Little.u16(inode, 0)? & 0xF000 != 0x4000 || Endian::Little.u32(inode, 0x20)? & EXTENTS_FLAG == 0 {
             return None;
         }
         let mut ranges = Vec::new();
@@ -151,22 +148,24 @@ impl DirectoryLocator {
         let mut visited = 0usize;
         while let Some(node) = nodes.pop() {
             visited += 1;
-            if visited > MAXIMUM_EXTENT_NODES || le16(&node, 0)? != EXTENT_MAGIC {
+            if visited > MAXIMUM_EXTENT_NODES || Endian::Little.u16(&node, 0)? != EXTENT_MAGIC {
                 return None;
             }
-            let entries = usize::from(le16(&node, 2)?);
-            let depth = le16(&node, 6)?;
+            let entries = usize::from(Endian::Little.u16(&node, 2)?);
+            let depth = Endian::Little.u16(&node, 6)?;
             let mut children = Vec::new();
             for entry in 0..entries {
                 let at = 12usize.checked_add(entry.checked_mul(12)?)?;
                 if depth == 0 {
-                    let raw_length = u64::from(le16(&node, at + 4)?);
+                    let raw_length = u64::from(Endian::Little.u16(&node, at + 4)?);
                     // Lengths over 32768 mark unwritten extents (their blocks read as zeros).
                     let length = if raw_length > 32_768 { raw_length - 32_768 } else { raw_length };
-                    let start = (u64::from(le16(&node, at + 6)?) << 32) | u64::from(le32(&node, at + 8)?);
+                    let start = (u64::from(Endian::Little.u16(&node, at + 6)?) << 32)
+                        | u64::from(Endian::Little.u32(&node, at + 8)?);
                     ranges.push((start.checked_mul(self.block_size)?, length.checked_mul(self.block_size)?));
                 } else {
-                    let leaf = (u64::from(le16(&node, at + 8)?) << 32) | u64::from(le32(&node, at + 4)?);
+                    let leaf = (u64::from(Endian::Little.u16(&node, at + 8)?) << 32)
+                        | u64::from(Endian::Little.u32(&node, at + 4)?);
                     children.push(self.read(leaf.checked_mul(self.block_size)?, self.block_size)?);
                 }
             }
@@ -188,8 +187,8 @@ impl DirectoryLocator {
             for block in bytes.chunks(usize::try_from(self.block_size).ok()?) {
                 let mut at = 0usize;
                 while at + 8 <= block.len() {
-                    let inode = le32(block, at)?;
-                    let record_length = usize::from(le16(block, at + 4)?);
+                    let inode = Endian::Little.u32(block, at)?;
+                    let record_length = usize::from(Endian::Little.u16(block, at + 4)?);
                     let name_length = usize::from(*block.get(at + 6)?);
                     if record_length < 8 {
                         break;
