@@ -148,22 +148,13 @@ impl MatchSettings {
     }
 }
 
-/// Parse `90s`, `30m`, `12h` or `7d` into seconds.
+/// Parse `90s`, `30m`, `12h` or `7d` into seconds: `--max-db-age`, which (unlike an age
+/// to sweep) has no unitless `0`.
 pub fn parse_duration(text: &str) -> anyhow::Result<u64> {
-    let text = text.trim();
-    let split = text.find(|character: char| !character.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--max-db-age {text:?}: expected a number and a unit (s, m, h, d)"))?;
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => anyhow::bail!("--max-db-age {text:?}: the unit must be s, m, h or d"),
-    };
-    number.checked_mul(scale).ok_or_else(|| anyhow::anyhow!("--max-db-age {text:?} is too large"))
+    if text.trim() == "0" {
+        anyhow::bail!("--max-db-age {text:?}: expected a number and a unit (s, m, h, d)");
+    }
+    parse_age(text).map(|age| age.as_secs()).map_err(|error| anyhow::anyhow!("--max-db-age: {error}"))
 }
 
 /// The bundle's default place: `$XDG_CACHE_HOME/snapscan/advisories.db`, else
