@@ -132,11 +132,7 @@ pub fn load(named: Option<&Path>) -> anyhow::Result<Option<Loaded>> {
 
 /// `$XDG_CONFIG_HOME/snapscan/config.toml`, else `~/.config/snapscan/config.toml`.
 fn user_file() -> Option<PathBuf> {
-    let base =
-        std::env::var_os("XDG_CONFIG_HOME").filter(|value| !value.is_empty()).map(PathBuf::from).or_else(|| {
-            std::env::var_os("HOME").filter(|value| !value.is_empty()).map(|home| PathBuf::from(home).join(".config"))
-        })?;
-    Some(base.join("snapscan").join("config.toml"))
+    Some(crate::settings::user_directory("XDG_CONFIG_HOME", ".config")?.join("snapscan").join("config.toml"))
 }
 
 /// Parse and check the file's text. Errors name the key.

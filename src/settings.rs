@@ -160,12 +160,14 @@ pub fn parse_duration(text: &str) -> anyhow::Result<u64> {
 /// The bundle's default place: `$XDG_CACHE_HOME/snapscan/advisories.db`, else
 /// `~/.cache/snapscan/advisories.db`.
 pub fn default_database() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
+    let cache = user_directory("XDG_CACHE_HOME", ".cache").unwrap_or_else(|| PathBuf::from(".cache"));
     cache.join("snapscan").join("advisories.db")
+}
+
+/// An XDG base directory: `$variable` when set and not empty, else `$HOME/<under_home>`.
+pub fn user_directory(variable: &str, under_home: &str) -> Option<PathBuf> {
+    let not_empty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    not_empty(variable).or_else(|| not_empty("HOME").map(|home| home.join(under_home)))
 }
 
 impl Settings {
