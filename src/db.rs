@@ -6,7 +6,7 @@ use crate::advisory::{self, Database, DatabaseInfo};
 use crate::settings::DatabaseAction;
 use anyhow::Context;
 use std::io::Write;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Run a `db` command.
 pub fn run(action: &DatabaseAction, output: &mut dyn Write) -> anyhow::Result<()> {
@@ -86,7 +86,7 @@ fn write_sources(info: &DatabaseInfo, output: &mut dyn Write) -> std::io::Result
 
 /// How long ago `unix_seconds` was, for people: `5 minutes`, `3 hours`, `12 days`.
 pub fn describe_age(unix_seconds: u64) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
+    let now = crate::distro::unix_now();
     let age = now.saturating_sub(unix_seconds);
     match age {
         0..120 => format!("{age} seconds"),

@@ -124,10 +124,14 @@ const END_OF_LIFE: &[(&[&str], &str, &str)] = &[
     (&["sles"], "15", "2031-07-31"),
 ];
 
+/// Seconds since 1970 by the system clock (a clock before 1970 counts as 1970).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
+}
+
 /// Today's UTC date as ISO `YYYY-MM-DD`, from the system clock (a clock before 1970 counts as 1970).
 pub fn today_utc() -> String {
-    let seconds =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
+    let seconds = unix_now();
     let days = i64::try_from(seconds / 86_400).unwrap_or(0);
     let (year, month, day) = civil_from_days(days);
     format!("{year:04}-{month:02}-{day:02}")

@@ -58,8 +58,7 @@ pub fn open_database(matching: &MatchSettings) -> anyhow::Result<Option<Database
     }
     let database = Database::open(&matching.database)?;
     if let Some(limit) = matching.max_age_seconds {
-        let now =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
+        let now = crate::distro::unix_now();
         let built = database.info().built_at_unix;
         if now.saturating_sub(built) > limit {
             anyhow::bail!(

@@ -366,7 +366,7 @@ pub fn build(inputs: &[std::path::PathBuf], output: &std::path::Path) -> Result<
         let imported = import::import_path(input, &name)?;
         Ok((name, input.display().to_string(), imported.advisories, imported.counts))
     });
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
+    let now = crate::distro::unix_now();
     store::write_bundle_from(output, sources, now)
 }
 

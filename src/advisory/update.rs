@@ -179,7 +179,7 @@ fn download_and_build(bundle: &Path, scratch: &Path, options: &UpdateOptions) ->
         let _ = std::fs::remove_file(&feed.path);
         Ok((feed.name, feed.origin, imported.advisories, imported.counts))
     });
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
+    let now = crate::distro::unix_now();
     store::write_bundle_from(bundle, sources, now)
 }
 

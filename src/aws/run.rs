@@ -777,8 +777,7 @@ impl JobResult {
 /// A unique id for this run's snapshots: time, process and randomness.
 pub fn new_scan_id() -> String {
     use std::hash::{BuildHasher, RandomState};
-    let seconds =
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
+    let seconds = crate::distro::unix_now();
     let random = RandomState::new().hash_one((seconds, std::process::id()));
     format!("{seconds}-{}-{:08x}", std::process::id(), random & 0xffff_ffff)
 }

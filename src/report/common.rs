@@ -12,7 +12,6 @@ use crate::model::{Finding, Issue, Scan, Severity};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A UTC instant with one-second precision, as reports write it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,7 +62,7 @@ pub fn generated_at() -> Timestamp {
     *GENERATED.get_or_init(|| {
         let from_environment = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|text| parse_epoch(&text));
         from_environment.unwrap_or_else(|| {
-            let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
+            let seconds = crate::distro::unix_now();
             Timestamp { seconds: i64::try_from(seconds).unwrap_or(0) }
         })
     })
