@@ -69,8 +69,10 @@ fn sqlite_error(path: &Path) -> impl Fn(rusqlite::Error) -> AdvisoryError + '_ {
 /// One source for a bundle: its name, origin, advisories and counts.
 pub type Source = (String, String, Vec<Advisory>, ImportCounts);
 
-/// Write a bundle at `output` from sources `(name, origin, advisories, counts)`,
-/// replacing any existing one atomically.
+/// Write a bundle at `output` from sources `(name, origin, advisories, counts)` already in
+/// memory, replacing any existing one atomically (the tests' shorthand for
+/// [`write_bundle_from`]).
+#[cfg(test)]
 pub fn write_bundle(output: &Path, sources: Vec<Source>, now_unix: u64) -> Result<BuildReport, AdvisoryError> {
     write_bundle_from(output, sources.into_iter().map(Ok), now_unix)
 }
