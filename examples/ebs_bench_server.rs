@@ -5,10 +5,13 @@
 //! serves only ~100 blocks/s here) and without AWS.
 //!
 //!   cargo run --release --example ebs_bench_server -- IMAGE LATENCY_MS
-//! prints `PORT <n>` and serves until stdin closes.
+//! prints `PORT <n>` and serves until stdin closes. Checksums are computed once at start, as
+//! EBS stores them, so that the server's hashing does not take the scanner's CPU (this
+//! machine has two cores). With `EBS_BENCH_TRACE=FILE` it writes one line per block served,
+//! `start_ms end_ms index` from its start, to see how many requests wait at once over time.
 
 use sha2::{Digest, Sha256};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +25,10 @@ const SNAPSHOT: &str = "snap-bench";
 struct Image {
     file: std::fs::File,
     allocated: Vec<u64>,
+    /// Base64 SHA-256 of each allocated block, in `allocated`'s order.
+    checksums: Vec<String>,
+    started: std::time::Instant,
+    trace: Option<std::sync::Mutex<std::fs::File>>,
     volume_gib: u64,
     latency: Duration,
     served: AtomicU64,
@@ -35,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let length = file.metadata()?.len();
     // The allocated blocks are the non-zero ones, as in a real snapshot of this disk.
     let mut allocated = Vec::new();
+    let mut checksums = Vec::new();
     let mut buffer = vec![0u8; BLOCK as usize];
     for index in 0..length.div_ceil(BLOCK) {
         buffer.fill(0);
@@ -43,12 +51,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         file.read_exact_at(&mut buffer[..size], start)?;
         if buffer.iter().any(|&byte| byte != 0) {
             allocated.push(index);
+            checksums.push(aws_smithy_types::base64::encode(Sha256::digest(&buffer)));
         }
     }
     eprintln!("ebs_bench_server: {} of {} blocks allocated", allocated.len(), length.div_ceil(BLOCK));
     let image = Arc::new(Image {
         file,
         allocated,
+        checksums,
+        started: std::time::Instant::now(),
+        trace: match std::env::var_os("EBS_BENCH_TRACE") {
+            Some(path) => Some(std::sync::Mutex::new(std::fs::File::create(path)?)),
+            None => None,
+        },
         volume_gib: length.div_ceil(1 << 30).max(1),
         latency,
         served: AtomicU64::new(0),
@@ -94,8 +109,16 @@ async fn serve(stream: TcpStream, image: Arc<Image>) -> std::io::Result<()> {
         let response = match parts.as_slice() {
             ["snapshots", SNAPSHOT, "blocks"] => list(&image, parameter("maxResults"), parameter("pageToken")),
             ["snapshots", SNAPSHOT, "blocks", index] => {
+                let start = image.started.elapsed();
                 tokio::time::sleep(image.latency).await;
-                block(&image, index.parse().unwrap_or(u64::MAX))
+                let index = index.parse().unwrap_or(u64::MAX);
+                let response = block(&image, index);
+                if let Some(trace) = &image.trace {
+                    let end = image.started.elapsed();
+                    let line = format!("{} {} {index}\n", start.as_millis(), end.as_millis());
+                    trace.lock().map(|mut file| file.write_all(line.as_bytes())).ok();
+                }
+                response
             }
             _ => not_found(),
         };
@@ -121,9 +144,7 @@ fn list(image: &Image, max_results: Option<String>, page_token: Option<String>) 
 }
 
 fn block(image: &Image, index: u64) -> Vec<u8> {
-    if image.allocated.binary_search(&index).is_err() {
-        return not_found();
-    }
+    let Ok(position) = image.allocated.binary_search(&index) else { return not_found() };
     let mut data = vec![0u8; BLOCK as usize];
     let length = image.file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
     let start = index * BLOCK;
@@ -132,7 +153,7 @@ fn block(image: &Image, index: u64) -> Vec<u8> {
         return not_found();
     }
     image.served.fetch_add(1, Ordering::Relaxed);
-    let checksum = aws_smithy_types::base64::encode(Sha256::digest(&data));
+    let checksum = &image.checksums[position];
     let mut response = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {BLOCK}\r\nx-amz-Data-Length: {BLOCK}\r\nx-amz-Checksum: {checksum}\r\nx-amz-Checksum-Algorithm: SHA256\r\n\r\n"
     )

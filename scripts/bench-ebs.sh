@@ -60,7 +60,8 @@ cargo build --release --quiet --bin snapscan --example ebs_bench_server
 work=$(mktemp -d)
 exec 3> >(target/release/examples/ebs_bench_server "$image" "$latency" > "$work/port" 2> "$work/server.log")
 trap 'exec 3>&-; rm -rf "$work"' EXIT
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.2; done
+# The server reads and hashes the whole image first (a minute with a cold page cache).
+for _ in $(seq 600); do [ -s "$work/port" ] && break; sleep 0.2; done
 port=$(awk '{print $2}' "$work/port")
 [ -n "$port" ] || { echo "bench server did not start: $(cat "$work/server.log")" >&2; exit 1; }
 echo "image: $image   added latency per block: ${latency} ms"

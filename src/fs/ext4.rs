@@ -7,7 +7,7 @@
 
 use super::{DirEntry, FileReader, FileType, Filesystem, FsError, Metadata};
 use crate::archive::Endian;
-use crate::source::ReadAt;
+use crate::source::{Prefetched, ReadAt};
 use ext4_view::{Ext4, Ext4Error, Ext4Read};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -85,6 +85,9 @@ struct DirectoryLocator {
     is_64bit: bool,
 }
 
+/// Bytes `ext4-view` reads into its block cache on a miss (its `CacheOpts`: 32 KiB, at
+/// least one block): a directory block's hint covers the window read from it.
+const EXT4_VIEW_READ_BYTES: u64 = 32 * 1024;
 /// Extent tree nodes followed per directory (a guard against loops in corrupt trees).
 const MAXIMUM_EXTENT_NODES: usize = 256;
 /// Directory bytes scanned per lookup step.
@@ -335,14 +338,21 @@ impl Filesystem for ExtFilesystem {
     }
 
     fn read_dir_with_metadata(&self, bytes: &[u8]) -> Result<Vec<super::EntryWithMetadata>, FsError> {
-        // Ask for all the directory's blocks at once before `ext4-view` reads them one by one.
-        if let Some(ranges) = self.locator.as_ref().and_then(|locator| locator.directory(bytes)) {
-            for (offset, length) in ranges {
-                self.source.prefetch(offset, length);
+        // Ask for all the directory's blocks at once before `ext4-view` reads them one by one,
+        // and keep them until the listing is done: a large directory's listing reads an inode
+        // per entry between its blocks, long enough for other walkers to churn the cache.
+        let mut prefetched = Prefetched::default();
+        if let Some(locator) = &self.locator {
+            for (offset, length) in locator.directory(bytes).unwrap_or_default() {
+                // What `ext4-view` will read: from a directory block, its whole read window.
+                let read = length.saturating_add(EXT4_VIEW_READ_BYTES.saturating_sub(locator.block_size));
+                prefetched.extend(self.source.prefetch(offset, read));
             }
         }
         // Reads each entry's inode directly instead of resolving its path again.
-        self.entries(bytes, |entry| entry.metadata().map(|found| metadata(&found)).map_err(convert))
+        let entries = self.entries(bytes, |entry| entry.metadata().map(|found| metadata(&found)).map_err(convert));
+        drop(prefetched);
+        entries
     }
 
     fn read_dir(&self, bytes: &[u8]) -> Result<Vec<DirEntry>, FsError> {
@@ -405,8 +415,9 @@ mod tests {
         fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
             self.inner.read_exact_at(offset, buf)
         }
-        fn prefetch(&self, offset: u64, length: u64) {
+        fn prefetch(&self, offset: u64, length: u64) -> Prefetched {
             self.hints.lock().unwrap().push((offset, length));
+            Prefetched::default()
         }
     }
 
@@ -433,12 +444,15 @@ mod tests {
         let root = locator.lookup(&locator.extents(&locator.inode(deep_root).unwrap()).unwrap(), b"..").unwrap();
         assert_eq!(root, ROOT_INODE);
         assert!(locator.directory(b"/deep/missing").is_none());
-        // Listing a directory first hints exactly its blocks.
+        // Listing a directory first hints exactly its blocks, each with the window
+        // `ext4-view` reads from it.
         let hinted = Arc::new(Hinted { inner: Arc::clone(&partition), hints: Mutex::new(Vec::new()) });
         let filesystem = ExtFilesystem::open(Arc::clone(&hinted) as Arc<dyn ReadAt>).unwrap();
         let listed = filesystem.read_dir_with_metadata(b"/deep/level-1/level-2").unwrap();
         assert!(!listed.is_empty());
-        assert_eq!(*hinted.hints.lock().unwrap(), deep);
+        let windows: Vec<(u64, u64)> =
+            deep.iter().map(|&(offset, length)| (offset, length + EXT4_VIEW_READ_BYTES - locator.block_size)).collect();
+        assert_eq!(*hinted.hints.lock().unwrap(), windows);
         // A regular file is no directory to locate.
         assert!(locator.directory(b"/bad-\xff\xfe-name").is_none());
     }

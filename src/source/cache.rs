@@ -6,7 +6,7 @@
 //! LRU bounded in bytes), so each page of the disk is normally read from the source once.
 //! Missing pages of one request are read in contiguous runs, so read calls stay few.
 
-use super::{ReadAt, check_range};
+use super::{Prefetched, ReadAt, check_range};
 use lru::LruCache;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -45,8 +45,8 @@ impl ReadAt for CachedSource {
         self.inner.len()
     }
 
-    fn prefetch(&self, offset: u64, length: u64) {
-        self.inner.prefetch(offset, length);
+    fn prefetch(&self, offset: u64, length: u64) -> Prefetched {
+        self.inner.prefetch(offset, length)
     }
 
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {

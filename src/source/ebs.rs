@@ -14,7 +14,7 @@
 //! holds a handle on a tokio runtime (shared by every source of one AWS session) and
 //! `block_on`s it. AWS SDK types stay in this file and `aws/`.
 
-use super::{ReadAt, ReadCounters, check_range};
+use super::{Prefetched, ReadAt, ReadCounters, check_range};
 use aws_sdk_ebs::Client;
 use aws_sdk_ebs::config::http::HttpResponse;
 use aws_sdk_ebs::error::{ProvideErrorMetadata, SdkError};
@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::runtime::Runtime;
@@ -266,6 +266,121 @@ impl BlockCache {
     }
 }
 
+/// Granularity of the pages kept for prefetch guards (a filesystem block, at most).
+const HELD_PAGE_SIZE: u64 = 4096;
+
+/// Most pages kept for prefetch guards at once (32 MiB).
+const MAXIMUM_HELD_PAGES: usize = 8192;
+
+/// Pages of hinted ranges, kept while a prefetch guard holds them. The block cache keeps a
+/// fraction of a second of fetches at full concurrency, and a large directory's listing
+/// (`/usr/share/man/man1`: 1 MiB of directory blocks spread over 75 MiB of disk, between
+/// the files written into it) reads its blocks over a second or more; keeping whole 512 KiB
+/// blocks for it would take 70 MiB, its own pages take 8.
+#[derive(Default)]
+struct HeldPages {
+    pages: Mutex<HashMap<u64, HeldPage>>,
+    /// Pages in `pages`, readable without the lock (reads skip the store when it is empty).
+    count: AtomicUsize,
+}
+
+struct HeldPage {
+    /// Guards holding this page.
+    holders: usize,
+    /// The page's bytes, once its block arrived.
+    data: Option<Arc<[u8]>>,
+}
+
+/// A prefetch guard's pages.
+struct HeldRange {
+    inner: Arc<Inner>,
+    pages: std::ops::Range<u64>,
+}
+
+impl Drop for HeldRange {
+    fn drop(&mut self) {
+        self.inner.held.release(self.pages.clone());
+    }
+}
+
+impl HeldPages {
+    /// Hold `pages` for a guard; false (nothing held) when that would pass the bound.
+    fn hold(&self, pages: std::ops::Range<u64>) -> bool {
+        let mut held = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        let wanted = usize::try_from(pages.end.saturating_sub(pages.start)).unwrap_or(usize::MAX);
+        if held.len().saturating_add(wanted) > MAXIMUM_HELD_PAGES {
+            return false;
+        }
+        for page in pages {
+            held.entry(page).or_insert(HeldPage { holders: 0, data: None }).holders += 1;
+        }
+        self.count.store(held.len(), Ordering::Relaxed);
+        true
+    }
+
+    /// Let go of a guard's pages.
+    fn release(&self, pages: std::ops::Range<u64>) {
+        let mut held = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        for page in pages {
+            if let Some(entry) = held.get_mut(&page) {
+                entry.holders -= 1;
+                if entry.holders == 0 {
+                    held.remove(&page);
+                }
+            }
+        }
+        self.count.store(held.len(), Ordering::Relaxed);
+    }
+
+    /// Copy block `index` (None: unallocated, zeros) into the held pages of `pages` it covers.
+    fn fill(&self, index: u64, block: Option<&[u8]>, pages: std::ops::Range<u64>) {
+        let pages_per_block = EBS_BLOCK_SIZE / HELD_PAGE_SIZE;
+        let Some(first) = index.checked_mul(pages_per_block) else { return };
+        let block_pages = first..first.saturating_add(pages_per_block);
+        let page_size = usize::try_from(HELD_PAGE_SIZE).unwrap_or(usize::MAX);
+        let mut held = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        for page in pages.start.max(block_pages.start)..pages.end.min(block_pages.end) {
+            let Some(entry) = held.get_mut(&page) else { continue };
+            if entry.data.is_some() {
+                continue;
+            }
+            let within = usize::try_from(page - first).unwrap_or(usize::MAX).saturating_mul(page_size);
+            entry.data = match block {
+                Some(block) => block.get(within..within.saturating_add(page_size)).map(Arc::from),
+                None => Some(Arc::from(vec![0u8; page_size])),
+            };
+        }
+    }
+
+    /// Fill `buf` from held pages when every page under it is held and loaded.
+    fn read(&self, offset: u64, buf: &mut [u8]) -> bool {
+        if self.count.load(Ordering::Relaxed) == 0 || buf.is_empty() {
+            return false;
+        }
+        let Some(end) = u64::try_from(buf.len()).ok().and_then(|length| offset.checked_add(length)) else {
+            return false;
+        };
+        let held = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut written = 0usize;
+        for page in offset / HELD_PAGE_SIZE..end.div_ceil(HELD_PAGE_SIZE) {
+            let Some(data) = held.get(&page).and_then(|entry| entry.data.as_ref()) else { return false };
+            let page_start = page * HELD_PAGE_SIZE;
+            let from = offset.max(page_start);
+            let to = end.min(page_start + HELD_PAGE_SIZE);
+            let (Ok(within), Ok(take)) = (usize::try_from(from - page_start), usize::try_from(to - from)) else {
+                return false;
+            };
+            let (Some(source), Some(target)) = (data.get(within..within + take), buf.get_mut(written..written + take))
+            else {
+                return false;
+            };
+            target.copy_from_slice(source);
+            written += take;
+        }
+        written == buf.len()
+    }
+}
+
 /// How one failed call should be handled.
 enum Failure {
     /// Worth another attempt after a backoff.
@@ -285,10 +400,17 @@ struct Inner {
     relist: tokio::sync::Mutex<()>,
     cache: BlockCache,
     fetches: Semaphore,
+    /// Permits a prefetch must hold besides one of `fetches`: fewer than `fetches`, so
+    /// prefetches never take every slot and a reader waiting for a block jumps the queue
+    /// of hints and readahead (on the scan's critical path a reader waits behind hundreds
+    /// of them otherwise).
+    speculative_fetches: Semaphore,
     options: EbsOptions,
     counters: AtomicCounters,
     /// Block after the last one read, for sequential readahead.
     next_expected: AtomicU64,
+    /// Pages kept for prefetch guards.
+    held: HeldPages,
     jitter: RandomState,
 }
 
@@ -331,9 +453,11 @@ impl EbsSource {
             relist: tokio::sync::Mutex::new(()),
             cache: BlockCache::new(options.cache_blocks),
             fetches: Semaphore::new(options.concurrency),
+            speculative_fetches: Semaphore::new(speculative_slots(options.concurrency)),
             options,
             counters: AtomicCounters::default(),
             next_expected: AtomicU64::new(u64::MAX),
+            held: HeldPages::default(),
             jitter: RandomState::new(),
         });
         let (tokens, length) = runtime.block_on(inner.list_all())?;
@@ -376,6 +500,20 @@ impl EbsOptions {
     }
 }
 
+/// Fetch slots prefetches may fill: three quarters, so a quarter stays for readers.
+fn speculative_slots(concurrency: usize) -> usize {
+    concurrency.saturating_sub(concurrency / 4).max(1)
+}
+
+/// Who asks for a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Demand {
+    /// A reader waiting for it.
+    Read,
+    /// A hint or readahead: wanted soon, maybe.
+    Prefetch,
+}
+
 /// First and last block index under a non-empty byte range.
 fn block_span(offset: u64, length: u64) -> Option<(u64, u64)> {
     let last_byte = offset.checked_add(length.checked_sub(1)?)?;
@@ -388,16 +526,38 @@ impl ReadAt for EbsSource {
     }
 
     /// Start fetching the blocks under `[offset, offset + length)` without waiting (at most
-    /// the cache's capacity, so a hint never evicts what it fetched before it is read).
-    fn prefetch(&self, offset: u64, length: u64) {
-        let Some((first, last)) = block_span(offset.min(self.inner.length()), length) else { return };
+    /// half the cache's capacity), and keep the range's own pages until the guard drops,
+    /// within [`MAXIMUM_HELD_PAGES`] (past it the blocks are only prefetched).
+    fn prefetch(&self, offset: u64, length: u64) -> Prefetched {
+        let Some((first, last)) = block_span(offset.min(self.inner.length()), length) else {
+            return Prefetched::default();
+        };
         let last = last.min(first.saturating_add(self.inner.options.cache_blocks as u64 / 2));
+        let end = last.saturating_add(1).saturating_mul(EBS_BLOCK_SIZE).min(offset.saturating_add(length));
+        let pages = offset / HELD_PAGE_SIZE..end.div_ceil(HELD_PAGE_SIZE);
         let _guard = self.runtime.enter();
+        let held = self.inner.held.hold(pages.clone());
         for index in first..=last {
             if self.inner.stopped() {
-                return;
+                break;
             }
-            self.inner.spawn_prefetch(index);
+            if held {
+                let inner = Arc::clone(&self.inner);
+                let pages = pages.clone();
+                // A failed prefetch is not an error: the reader that needs the block retries it.
+                tokio::spawn(async move {
+                    if let Ok(block) = Arc::clone(&inner).block(index, Demand::Prefetch).await {
+                        inner.held.fill(index, block.as_deref().map(Vec::as_slice), pages);
+                    }
+                });
+            } else {
+                self.inner.spawn_prefetch(index);
+            }
+        }
+        if held {
+            Prefetched::holding(vec![Box::new(HeldRange { inner: Arc::clone(&self.inner), pages })])
+        } else {
+            Prefetched::default()
         }
     }
 
@@ -407,6 +567,9 @@ impl ReadAt for EbsSource {
             return Err(io::Error::other(format!("snapshot {}: the scan was interrupted", self.inner.snapshot_id)));
         }
         self.read_counters.record(buf.len());
+        if self.inner.held.read(offset, buf) {
+            return Ok(());
+        }
         let length = u64::try_from(buf.len()).map_err(io::Error::other)?;
         let Some((first, last)) = block_span(offset, length) else { return Ok(()) };
         let inner = Arc::clone(&self.inner);
@@ -450,12 +613,12 @@ impl Inner {
     async fn read_blocks(self: Arc<Self>, first: u64, last: u64) -> io::Result<Vec<Option<Arc<Vec<u8>>>>> {
         self.readahead(first, last);
         if first == last {
-            return Ok(vec![self.block(first).await.map_err(io::Error::other)?]);
+            return Ok(vec![self.block(first, Demand::Read).await.map_err(io::Error::other)?]);
         }
         let mut tasks = Vec::new();
         for index in first..=last {
             let inner = Arc::clone(&self);
-            tasks.push(tokio::spawn(async move { inner.block(index).await }));
+            tasks.push(tokio::spawn(async move { inner.block(index, Demand::Read).await }));
         }
         let mut blocks = Vec::with_capacity(tasks.len());
         for task in tasks {
@@ -482,7 +645,7 @@ impl Inner {
         }
         let inner = Arc::clone(self);
         // A failed prefetch is not an error: the reader that needs the block retries it.
-        tokio::spawn(async move { inner.block(index).await.ok() });
+        tokio::spawn(async move { inner.block(index, Demand::Prefetch).await.ok() });
     }
 
     fn token(&self, index: u64) -> Option<(String, u64)> {
@@ -492,7 +655,7 @@ impl Inner {
 
     /// One block through the cache: zeros (None) when unallocated, else cached or fetched
     /// once however many readers ask at the same time.
-    async fn block(self: Arc<Self>, index: u64) -> Result<Option<Arc<Vec<u8>>>, EbsError> {
+    async fn block(self: Arc<Self>, index: u64, demand: Demand) -> Result<Option<Arc<Vec<u8>>>, EbsError> {
         if index.checked_mul(EBS_BLOCK_SIZE).is_none_or(|start| start >= self.length()) || self.token(index).is_none() {
             return Ok(None);
         }
@@ -501,7 +664,7 @@ impl Inner {
             bump(&self.counters.cache_hits, 1);
             return Ok(Some(Arc::clone(data)));
         }
-        let result = cell.get_or_try_init(|| self.fetch(index)).await.map(Arc::clone);
+        let result = cell.get_or_try_init(|| self.fetch(index, demand)).await.map(Arc::clone);
         if result.is_err() {
             self.cache.forget_failed(index);
         }
@@ -509,7 +672,7 @@ impl Inner {
     }
 
     /// `GetSnapshotBlock` with verification and retries.
-    async fn fetch(&self, index: u64) -> Result<Arc<Vec<u8>>, EbsError> {
+    async fn fetch(&self, index: u64, demand: Demand) -> Result<Arc<Vec<u8>>, EbsError> {
         let mut last_failure = String::new();
         for attempt in 0..self.options.attempts {
             if self.stopped() {
@@ -529,6 +692,10 @@ impl Inner {
                 return Ok(Arc::new(vec![0; usize::try_from(EBS_BLOCK_SIZE).unwrap_or(0)]));
             };
             let outcome = {
+                let _speculative_permit = match demand {
+                    Demand::Prefetch => Some(self.speculative_fetches.acquire().await),
+                    Demand::Read => None,
+                };
                 let _permit = self.fetches.acquire().await;
                 bump(&self.counters.get_block_calls, 1);
                 self.fetch_once(index, &token).await
@@ -817,6 +984,51 @@ mod tests {
         assert!(cache.is_cached(1));
         cache.forget_failed(1);
         assert!(!cache.is_cached(1));
+    }
+
+    #[test]
+    fn held_pages_serve_reads_until_released() {
+        let held = HeldPages::default();
+        let block: Vec<u8> = (0..EBS_BLOCK_SIZE).map(|byte| (byte % 251) as u8).collect();
+        // Pages 130..133 lie in block 1 (128 pages per block).
+        assert!(held.hold(130..133));
+        let mut buf = vec![0u8; 100];
+        assert!(!held.read(130 * HELD_PAGE_SIZE, &mut buf), "nothing is loaded yet");
+        held.fill(1, Some(&block), 130..133);
+        let offset = 130 * HELD_PAGE_SIZE + 4000;
+        assert!(held.read(offset, &mut buf), "a read across two held pages");
+        let within = usize::try_from(offset - EBS_BLOCK_SIZE).unwrap();
+        assert_eq!(buf, block[within..within + 100]);
+        let mut past = vec![0u8; 8192];
+        assert!(!held.read(132 * HELD_PAGE_SIZE, &mut past), "page 133 is not held");
+        held.release(130..133);
+        assert!(!held.read(offset, &mut buf));
+        assert_eq!(held.count.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn held_pages_are_shared_and_bounded() {
+        let held = HeldPages::default();
+        assert!(held.hold(0..2));
+        assert!(held.hold(1..3));
+        held.fill(0, None, 0..3);
+        let mut buf = vec![1u8; 3 * 4096];
+        assert!(held.read(0, &mut buf));
+        assert!(buf.iter().all(|&byte| byte == 0), "an unallocated block reads as zeros");
+        // The first guard lets go: page 1 is still the second guard's.
+        held.release(0..2);
+        assert!(held.read(HELD_PAGE_SIZE, &mut buf[..4096]));
+        assert!(!held.read(0, &mut buf[..4096]));
+        let too_many = u64::try_from(MAXIMUM_HELD_PAGES).unwrap();
+        assert!(!held.hold(10..10 + too_many), "past the bound nothing is held");
+        assert_eq!(held.count.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn prefetches_leave_slots_for_readers() {
+        assert_eq!(speculative_slots(1), 1);
+        assert_eq!(speculative_slots(32), 24);
+        assert!(speculative_slots(4) < 4);
     }
 
     #[test]

@@ -29,10 +29,37 @@ pub trait ReadAt: Send + Sync {
         self.len() == 0
     }
 
-    /// A hint that `[offset, offset + length)` will be read soon: a slow source (an EBS
-    /// snapshot) starts fetching it without waiting; others ignore it. Never an error.
-    fn prefetch(&self, offset: u64, length: u64) {
+    /// A hint that `[offset, offset + length)` will be read while the returned guard lives:
+    /// a slow source (an EBS snapshot) starts fetching it without waiting and keeps it in
+    /// memory until the guard drops, however many other reads pass by meanwhile; others
+    /// ignore it. Never an error.
+    fn prefetch(&self, offset: u64, length: u64) -> Prefetched {
         let _ = (offset, length);
+        Prefetched::default()
+    }
+}
+
+/// What a [`ReadAt::prefetch`] keeps in memory until it is dropped (nothing for sources
+/// that read fast anyway).
+#[derive(Default)]
+#[must_use = "the prefetched bytes are kept only while this lives"]
+pub struct Prefetched(Vec<Box<dyn std::any::Any + Send + Sync>>);
+
+impl Prefetched {
+    /// A guard keeping `held` alive.
+    pub fn holding(held: Vec<Box<dyn std::any::Any + Send + Sync>>) -> Self {
+        Self(held)
+    }
+
+    /// Keep what `other` keeps, too.
+    pub fn extend(&mut self, other: Prefetched) {
+        self.0.extend(other.0);
+    }
+}
+
+impl std::fmt::Debug for Prefetched {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Prefetched").field("held", &self.0.len()).finish()
     }
 }
 

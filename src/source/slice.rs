@@ -1,6 +1,6 @@
 //! A window onto another source: a partition is a slice of its disk.
 
-use super::{ReadAt, check_range};
+use super::{Prefetched, ReadAt, check_range};
 use std::io;
 use std::sync::Arc;
 
@@ -36,12 +36,10 @@ impl ReadAt for Slice {
         self.inner.read_exact_at(self.offset + offset, buf)
     }
 
-    fn prefetch(&self, offset: u64, length: u64) {
+    fn prefetch(&self, offset: u64, length: u64) -> Prefetched {
         // Only the part inside the slice, translated to the inner source.
         let end = offset.saturating_add(length).min(self.length);
-        if offset < end {
-            self.inner.prefetch(self.offset + offset, end - offset);
-        }
+        if offset < end { self.inner.prefetch(self.offset + offset, end - offset) } else { Prefetched::default() }
     }
 }
 
