@@ -353,6 +353,13 @@ pub struct OutputArguments {
     /// the OS package, whose `found_by` then reads e.g. `dpkg+python`).
     #[arg(long)]
     pub all_packages: bool,
+    /// Do not walk this directory (an absolute path on each scanned filesystem); repeatable.
+    #[arg(long = "skip-dir", value_name = "PATH")]
+    pub skip_directories: Vec<String>,
+    /// Walk the documentation trees skipped by default too (`/usr/share/doc`,
+    /// `/usr/share/man`, `/usr/share/locale`, `/usr/include`, …; docs/json-output.md lists them).
+    #[arg(long)]
+    pub no_default_skips: bool,
 }
 
 /// `--format` values.

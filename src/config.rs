@@ -41,6 +41,10 @@ pub struct ConfigFile {
     pub ubuntu_pro: Option<bool>,
     /// `--all-packages`.
     pub all_packages: Option<bool>,
+    /// `--skip-dir`, each.
+    pub skip_directories: Option<Vec<String>>,
+    /// `false` is `--no-default-skips`.
+    pub default_skips: Option<bool>,
     /// `false` is `--no-progress`.
     pub progress: Option<bool>,
     /// AWS access and EBS reads.
@@ -218,6 +222,8 @@ mod tests {
             ignore_file = "/etc/snapscan/ignore.yaml"
             ubuntu_pro = true
             all_packages = false
+            skip_directories = ["/var/cache"]
+            default_skips = false
             progress = false
             [aws]
             profile = "scanner"
@@ -243,6 +249,8 @@ mod tests {
         .expect("parses");
         assert_eq!(file.aws.regions, Some(vec!["eu-west-1".to_string(), "us-east-1".to_string()]));
         assert_eq!(file.aws.concurrency, Some(64));
+        assert_eq!(file.skip_directories, Some(vec!["/var/cache".to_string()]));
+        assert_eq!(file.default_skips, Some(false));
         assert_eq!(file.instances.poll_interval, Some(2.5));
         assert_eq!(parse("").expect("empty"), ConfigFile::default());
     }

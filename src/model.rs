@@ -101,6 +101,9 @@ pub struct FilesystemInfo {
     pub uuid: Option<String>,
     /// Label.
     pub label: Option<String>,
+    /// Directories that exist and were not walked (`--skip-dir`, and the documentation
+    /// trees unless `--no-default-skips`), in walk order.
+    pub skipped_directories: Vec<String>,
 }
 
 /// The distro fields reports show.

@@ -20,18 +20,24 @@ use std::time::Instant;
 const PAGE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How to scan one volume.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct VolumeOptions {
     /// Keep language packages an OS package owns instead of folding them into it.
     pub all_packages: bool,
     /// Threads walking each filesystem (0 or 1: one). A local image is CPU-bound and walks
     /// on one; a remote snapshot is latency-bound and walks on many.
     pub walkers: usize,
+    /// Directories not walked.
+    pub skipped_directories: walk::SkippedDirectories,
 }
 
 impl From<&Settings> for VolumeOptions {
     fn from(settings: &Settings) -> Self {
-        Self { all_packages: settings.all_packages, walkers: 1 }
+        Self {
+            all_packages: settings.all_packages,
+            walkers: 1,
+            skipped_directories: settings.skipped_directories.clone(),
+        }
     }
 }
 
@@ -212,7 +218,8 @@ fn scan_aws(settings: &Settings, targets: &[AwsTarget], catalogers: &[Box<dyn Ca
     };
     // One walker per block fetch in flight: each waits on its own round trip.
     let options = VolumeOptions { walkers: aws_settings.options.ebs.concurrency, ..VolumeOptions::from(settings) };
-    let scan_one = |source: Arc<dyn ReadAt>, volume_id: &str| scan_volume(source, volume_id, catalogers, options);
+    let scan_one =
+        |source: Arc<dyn ReadAt>, volume_id: &str| scan_volume(source, volume_id, catalogers, options.clone());
     aws::run::run(session, targets, &aws_settings.instances, &scan_one)
 }
 
@@ -252,7 +259,7 @@ pub fn scan_volume(
     catalogers: &[Box<dyn Cataloger>],
     options: VolumeOptions,
 ) -> std::io::Result<VolumeScan> {
-    let VolumeOptions { all_packages, walkers } = options;
+    let VolumeOptions { all_packages, walkers, skipped_directories } = options;
     let layout = volume::detect(source.as_ref())?;
     let volume_issue = |message: String| Issue {
         severity: Severity::Warning,
@@ -288,7 +295,12 @@ pub fn scan_volume(
             Ok(Some(filesystem)) => filesystem,
             Ok(None) => {
                 if let Some(kind) = fs::identify_unsupported(slice.as_ref()) {
-                    partition.filesystem = Some(FilesystemInfo { kind: kind.to_string(), uuid: None, label: None });
+                    partition.filesystem = Some(FilesystemInfo {
+                        kind: kind.to_string(),
+                        uuid: None,
+                        label: None,
+                        skipped_directories: Vec::new(),
+                    });
                     if kind != "swap" {
                         issues.push(partition_issue(
                             "",
@@ -313,6 +325,7 @@ pub fn scan_volume(
             kind: filesystem.kind().to_string(),
             uuid: filesystem.uuid(),
             label: filesystem.label(),
+            skipped_directories: Vec::new(),
         });
         for warning in filesystem.warnings() {
             issues.push(partition_issue("", Severity::Warning, warning));
@@ -346,11 +359,15 @@ pub fn scan_volume(
             Ok(Box::new(crate::progress::CountingFilesystem::new(own, &walk_bar)))
         };
         let counting = crate::progress::CountingFilesystem::new(filesystem.as_ref(), &walk_bar);
-        let outcome = walk::walk_parallel(&counting, &open_another, walkers, catalogers, &context);
+        let outcome =
+            walk::walk_parallel(&counting, &open_another, walkers, catalogers, &context, &skipped_directories);
         walk_bar.finish(outcome.packages.len());
         tracing::info!(packages = outcome.packages.len(), files = outcome.files_visited, "walked");
         files_visited += outcome.files_visited;
         files_read += outcome.files_read;
+        if let Some(filesystem) = partition.filesystem.as_mut() {
+            filesystem.skipped_directories = outcome.skipped;
+        }
         issues.extend(
             outcome.problems.into_iter().map(|(path, message)| partition_issue(&path, Severity::Warning, message)),
         );

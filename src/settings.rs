@@ -12,6 +12,7 @@ use crate::cli::{
     OutputArguments, ScanTarget, SeverityArgument,
 };
 use crate::config::{self, ConfigFile};
+use crate::fs::walk::SkippedDirectories;
 use crate::report::Format;
 use crate::source::ebs::EbsOptions;
 use std::collections::BTreeSet;
@@ -98,6 +99,8 @@ pub struct Settings {
     pub progress: bool,
     /// Report language packages an OS package owns too, instead of folding them into it.
     pub all_packages: bool,
+    /// Directories no walk enters.
+    pub skipped_directories: SkippedDirectories,
     /// Advisory matching.
     pub matching: MatchSettings,
     /// AWS settings, when targets are in AWS or for `cleanup`.
@@ -193,6 +196,7 @@ impl Settings {
                     matching: MatchArguments,
                     aws: Option<AwsSettings>|
          -> anyhow::Result<Self> {
+            let skipped_directories = skipped_directories(&report)?;
             let mut formats: Vec<Format> = Vec::new();
             for argument in report.format {
                 let format = format_of(argument);
@@ -216,6 +220,7 @@ impl Settings {
                 verbosity,
                 progress,
                 all_packages: report.all_packages,
+                skipped_directories,
                 matching: MatchSettings::from_arguments(matching, !report.packages_only)?,
                 aws,
                 cleanup: None,
@@ -268,6 +273,8 @@ impl Settings {
                     output_dir: None,
                     packages_only: true,
                     all_packages: false,
+                    skip_directories: Vec::new(),
+                    no_default_skips: false,
                 };
                 let matching = MatchArguments {
                     db: None,
@@ -373,6 +380,8 @@ fn apply_config(file: &ConfigFile, given: &GivenArguments, cli: &mut Cli) {
         // `--output FILE` is a destination too: it outranks the file's directory.
         fill(&mut report.output_dir, file.output_dir.clone().map(Some), given("output_dir") || given("output"));
         fill(&mut report.all_packages, file.all_packages, given("all_packages"));
+        fill(&mut report.skip_directories, file.skip_directories.clone(), given("skip_directories"));
+        fill(&mut report.no_default_skips, file.default_skips.map(|walk_them| !walk_them), given("no_default_skips"));
     }
     if let Some(matching) = matching {
         fill(&mut matching.db, file.db.clone().map(Some), given("db"));
@@ -591,6 +600,19 @@ fn aws_settings(arguments: &AwsArguments, instance: Option<&InstanceScanArgument
     Ok(AwsSettings { options, instances })
 }
 
+/// The directories to skip: the documentation trees unless `--no-default-skips`, and each
+/// `--skip-dir`, which must be absolute (it names a path on the scanned filesystem).
+fn skipped_directories(report: &OutputArguments) -> anyhow::Result<SkippedDirectories> {
+    for path in &report.skip_directories {
+        if !path.starts_with('/') {
+            anyhow::bail!("--skip-dir {path:?}: give an absolute path on the scanned filesystem (`/var/cache`)");
+        }
+    }
+    let defaults = if report.no_default_skips { &[][..] } else { &crate::fs::walk::DOCUMENTATION_TREES[..] };
+    let given = report.skip_directories.iter().map(String::as_str);
+    Ok(SkippedDirectories::new(defaults.iter().copied().chain(given)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -671,6 +693,23 @@ mod tests {
         assert_eq!(settings.matching.fail_on, Some(SeverityBand::Low));
         let filters = vec![("tag-key".to_string(), vec!["Scan".to_string()])];
         assert_eq!(settings.targets, [TargetSpec::Aws(AwsTarget::InstancesMatching(filters))]);
+    }
+
+    #[test]
+    fn documentation_trees_are_skipped_unless_asked_and_skip_dirs_add_to_them() {
+        let settings = configured(&["scan", "image", "disk.img"], "");
+        assert_eq!(settings.skipped_directories, SkippedDirectories::documentation());
+        let settings = configured(&["scan", "image", "disk.img", "--skip-dir", "/srv/data"], "");
+        assert!(settings.skipped_directories.contains(b"/srv/data"));
+        assert!(settings.skipped_directories.contains(b"/usr/share/doc"));
+        let file = "skip_directories = [\"/var/cache\"]\ndefault_skips = false\n";
+        let settings = configured(&["scan", "image", "disk.img"], file);
+        assert_eq!(settings.skipped_directories, SkippedDirectories::new(["/var/cache"]));
+        // Flags win over the file.
+        let settings = configured(&["scan", "image", "disk.img", "--skip-dir", "/opt/x"], file);
+        assert_eq!(settings.skipped_directories, SkippedDirectories::new(["/opt/x"]));
+        let settings = configured(&["scan", "image", "disk.img", "--no-default-skips"], "");
+        assert_eq!(settings.skipped_directories, SkippedDirectories::default());
     }
 
     #[test]

@@ -101,6 +101,31 @@ fn output_file_is_written_whole() {
 }
 
 #[test]
+fn a_skipped_directory_is_not_walked_and_is_reported() {
+    let demo = "fixtures/demo/debian12.img";
+    let walked = json(&snapscan(&["scan", "image", demo, "-f", "json", "--packages-only"]));
+    let output = snapscan(&["scan", "image", demo, "-f", "json", "--packages-only", "--skip-dir", "/var/lib/dpkg/"]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let skipped = json(&output);
+    let filesystem = &skipped["targets"][0]["volumes"][0]["partitions"][1]["filesystem"];
+    assert_eq!(filesystem["skipped_directories"], serde_json::json!(["/var/lib/dpkg"]));
+    let names = |report: &Value, dpkg: bool| -> Vec<String> {
+        let packages = report["packages"].as_array().unwrap().iter();
+        packages
+            .filter(|package| package["found_by"].as_str().unwrap().starts_with("dpkg") == dpkg)
+            .map(|package| format!("{} {}", package["name"], package["version"]))
+            .collect()
+    };
+    assert!(!names(&walked, true).is_empty());
+    assert!(names(&skipped, true).is_empty(), "the dpkg database was read: {:?}", names(&skipped, true));
+    assert_eq!(names(&skipped, false), names(&walked, false));
+    // A relative path names nothing on a scanned filesystem.
+    let relative = snapscan(&["scan", "image", demo, "--skip-dir", "var/lib"]);
+    assert_eq!(relative.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&relative.stderr).contains("absolute path"));
+}
+
+#[test]
 fn bad_arguments_exit_2() {
     assert_eq!(snapscan(&["scan", "image"]).status.code(), Some(2));
     assert_eq!(snapscan(&["scan", "image", "x.img", "--format", "xml"]).status.code(), Some(2));

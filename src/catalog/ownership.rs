@@ -292,7 +292,7 @@ mod tests {
     fn walked(filesystem: &MemoryFilesystem) -> Vec<Package> {
         let catalogers = catalog::all();
         let context = CatalogContext { filesystem, distro: None, volume: "disk", partition: None };
-        walk::walk(filesystem, &catalogers, &context).packages
+        walk::walk(filesystem, &catalogers, &context, &walk::SkippedDirectories::default()).packages
     }
 
     fn summary(packages: &[Package]) -> Vec<(String, String)> {

@@ -19,6 +19,50 @@ pub const MAX_DEPTH: usize = 512;
 /// Top-level directories holding kernel pseudo-filesystems on a live system.
 const PSEUDO_FILESYSTEMS: [&[u8]; 3] = [b"/proc", b"/sys", b"/dev"];
 
+/// Trees that hold documentation and data only, skipped by default: no cataloger's file
+/// is installed there, yet on a root volume they are a third of the directories (each
+/// directory's blocks lie among its files, so over EBS each costs a 512 KiB block).
+pub const DOCUMENTATION_TREES: [&str; 13] = [
+    "/usr/include",
+    "/usr/share/doc",
+    "/usr/share/fonts",
+    "/usr/share/gtk-doc",
+    "/usr/share/help",
+    "/usr/share/i18n",
+    "/usr/share/icons",
+    "/usr/share/info",
+    "/usr/share/locale",
+    "/usr/share/man",
+    "/usr/share/pixmaps",
+    "/usr/share/terminfo",
+    "/usr/share/zoneinfo",
+];
+
+/// Directories the walk does not enter (besides the pseudo-filesystems), as absolute
+/// paths on the filesystem walked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SkippedDirectories(Vec<Vec<u8>>);
+
+impl SkippedDirectories {
+    /// Skip `paths` (normalized: `/usr/share/doc/` is `/usr/share/doc`).
+    pub fn new<P: AsRef<[u8]>>(paths: impl IntoIterator<Item = P>) -> Self {
+        let mut paths: Vec<Vec<u8>> = paths.into_iter().map(|path| path::normalize(path.as_ref())).collect();
+        paths.sort();
+        paths.dedup();
+        Self(paths)
+    }
+
+    /// The [`DOCUMENTATION_TREES`].
+    pub fn documentation() -> Self {
+        Self::new(DOCUMENTATION_TREES)
+    }
+
+    /// Whether the directory at `path` is skipped.
+    pub fn contains(&self, path: &[u8]) -> bool {
+        self.0.binary_search_by(|skipped| skipped.as_slice().cmp(path)).is_ok()
+    }
+}
+
 /// A problem and the path it concerns.
 pub type Problem = (String, String);
 
@@ -33,6 +77,8 @@ pub struct WalkOutcome {
     pub files_visited: u64,
     /// Files opened for a cataloger.
     pub files_read: u64,
+    /// Directories found and not entered because they are skipped.
+    pub skipped: Vec<String>,
 }
 
 /// A directory being walked, with what identifies its ancestors for cycle checks.
@@ -90,6 +136,7 @@ pub fn walk(
     filesystem: &dyn Filesystem,
     catalogers: &[Box<dyn Cataloger>],
     context: &CatalogContext<'_>,
+    skipped: &SkippedDirectories,
 ) -> WalkOutcome {
     let mut outcome = WalkOutcome::default();
     let Some(root) = root(filesystem, &mut outcome) else { return outcome };
@@ -108,7 +155,7 @@ pub fn walk(
         let (listing, entries) = list_directory(filesystem, directory);
         outcome.absorb(listing.outcome);
         let Some((listed, entries)) = entries else { continue };
-        let (handled, subdirectories) = handle_entries(filesystem, catalogers, context, &listed, entries);
+        let (handled, subdirectories) = handle_entries(filesystem, catalogers, context, skipped, &listed, entries);
         outcome.absorb(handled);
         // Reverse so the stack pops them in name order (depth-first, sorted).
         stack.extend(subdirectories.into_iter().rev());
@@ -130,9 +177,10 @@ pub fn walk_parallel(
     walkers: usize,
     catalogers: &[Box<dyn Cataloger>],
     context: &CatalogContext<'_>,
+    skipped: &SkippedDirectories,
 ) -> WalkOutcome {
     if walkers <= 1 {
-        return walk(filesystem, catalogers, context);
+        return walk(filesystem, catalogers, context, skipped);
     }
     let walkers = walkers.min(MAXIMUM_WALKERS);
     let mut outcome = WalkOutcome::default();
@@ -151,16 +199,16 @@ pub fn walk_parallel(
                 // thread below always walks, so the walk finishes either way.
                 if let Ok(own) = open() {
                     let own_context = CatalogContext { filesystem: own.as_ref(), distro, volume, partition };
-                    shared.work(own.as_ref(), catalogers, &own_context);
+                    shared.work(own.as_ref(), catalogers, &own_context, skipped);
                 }
             });
         }
-        shared.work(filesystem, catalogers, context);
+        shared.work(filesystem, catalogers, context, skipped);
     });
     let queue = shared.queue.into_inner().unwrap_or_else(PoisonError::into_inner);
     if queue.repeated {
         tracing::debug!("a directory was met twice; walking again sequentially for a stable report");
-        return walk(filesystem, catalogers, context);
+        return walk(filesystem, catalogers, context, skipped);
     }
     let mut parts = shared.parts.into_inner().unwrap_or_else(PoisonError::into_inner);
     parts.sort_by(|left, right| {
@@ -189,7 +237,13 @@ struct Shared {
 
 impl Shared {
     /// Do jobs until none are left and no walker can add more.
-    fn work(&self, filesystem: &dyn Filesystem, catalogers: &[Box<dyn Cataloger>], context: &CatalogContext<'_>) {
+    fn work(
+        &self,
+        filesystem: &dyn Filesystem,
+        catalogers: &[Box<dyn Cataloger>],
+        context: &CatalogContext<'_>,
+        skipped: &SkippedDirectories,
+    ) {
         loop {
             let job = {
                 let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -234,7 +288,8 @@ impl Shared {
                     }
                 }
                 Job::Entries(listed, part, entries) => {
-                    let (outcome, subdirectories) = handle_entries(filesystem, catalogers, context, &listed, entries);
+                    let (outcome, subdirectories) =
+                        handle_entries(filesystem, catalogers, context, skipped, &listed, entries);
                     let path = listed.path.clone();
                     self.parts.lock().unwrap_or_else(PoisonError::into_inner).push(Part { path, part, outcome });
                     jobs.extend(subdirectories.into_iter().map(Job::Directory));
@@ -266,6 +321,7 @@ impl WalkOutcome {
         self.problems.extend(other.problems);
         self.files_visited += other.files_visited;
         self.files_read += other.files_read;
+        self.skipped.extend(other.skipped);
     }
 }
 
@@ -335,6 +391,7 @@ fn handle_entries(
     filesystem: &dyn Filesystem,
     catalogers: &[Box<dyn Cataloger>],
     context: &CatalogContext<'_>,
+    skipped: &SkippedDirectories,
     listed: &Listed,
     entries: Vec<EntryWithMetadata>,
 ) -> (WalkOutcome, Vec<Pending>) {
@@ -353,6 +410,10 @@ fn handle_entries(
         match metadata.file_type {
             FileType::Directory => {
                 if listed.depth == 0 && PSEUDO_FILESYSTEMS.contains(&child.as_slice()) {
+                    continue;
+                }
+                if skipped.contains(&child) {
+                    outcome.skipped.push(path::display(&child));
                     continue;
                 }
                 if listed.depth + 1 >= MAX_DEPTH {
@@ -525,7 +586,7 @@ mod tests {
             .file("/proc/wanted", b"never")
             .symlink("/link", "/a");
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let outcome = walk(&filesystem, &catalogers, &context(&filesystem));
+        let outcome = walk(&filesystem, &catalogers, &context(&filesystem), &SkippedDirectories::default());
         assert_eq!(outcome.files_read, 2);
         assert_eq!(
             outcome.problems,
@@ -534,6 +595,38 @@ mod tests {
                 ("/b/c/wanted".to_string(), "test: read 1 bytes".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn skipped_directories_are_not_entered_and_are_reported() {
+        let tree = || {
+            let mut filesystem = MemoryFilesystem::new();
+            filesystem
+                .file("/usr/share/doc/tool/wanted", b"1")
+                .file("/usr/share/docs/wanted", b"22")
+                .file("/usr/share/man/man1/wanted", b"3")
+                .file("/opt/usr/share/doc/wanted", b"444");
+            filesystem
+        };
+        let filesystem = tree();
+        let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
+        let skipped = SkippedDirectories::documentation();
+        let outcome = walk(&filesystem, &catalogers, &context(&filesystem), &skipped);
+        // Only the exact trees: a sibling with a longer name and the same path elsewhere are walked.
+        let read: Vec<&str> = outcome.problems.iter().map(|(path, _)| path.as_str()).collect();
+        assert_eq!(read, ["/opt/usr/share/doc/wanted", "/usr/share/docs/wanted"]);
+        assert_eq!(outcome.skipped, ["/usr/share/doc", "/usr/share/man"]);
+        let open = || Ok(Box::new(tree()) as Box<dyn Filesystem>);
+        let parallel = walk_parallel(&filesystem, &open, 4, &catalogers, &context(&filesystem), &skipped);
+        assert_eq!(parallel.skipped, outcome.skipped);
+        assert_eq!(parallel.problems, outcome.problems);
+        // A user's own list, written loosely, means the same directories.
+        let own = SkippedDirectories::new(["/opt//usr/share/doc/"]);
+        assert!(own.contains(b"/opt/usr/share/doc"));
+        assert!(!own.contains(b"/opt/usr/share"));
+        let everything = walk(&filesystem, &catalogers, &context(&filesystem), &SkippedDirectories::default());
+        assert_eq!(everything.files_read, 4);
+        assert!(everything.skipped.is_empty());
     }
 
     #[test]
@@ -591,7 +684,7 @@ mod tests {
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file("/org/jansi/jansi/1.18/wanted", b"1");
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let outcome = walk(&filesystem, &catalogers, &context(&filesystem));
+        let outcome = walk(&filesystem, &catalogers, &context(&filesystem), &SkippedDirectories::default());
         assert_eq!(outcome.files_read, 1, "{:?}", outcome.problems);
     }
 
@@ -623,11 +716,18 @@ mod tests {
     fn parallel_walk_equals_the_sequential_walk() {
         let filesystem = wide_tree();
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let sequential = walk(&filesystem, &catalogers, &context(&filesystem));
+        let sequential = walk(&filesystem, &catalogers, &context(&filesystem), &SkippedDirectories::default());
         assert_eq!(sequential.files_read, 6 + 6 * 7 * 2 + 1 + 100 + 10);
         let open = || Ok(Box::new(wide_tree()) as Box<dyn Filesystem>);
         for walkers in [2, 5, 16] {
-            let parallel = walk_parallel(&filesystem, &open, walkers, &catalogers, &context(&filesystem));
+            let parallel = walk_parallel(
+                &filesystem,
+                &open,
+                walkers,
+                &catalogers,
+                &context(&filesystem),
+                &SkippedDirectories::default(),
+            );
             assert_eq!(parallel.problems, sequential.problems, "{walkers} walkers");
             assert_eq!(parallel.files_visited, sequential.files_visited);
             assert_eq!(parallel.files_read, sequential.files_read);
@@ -639,9 +739,10 @@ mod tests {
     fn parallel_walk_finishes_when_other_walkers_cannot_open() {
         let filesystem = wide_tree();
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let sequential = walk(&filesystem, &catalogers, &context(&filesystem));
+        let sequential = walk(&filesystem, &catalogers, &context(&filesystem), &SkippedDirectories::default());
         let open = || Err(FsError::Corrupt("no second handle".to_string()));
-        let parallel = walk_parallel(&filesystem, &open, 8, &catalogers, &context(&filesystem));
+        let parallel =
+            walk_parallel(&filesystem, &open, 8, &catalogers, &context(&filesystem), &SkippedDirectories::default());
         assert_eq!(parallel.problems, sequential.problems);
     }
 
@@ -685,12 +786,12 @@ mod tests {
         let filesystem = build();
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
         let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None };
-        let sequential = walk(&filesystem, &catalogers, &context);
+        let sequential = walk(&filesystem, &catalogers, &context, &SkippedDirectories::default());
         assert!(
             sequential.problems.iter().any(|(path, message)| path == "/b/same" && message.contains("already walked"))
         );
         let open = || Ok(Box::new(build()) as Box<dyn Filesystem>);
-        let parallel = walk_parallel(&filesystem, &open, 4, &catalogers, &context);
+        let parallel = walk_parallel(&filesystem, &open, 4, &catalogers, &context, &SkippedDirectories::default());
         assert_eq!(parallel.problems, sequential.problems);
     }
 
@@ -701,7 +802,7 @@ mod tests {
         let filesystem = Looping(inner);
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
         let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None };
-        let outcome = walk(&filesystem, &catalogers, &context);
+        let outcome = walk(&filesystem, &catalogers, &context, &SkippedDirectories::default());
         assert_eq!(outcome.files_read, 1);
         assert!(
             outcome.problems.iter().any(|(path, message)| path == "/loop" && message.contains("cycle")),

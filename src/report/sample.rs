@@ -156,6 +156,7 @@ pub fn scan() -> Scan {
                             kind: "ext4".to_string(),
                             uuid: Some("0f3b9e58-0c1d-4b5e-9a3f-6d2c1e7a8b90".to_string()),
                             label: Some("root".to_string()),
+                            skipped_directories: vec!["/usr/share/doc".to_string(), "/usr/share/man".to_string()],
                         }),
                         distro: Some(DistroInfo {
                             id: "debian".to_string(),
