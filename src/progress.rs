@@ -203,6 +203,9 @@ where
     fn warnings(&self) -> Vec<String> {
         self.inner.warnings()
     }
+    fn prefetch_files(&self, directory: &[u8], names: &[&[u8]]) -> crate::source::Prefetched {
+        self.inner.prefetch_files(directory, names)
+    }
 }
 
 /// `tracing_subscriber` writers that lift the bars for each log line.

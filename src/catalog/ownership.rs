@@ -156,6 +156,9 @@ fn dpkg_owners(
     let mut names: Vec<Vec<u8>> = entries.into_iter().map(|entry| entry.name).collect();
     // Sorted so that, should two packages list one path, the owner is stable.
     names.sort();
+    // Hundreds of small files read one after another: over EBS, fetch them all at once.
+    let lists: Vec<&[u8]> = names.iter().map(Vec::as_slice).filter(|name| name.ends_with(b".list")).collect();
+    let _prefetched = filesystem.prefetch_files(DPKG_INFO_DIRECTORY, &lists);
     for name in names {
         let Some(stem) = name.strip_suffix(b".list") else { continue };
         let stem = String::from_utf8_lossy(stem);
@@ -189,6 +192,8 @@ fn rpm_owners(
     owners: &mut Owners,
     problems: &mut Vec<(String, String)>,
 ) {
+    let _prefetched =
+        filesystem.prefetch_files(path::parent(database.as_bytes()), &[path::file_name(database.as_bytes())]);
     let database_problems = super::rpm::visit_file_lists(filesystem, database.as_bytes(), &mut |header, paths| {
         let owner = Owner {
             ecosystem: Ecosystem::Rpm,

@@ -93,6 +93,9 @@ const MAXIMUM_EXTENT_NODES: usize = 256;
 /// Directory bytes scanned per lookup step.
 const MAXIMUM_DIRECTORY_BYTES: u64 = 64 << 20;
 const EXTENTS_FLAG: u32 = 0x80000;
+/// `i_mode` file type bits of a directory and of a regular file.
+const MODE_DIRECTORY: u16 = 0x4000;
+const MODE_REGULAR: u16 = 0x8000;
 const EXTENT_MAGIC: u16 = 0xF30A;
 const ROOT_INODE: u64 = 2;
 
@@ -141,9 +144,10 @@ impl DirectoryLocator {
         self.read(offset, 0x80)
     }
 
-    /// Byte ranges `(offset, length)` of a directory inode's blocks, in logical order.
-    fn extents(&self, inode: &[u8]) -> Option<Vec<(u64, u64)>> {
-        if Endian::Little.u16(inode, 0)? & 0xF000 != 0x4000 || Endian::Little.u32(inode, 0x20)? & EXTENTS_FLAG == 0 {
+    /// Byte ranges `(offset, length)` of the blocks of an inode of type `mode` (a directory
+    /// or a regular file), in logical order.
+    fn extents(&self, inode: &[u8], mode: u16) -> Option<Vec<(u64, u64)>> {
+        if Endian::Little.u16(inode, 0)? & 0xF000 != mode || Endian::Little.u32(inode, 0x20)? & EXTENTS_FLAG == 0 {
             return None;
         }
         let mut ranges = Vec::new();
@@ -178,8 +182,9 @@ impl DirectoryLocator {
         Some(ranges)
     }
 
-    /// The inode number `name` has in the directory whose blocks are `ranges`.
-    fn lookup(&self, ranges: &[(u64, u64)], name: &[u8]) -> Option<u64> {
+    /// Call `visit(name, inode)` for each entry of the directory whose blocks are
+    /// `ranges`, until it returns true; `None` when the directory is too large or corrupt.
+    fn scan_entries(&self, ranges: &[(u64, u64)], mut visit: impl FnMut(&[u8], u64) -> bool) -> Option<()> {
         let mut scanned = 0u64;
         for &(offset, length) in ranges {
             scanned = scanned.checked_add(length)?;
@@ -196,24 +201,72 @@ impl DirectoryLocator {
                     if record_length < 8 {
                         break;
                     }
-                    if inode != 0 && block.get(at + 8..at + 8 + name_length) == Some(name) {
-                        return Some(u64::from(inode));
+                    if inode != 0 {
+                        if let Some(name) = block.get(at + 8..at + 8 + name_length) {
+                            if visit(name, u64::from(inode)) {
+                                return Some(());
+                            }
+                        }
                     }
                     at = at.checked_add(record_length)?;
                 }
             }
         }
-        None
+        Some(())
+    }
+
+    /// The inode number `name` has in the directory whose blocks are `ranges`.
+    fn lookup(&self, ranges: &[(u64, u64)], name: &[u8]) -> Option<u64> {
+        let mut found = None;
+        self.scan_entries(ranges, |entry, inode| {
+            if entry == name {
+                found = Some(inode);
+            }
+            found.is_some()
+        })?;
+        found
     }
 
     /// Byte ranges of the blocks of the directory at `path` (not following symlinks).
     fn directory(&self, path: &[u8]) -> Option<Vec<(u64, u64)>> {
-        let mut ranges = self.extents(&self.inode(ROOT_INODE)?)?;
+        let mut ranges = self.extents(&self.inode(ROOT_INODE)?, MODE_DIRECTORY)?;
         for component in super::path::components(path) {
             let inode = self.lookup(&ranges, component)?;
-            ranges = self.extents(&self.inode(inode)?)?;
+            ranges = self.extents(&self.inode(inode)?, MODE_DIRECTORY)?;
         }
         Some(ranges)
+    }
+
+    /// Byte ranges of the regular files `names` in the directory at `path`, each cut at
+    /// the file's size (its last block whole); files that are not found, not regular or
+    /// not extent-mapped (inline data) give none.
+    fn files(&self, path: &[u8], names: &[&[u8]]) -> Vec<(u64, u64)> {
+        let Some(directory) = self.directory(path) else { return Vec::new() };
+        let wanted: std::collections::HashSet<&[u8]> = names.iter().copied().collect();
+        let mut inodes = Vec::new();
+        self.scan_entries(&directory, |name, inode| {
+            if wanted.contains(name) {
+                inodes.push(inode);
+            }
+            false
+        });
+        let mut ranges = Vec::new();
+        for inode in inodes {
+            let Some(bytes) = self.inode(inode) else { continue };
+            let (Some(low), Some(high)) = (Endian::Little.u32(&bytes, 0x4), Endian::Little.u32(&bytes, 0x6C)) else {
+                continue;
+            };
+            let mut remaining = ((u64::from(high) << 32) | u64::from(low)).next_multiple_of(self.block_size);
+            for (offset, length) in self.extents(&bytes, MODE_REGULAR).unwrap_or_default() {
+                let taken = length.min(remaining);
+                if taken == 0 {
+                    break;
+                }
+                ranges.push((offset, taken));
+                remaining -= taken;
+            }
+        }
+        ranges
     }
 }
 
@@ -250,6 +303,21 @@ impl ExtFilesystem {
 }
 
 impl ExtFilesystem {
+    /// Ask for all the blocks of the directory at `bytes` at once, before `ext4-view` reads
+    /// them one by one, kept until the guard drops: a large directory's listing reads an
+    /// inode per entry between its blocks, long enough for other walkers to churn the cache.
+    fn prefetch_directory(&self, bytes: &[u8]) -> Prefetched {
+        let mut prefetched = Prefetched::default();
+        if let Some(locator) = &self.locator {
+            for (offset, length) in locator.directory(bytes).unwrap_or_default() {
+                // What `ext4-view` will read: from a directory block, its whole read window.
+                let read = length.saturating_add(EXT4_VIEW_READ_BYTES.saturating_sub(locator.block_size));
+                prefetched.extend(self.source.prefetch(offset, read));
+            }
+        }
+        prefetched
+    }
+
     /// The entries of a directory without `.` and `..`, each with `extra(entry)`.
     fn entries<T>(
         &self,
@@ -338,24 +406,25 @@ impl Filesystem for ExtFilesystem {
     }
 
     fn read_dir_with_metadata(&self, bytes: &[u8]) -> Result<Vec<super::EntryWithMetadata>, FsError> {
-        // Ask for all the directory's blocks at once before `ext4-view` reads them one by one,
-        // and keep them until the listing is done: a large directory's listing reads an inode
-        // per entry between its blocks, long enough for other walkers to churn the cache.
-        let mut prefetched = Prefetched::default();
-        if let Some(locator) = &self.locator {
-            for (offset, length) in locator.directory(bytes).unwrap_or_default() {
-                // What `ext4-view` will read: from a directory block, its whole read window.
-                let read = length.saturating_add(EXT4_VIEW_READ_BYTES.saturating_sub(locator.block_size));
-                prefetched.extend(self.source.prefetch(offset, read));
-            }
-        }
+        let prefetched = self.prefetch_directory(bytes);
         // Reads each entry's inode directly instead of resolving its path again.
         let entries = self.entries(bytes, |entry| entry.metadata().map(|found| metadata(&found)).map_err(convert));
         drop(prefetched);
         entries
     }
 
+    fn prefetch_files(&self, directory: &[u8], names: &[&[u8]]) -> Prefetched {
+        let mut prefetched = Prefetched::default();
+        if let Some(locator) = &self.locator {
+            for (offset, length) in locator.files(directory, names) {
+                prefetched.extend(self.source.prefetch(offset, length));
+            }
+        }
+        prefetched
+    }
+
     fn read_dir(&self, bytes: &[u8]) -> Result<Vec<DirEntry>, FsError> {
+        let _prefetched = self.prefetch_directory(bytes);
         Ok(self.entries(bytes, |_| ())?.into_iter().map(|(entry, ())| entry).collect())
     }
 
@@ -438,10 +507,12 @@ mod tests {
         let deep = locator.directory(b"/deep/level-1/level-2").expect("located");
         // Its blocks are a directory's: `..` is level-1, whose `..` is /deep, whose `..` is the root.
         let level_1 = locator.lookup(&deep, b"..").unwrap();
-        let level_1_ranges = locator.extents(&locator.inode(level_1).unwrap()).unwrap();
+        let level_1_ranges = locator.extents(&locator.inode(level_1).unwrap(), MODE_DIRECTORY).unwrap();
         assert_eq!(level_1_ranges, locator.directory(b"/deep/level-1").unwrap());
         let deep_root = locator.lookup(&level_1_ranges, b"..").unwrap();
-        let root = locator.lookup(&locator.extents(&locator.inode(deep_root).unwrap()).unwrap(), b"..").unwrap();
+        let root = locator
+            .lookup(&locator.extents(&locator.inode(deep_root).unwrap(), MODE_DIRECTORY).unwrap(), b"..")
+            .unwrap();
         assert_eq!(root, ROOT_INODE);
         assert!(locator.directory(b"/deep/missing").is_none());
         // Listing a directory first hints exactly its blocks, each with the window
@@ -455,5 +526,23 @@ mod tests {
         assert_eq!(*hinted.hints.lock().unwrap(), windows);
         // A regular file is no directory to locate.
         assert!(locator.directory(b"/bad-\xff\xfe-name").is_none());
+
+        // Files to be read are hinted by their own extents: a directory or a missing name
+        // gives none, and the hinted bytes are the file's.
+        hinted.hints.lock().unwrap().clear();
+        let names: [&[u8]; 3] = [b"random.bin", b"deep", b"missing"];
+        drop(filesystem.prefetch_files(b"/", &names));
+        let hints = hinted.hints.lock().unwrap().clone();
+        assert!(!hints.is_empty());
+        let hinted_length: u64 = hints.iter().map(|&(_, length)| length).sum();
+        assert_eq!(hinted_length, 40_000u64.next_multiple_of(locator.block_size));
+        let mut on_disk = Vec::new();
+        for &(offset, length) in &hints {
+            let mut bytes = vec![0u8; usize::try_from(length).unwrap()];
+            partition.read_exact_at(offset, &mut bytes).unwrap();
+            on_disk.extend(bytes);
+        }
+        let read = crate::fs::read_capped(&filesystem, b"/random.bin", 1 << 20).unwrap();
+        assert_eq!(&on_disk[..read.len()], read.as_slice());
     }
 }

@@ -11,7 +11,7 @@ pub mod path;
 pub mod walk;
 pub mod xfs;
 
-use crate::source::ReadAt;
+use crate::source::{Prefetched, ReadAt};
 use std::sync::Arc;
 
 /// What kind of object a directory entry is.
@@ -106,6 +106,13 @@ pub trait Filesystem {
     /// Problems noticed when the filesystem was opened (e.g. an unclean log), for the report.
     fn warnings(&self) -> Vec<String> {
         Vec::new()
+    }
+    /// A hint that the files `names` in `directory` are about to be read: on a slow source
+    /// (an EBS snapshot) their blocks are fetched at once, and kept while the guard lives,
+    /// instead of one round trip after another. Others ignore it. Never an error.
+    fn prefetch_files(&self, directory: &[u8], names: &[&[u8]]) -> Prefetched {
+        let _ = (directory, names);
+        Prefetched::default()
     }
 }
 
