@@ -116,6 +116,7 @@ fn block_form(volume: &Volume, inode: &Inode) -> Result<Vec<RawEntry>, FsError> 
     if data_end > MAX_DIRECTORY_BYTES {
         return Err(FsError::Unsupported(format!("directory inode {} has {data_end} bytes of entries", inode.number)));
     }
+    let _prefetched = extents::prefetch_mapped(volume, &map, data_end);
     let mut entries = Vec::new();
     let mut buffer = vec![0u8; superblock.directory_block_size as usize];
     // Every directory block that has at least its first filesystem block mapped.

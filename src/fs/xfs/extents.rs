@@ -11,6 +11,7 @@ use super::crc32c;
 use super::fields::Fields;
 use super::inode::{ForkFormat, Inode};
 use crate::fs::FsError;
+use crate::source::Prefetched;
 use std::collections::HashSet;
 
 /// Size of one packed extent record (`xfs_bmbt_rec`).
@@ -238,6 +239,32 @@ pub fn read_mapped(volume: &Volume, extents: &[Extent], mut offset: u64, mut buf
     Ok(())
 }
 
+/// Hint that the mapped blocks below file byte `end` are about to be read: a slow source
+/// fetches them at once and keeps them while the guard lives (a directory's blocks, read
+/// one after another, would otherwise be a chain of round trips). Holes, unwritten
+/// extents and extents whose blocks do not fit the filesystem are left out.
+pub fn prefetch_mapped(volume: &Volume, extents: &[Extent], end: u64) -> Prefetched {
+    let block_log = u32::from(volume.superblock.block_log);
+    let end_block = end.div_ceil(1 << block_log);
+    let mut prefetched = Prefetched::default();
+    for extent in extents.iter().take_while(|extent| extent.logical < end_block) {
+        let blocks = extent.end().min(end_block) - extent.logical;
+        if extent.unwritten || blocks == 0 {
+            continue;
+        }
+        let (Ok(start), Ok(_)) = (
+            volume.superblock.block_offset(extent.physical, 0),
+            volume.superblock.block_offset(extent.physical, blocks - 1),
+        ) else {
+            continue;
+        };
+        if let Some(length) = blocks.checked_shl(block_log) {
+            prefetched.extend(volume.prefetch(start, length));
+        }
+    }
+    prefetched
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::superblock::{self, Superblock};
@@ -273,6 +300,38 @@ mod tests {
 
     fn extent(logical: u64, physical: u64, length: u64) -> Extent {
         Extent { logical, physical, length, unwritten: false }
+    }
+
+    /// A zeroed device that records the prefetch hints it is given.
+    struct Hinted {
+        bytes: Vec<u8>,
+        hints: std::sync::Mutex<Vec<(u64, u64)>>,
+    }
+
+    impl crate::source::ReadAt for Hinted {
+        fn len(&self) -> u64 {
+            self.bytes.len() as u64
+        }
+        fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+            crate::source::ReadAt::read_exact_at(&self.bytes, offset, buf)
+        }
+        fn prefetch(&self, offset: u64, length: u64) -> Prefetched {
+            self.hints.lock().unwrap().push((offset, length));
+            Prefetched::default()
+        }
+    }
+
+    #[test]
+    fn prefetch_names_the_written_blocks_below_the_end() {
+        let superblock = Superblock::parse(&superblock::tests::sample(512)).unwrap();
+        let source = Arc::new(Hinted { bytes: vec![0; 64 * 4096], hints: std::sync::Mutex::default() });
+        let volume = Volume::new(Arc::clone(&source) as Arc<dyn crate::source::ReadAt>, superblock);
+        let unwritten = Extent { unwritten: true, ..extent(2, 30, 1) };
+        let beyond = extent(8, 40, 2);
+        let map = [extent(0, 10, 2), unwritten, extent(4, 20, 4), beyond];
+        drop(prefetch_mapped(&volume, &map, 6 * 4096 - 1));
+        // The hole at 3 and the unwritten block give nothing; the third extent is cut at the end.
+        assert_eq!(*source.hints.lock().unwrap(), [(10 * 4096, 2 * 4096), (20 * 4096, 2 * 4096)]);
     }
 
     #[test]

@@ -73,6 +73,11 @@ impl Volume {
         self.source.read_exact_at(offset, buffer).map_err(FsError::Io)
     }
 
+    /// Hint that `length` bytes at `offset` are about to be read (see [`ReadAt::prefetch`]).
+    fn prefetch(&self, offset: u64, length: u64) -> crate::source::Prefetched {
+        self.source.prefetch(offset, length)
+    }
+
     /// Read and parse inode `number`.
     fn inode(&self, number: u64) -> Result<Inode, FsError> {
         let offset = self.superblock.inode_offset(number)?;
