@@ -5,6 +5,7 @@
 //! The caller (`scan.rs`) passes its volume scan as a closure, so this module needs no
 //! knowledge of partitions or catalogers and the core needs no knowledge of AWS.
 
+use super::ec2::CallError;
 use super::eligibility::{Decision, InstanceFacts, Reason, Rules};
 use super::ledger::{self, Ledger};
 use super::{Session, cleanup, ec2};
@@ -343,6 +344,32 @@ fn failed_target(name: &str, kind: &str, message: String) -> model::Target {
     model::Target { name: name.to_string(), kind: kind.to_string(), volumes: Vec::new(), error: Some(message) }
 }
 
+/// The first of `regions` where `lookup` finds `what` (`snapshot snap-…`), with what it
+/// found. A region whose lookup fails (access denied, an opt-in region not enabled) does
+/// not end the search, since another may have it; when none has it, the error names each
+/// region's problem and takes the first problem's reason (`NOT_FOUND` when none failed).
+fn find_in_regions<T>(
+    regions: &[String],
+    what: &str,
+    mut lookup: impl FnMut(&str) -> Result<Option<T>, CallError>,
+) -> Result<(String, T), CallError> {
+    let mut reason = Reason::NotFound;
+    let mut message = format!("{what} not found in {}", regions.join(", "));
+    for region in regions {
+        match lookup(region) {
+            Ok(Some(found)) => return Ok((region.clone(), found)),
+            Ok(None) => {}
+            Err(error) => {
+                if reason == Reason::NotFound {
+                    reason = error.reason;
+                }
+                message.push_str(&format!("; {error}"));
+            }
+        }
+    }
+    Err(CallError { reason, message })
+}
+
 fn scan_existing_snapshot(
     session: &Session,
     snapshot: &RegionalId,
@@ -357,23 +384,14 @@ fn scan_existing_snapshot(
     let region = if let [region] = regions.as_slice() {
         region.clone()
     } else {
-        let mut problems = Vec::new();
-        let found = regions.iter().find(|region| match ec2::snapshot_exists(session, region, snapshot_id) {
-            Ok(found) => found,
-            Err(error) => {
-                problems.push(error.to_string());
-                false
-            }
+        let found = find_in_regions(&regions, &format!("snapshot {snapshot_id}"), |region| {
+            ec2::snapshot_exists(session, region, snapshot_id).map(|exists| exists.then_some(()))
         });
         match found {
-            Some(region) => region.clone(),
-            None => {
-                let mut message = format!("snapshot {snapshot_id} not found in {}", regions.join(", "));
-                for problem in problems {
-                    message.push_str(&format!("; {problem}"));
-                }
-                outcome.coverage.push(not_scanned(snapshot_id, "snapshot", "", Reason::NotFound, message.clone()));
-                outcome.targets.push(failed_target(snapshot_id, "snapshot", message));
+            Ok((region, ())) => region,
+            Err(error) => {
+                outcome.coverage.push(not_scanned(snapshot_id, "snapshot", "", error.reason, error.message.clone()));
+                outcome.targets.push(failed_target(snapshot_id, "snapshot", error.message));
                 return;
             }
         }
@@ -421,29 +439,20 @@ fn scan_image(
 ) {
     let image_id = image.id.as_str();
     let regions = image.regions(session);
-    // The first region that knows the image; a failure other than "not found" ends the search.
-    let mut found = None;
-    for region in &regions {
+    let found = find_in_regions(&regions, &format!("image {image_id}"), |region| {
         match ec2::describe_images(session, region, std::slice::from_ref(&image_id.to_string())) {
-            Ok(images) => {
-                if let Some(image) = images.into_iter().find(|image| image.image_id == image_id) {
-                    found = Some((region.clone(), image));
-                    break;
-                }
-            }
-            Err(error) if error.reason == Reason::NotFound => {}
-            Err(error) => {
-                outcome.coverage.push(not_scanned(image_id, "ami", region, error.reason, error.message.clone()));
-                outcome.targets.push(failed_target(image_id, "ami", error.to_string()));
-                return;
-            }
+            Ok(images) => Ok(images.into_iter().find(|image| image.image_id == image_id)),
+            Err(error) if error.reason == Reason::NotFound => Ok(None),
+            Err(error) => Err(error),
         }
-    }
-    let Some((region, image)) = found else {
-        let message = format!("image {image_id} not found in {}", regions.join(", "));
-        outcome.coverage.push(not_scanned(image_id, "ami", "", Reason::NotFound, message.clone()));
-        outcome.targets.push(failed_target(image_id, "ami", message));
-        return;
+    });
+    let (region, image) = match found {
+        Ok(found) => found,
+        Err(error) => {
+            outcome.coverage.push(not_scanned(image_id, "ami", "", error.reason, error.message.clone()));
+            outcome.targets.push(failed_target(image_id, "ami", error.message));
+            return;
+        }
     };
     if image.platform.as_deref().is_some_and(|platform| platform.eq_ignore_ascii_case("windows")) {
         outcome.coverage.push(not_scanned(
@@ -785,6 +794,34 @@ pub fn new_scan_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_region_does_not_end_the_search() {
+        let regions: Vec<String> = ["eu-west-1", "me-south-1", "us-east-1"].map(String::from).to_vec();
+        let denied = |region: &str| CallError {
+            reason: Reason::AccessDenied,
+            message: format!("DescribeImages in {region}: not authorized"),
+        };
+        // Found after a region that failed.
+        let found = find_in_regions(&regions, "image ami-1", |region| match region {
+            "me-south-1" => Err(denied(region)),
+            "us-east-1" => Ok(Some(7)),
+            _ => Ok(None),
+        });
+        assert_eq!(found, Ok(("us-east-1".to_string(), 7)));
+        // Found nowhere: the failure's reason, and every problem in the message.
+        let missing = find_in_regions(&regions, "image ami-1", |region| match region {
+            "me-south-1" => Err(denied(region)),
+            _ => Ok(None::<u8>),
+        })
+        .unwrap_err();
+        assert_eq!(missing.reason, Reason::AccessDenied);
+        assert!(missing.message.starts_with("image ami-1 not found in eu-west-1, me-south-1, us-east-1; "));
+        assert!(missing.message.contains("DescribeImages in me-south-1: not authorized"));
+        // Found nowhere and nothing failed: not found.
+        let absent = find_in_regions(&regions, "snapshot snap-1", |_| Ok(None::<()>)).unwrap_err();
+        assert_eq!(absent.reason, Reason::NotFound);
+    }
 
     #[test]
     fn ids_may_name_their_region() {
