@@ -43,3 +43,25 @@ pub fn unpacked(relative: &str) -> PathBuf {
     fs::rename(&temporary, &target).expect("rename unpacked fixture");
     target
 }
+
+/// The findings of a JSON report (`snapscan … -f json` output) as sorted
+/// `(package, id, severity, fixed_version)` tuples, for comparing whole result sets.
+pub fn report_findings(json: &[u8]) -> Vec<(String, String, String, Option<String>)> {
+    let report: serde_json::Value = serde_json::from_slice(json).expect("a JSON report");
+    let text = |value: &serde_json::Value| value.as_str().expect("a string field").to_string();
+    let mut findings: Vec<_> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|finding| {
+            (
+                text(&finding["package"]),
+                text(&finding["id"]),
+                text(&finding["severity"]),
+                finding["fixed_version"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    findings.sort();
+    findings
+}

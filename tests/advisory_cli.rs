@@ -22,22 +22,7 @@ const DEMO: &str = "fixtures/demo/debian12.img";
 const BUNDLE: &str = "fixtures/demo/advisories.db";
 
 fn findings(output: &Output) -> Vec<(String, String, String, Option<String>)> {
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
-    let mut findings: Vec<(String, String, String, Option<String>)> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|finding| {
-            (
-                finding["package"].as_str().unwrap().to_string(),
-                finding["id"].as_str().unwrap().to_string(),
-                finding["severity"].as_str().unwrap().to_string(),
-                finding["fixed_version"].as_str().map(str::to_string),
-            )
-        })
-        .collect();
-    findings.sort();
-    findings
+    test_fixtures::report_findings(&output.stdout)
 }
 
 #[test]
