@@ -357,7 +357,7 @@ pub struct OutputArguments {
     #[arg(long = "skip-dir", value_name = "PATH")]
     pub skip_directories: Vec<String>,
     /// Walk the documentation trees skipped by default too (`/usr/share/doc`,
-    /// `/usr/share/man`, `/usr/share/locale`, `/usr/include`, …; docs/json-output.md lists them).
+    /// `/usr/share/man`, `/usr/share/locale`, `/usr/include`, kernel modules, …; docs/json-output.md lists them).
     #[arg(long)]
     pub no_default_skips: bool,
 }

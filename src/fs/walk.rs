@@ -22,8 +22,14 @@ const PSEUDO_FILESYSTEMS: [&[u8]; 3] = [b"/proc", b"/sys", b"/dev"];
 /// Trees that hold documentation and data only, skipped by default: no cataloger's file
 /// is installed there, yet on a root volume they are a third of the directories (each
 /// directory's blocks lie among its files, so over EBS each costs a 512 KiB block).
-pub const DOCUMENTATION_TREES: [&str; 13] = [
+/// Kernel modules and firmware are the kernel packages' data (without merged `/usr`
+/// they are under `/lib`).
+pub const DOCUMENTATION_TREES: [&str; 17] = [
+    "/lib/firmware",
+    "/lib/modules",
     "/usr/include",
+    "/usr/lib/firmware",
+    "/usr/lib/modules",
     "/usr/share/doc",
     "/usr/share/fonts",
     "/usr/share/gtk-doc",
