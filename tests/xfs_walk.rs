@@ -157,6 +157,53 @@ fn every_directory_form_hard_links_sparse_and_bmbt_files() {
     assert!(matches!(fs::resolve(filesystem.as_ref(), b"/links/loop-a"), Err(FsError::TooManySymlinks)));
 }
 
+/// A source that records prefetch hints, and the reads made after the first hint that no
+/// hint covers.
+struct Hinted {
+    inner: Arc<dyn ReadAt>,
+    hints: std::sync::Mutex<Vec<(u64, u64)>>,
+    unhinted_reads: std::sync::Mutex<Vec<(u64, usize)>>,
+}
+
+impl ReadAt for Hinted {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        let hints = self.hints.lock().unwrap();
+        let end = offset + buf.len() as u64;
+        let covered = hints.iter().any(|&(start, length)| start <= offset && end <= start + length);
+        if !hints.is_empty() && !covered {
+            self.unhinted_reads.lock().unwrap().push((offset, buf.len()));
+        }
+        self.inner.read_exact_at(offset, buf)
+    }
+    fn prefetch(&self, offset: u64, length: u64) -> snapscan::source::Prefetched {
+        self.hints.lock().unwrap().push((offset, length));
+        snapscan::source::Prefetched::default()
+    }
+}
+
+#[test]
+fn a_listing_hints_its_blocks_and_its_entries_inodes_before_reading_them() {
+    // Each directory form with more than one block: block, leaf, node and B+tree.
+    for directory in ["/dirs/block", "/dirs/leaf", "/dirs/node", "/dirs/btree"] {
+        let source = Arc::new(Hinted {
+            inner: filesystem_source("fixtures/xfs/xfs-forms.img.zst"),
+            hints: std::sync::Mutex::default(),
+            unhinted_reads: std::sync::Mutex::default(),
+        });
+        let filesystem = XfsFilesystem::open(Arc::clone(&source) as Arc<dyn ReadAt>).unwrap();
+        let entries = filesystem.read_dir_with_metadata(directory.as_bytes()).unwrap();
+        assert!(entries.len() >= 25, "{directory}: {} entries", entries.len());
+        assert!(entries.iter().all(|(_, metadata)| metadata.is_ok()), "{directory}");
+        assert!(!source.hints.lock().unwrap().is_empty(), "{directory}: nothing hinted");
+        // Once hinting starts (after the directory's own inode and block map), every read
+        // is of hinted bytes: its data blocks, then its entries' inode clusters.
+        assert_eq!(*source.unhinted_reads.lock().unwrap(), [], "{directory}");
+    }
+}
+
 #[test]
 fn an_unclean_log_is_reported_not_replayed() {
     let filesystem = open("fixtures/xfs/xfs-dirty.img.zst");

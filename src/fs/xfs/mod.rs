@@ -78,6 +78,45 @@ impl Volume {
         self.source.prefetch(offset, length)
     }
 
+    /// Byte offset and length of the run of [`INODES_PER_CLUSTER`] inodes around `number`;
+    /// `None` when the run would leave the group or the device.
+    fn cluster_span(&self, number: u64) -> Option<(u64, u64)> {
+        let per_cluster = INODES_PER_CLUSTER;
+        let first = number & !(per_cluster - 1);
+        let start = self.superblock.inode_offset(first).ok()?;
+        // Consecutive inode numbers are consecutive on disk inside one group: check the
+        // last one lands where contiguity says.
+        let last = self.superblock.inode_offset(first + per_cluster - 1).ok()?;
+        let length = per_cluster * u64::from(self.superblock.inode_size);
+        (last.checked_sub(start)? == length - u64::from(self.superblock.inode_size)).then_some((start, length))
+    }
+
+    /// Hint that inodes `numbers` are about to be read: their clusters not in memory yet
+    /// are fetched at once (a directory's entries' inodes lie in clusters across the
+    /// allocation groups, one round trip each when read in turn) and kept while the guard
+    /// lives.
+    fn prefetch_inodes(&self, numbers: impl Iterator<Item = u64>) -> crate::source::Prefetched {
+        let mut spans = std::collections::BTreeSet::new();
+        for number in numbers {
+            match self.cluster_span(number) {
+                Some(span) => spans.insert(span),
+                None => match self.superblock.inode_offset(number) {
+                    Ok(offset) => spans.insert((offset, u64::from(self.superblock.inode_size))),
+                    Err(_) => false,
+                },
+            };
+        }
+        let cached: Vec<u64> = match self.inode_clusters.lock() {
+            Ok(clusters) => clusters.keys().copied().collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut prefetched = crate::source::Prefetched::default();
+        for (offset, length) in spans.into_iter().filter(|(offset, _)| !cached.contains(offset)) {
+            prefetched.extend(self.prefetch(offset, length));
+        }
+        prefetched
+    }
+
     /// Read and parse inode `number`.
     fn inode(&self, number: u64) -> Result<Inode, FsError> {
         let offset = self.superblock.inode_offset(number)?;
@@ -94,16 +133,7 @@ impl Volume {
     /// read in one call; `None` when the run would leave the group or the device (then
     /// the inode is read alone).
     fn inode_cluster(&self, number: u64) -> Option<(u64, Arc<[u8]>)> {
-        let per_cluster = INODES_PER_CLUSTER;
-        let first = number & !(per_cluster - 1);
-        let start = self.superblock.inode_offset(first).ok()?;
-        // Consecutive inode numbers are consecutive on disk inside one group: check the
-        // last one lands where contiguity says.
-        let last = self.superblock.inode_offset(first + per_cluster - 1).ok()?;
-        let length = per_cluster * u64::from(self.superblock.inode_size);
-        if last.checked_sub(start)? != length - u64::from(self.superblock.inode_size) {
-            return None;
-        }
+        let (start, length) = self.cluster_span(number)?;
         if let Some(cluster) = self.inode_clusters.lock().ok()?.get(&start) {
             return Some((start, Arc::clone(cluster)));
         }
@@ -282,6 +312,7 @@ impl Filesystem for XfsFilesystem {
     fn read_dir_with_metadata(&self, path: &[u8]) -> Result<Vec<(DirEntry, Result<Metadata, FsError>)>, FsError> {
         let (_, entries) = self.directory_entries(path)?;
         let base = path::normalize(path);
+        let _prefetched = self.volume.prefetch_inodes(entries.iter().map(|entry| entry.inode));
         Ok(entries
             .into_iter()
             .map(|entry| {
