@@ -139,6 +139,52 @@ fn one_block_is_fetched_once_for_many_readers() {
 }
 
 #[test]
+fn prefetched_pages_outlive_the_cache_until_the_guard_drops() {
+    let Some(moto) = Moto::start() else { return };
+    let runtime = support::runtime();
+    let snapshot_id = support::seed_snapshot(&runtime, &moto.sdk_config(), &demo_image());
+    let image = std::fs::read(demo_image()).expect("read image");
+    let allocated: Vec<usize> = (0..image.len() / BLOCK)
+        .filter(|&index| image[index * BLOCK..][..BLOCK].iter().any(|&byte| byte != 0))
+        .collect();
+    assert!(allocated.len() > 4, "{allocated:?}");
+    // A cache of two blocks: reading a few others evicts whatever is not held.
+    let source = open(&moto, &snapshot_id, EbsOptions { cache_blocks: 2, readahead_blocks: 0, ..fast_retries() });
+    let held_block = allocated[1];
+    let offset = held_block * BLOCK + 3 * 4096 + 100;
+    let length = 2 * 4096;
+    let guard = source.prefetch(offset as u64, length as u64);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while source.counters().blocks_fetched == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The hinted pages are copied out just after the fetch.
+    std::thread::sleep(Duration::from_millis(200));
+    let read = |offset: usize, length: usize| {
+        let mut buffer = vec![0xAA; length];
+        source.read_exact_at(offset as u64, &mut buffer).expect("read");
+        buffer
+    };
+    for &other in allocated.iter().filter(|&&index| index != held_block).take(4) {
+        read(other * BLOCK, 512);
+    }
+    let fetched = source.counters().blocks_fetched;
+    assert_eq!(read(offset, length), image[offset..offset + length]);
+    assert_eq!(source.counters().blocks_fetched, fetched, "the held range was fetched again");
+    // A read reaching past the held pages goes to the snapshot, and still reads true.
+    assert_eq!(read(offset, length + 8192), image[offset..offset + length + 8192]);
+    assert_eq!(source.counters().blocks_fetched, fetched + 1);
+    // Once the guard drops, nothing keeps the range.
+    drop(guard);
+    for &other in allocated.iter().filter(|&&index| index != held_block).take(4) {
+        read(other * BLOCK, 512);
+    }
+    let fetched = source.counters().blocks_fetched;
+    assert_eq!(read(offset, length), image[offset..offset + length]);
+    assert_eq!(source.counters().blocks_fetched, fetched + 1);
+}
+
+#[test]
 fn a_block_that_keeps_failing_names_snapshot_and_block() {
     let Some(moto) = Moto::start() else { return };
     let runtime = support::runtime();
