@@ -10,6 +10,9 @@
 # (binaries, libraries, Python, Java, share; without the 1.9 GiB Google Cloud SDK), /etc,
 # the dpkg database, 200 MiB of logs and a 256 MiB data file, as an 8 GiB GPT disk.
 # `--image target/bench/usr-share-8g.img` (scripts/bench.sh) is the metadata-heavy case.
+# EBS_BENCH_TRACE=FILE makes the server write `start_ms end_ms block` per block served, to
+# see how many requests wait at once over the run (a long stretch of one is a chain).
+# SNAPSCAN_BENCH_ARGS adds scan options (`--no-default-skips`, `--cache-blocks 384`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-image.sh

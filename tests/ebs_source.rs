@@ -1,8 +1,9 @@
 //! `EbsSource` against moto on loopback: a snapshot seeded from the demo image through the
 //! EBS direct API reads back byte for byte, unallocated blocks cost no call, listing pages
 //! are followed, faults are retried (and counted), expired tokens re-list, one block is
-//! fetched once however many readers want it, and a block that keeps failing is an error
-//! naming the snapshot and block.
+//! fetched once however many readers want it, a prefetched range stays in memory while
+//! its guard lives, and a block that keeps failing is an error naming the snapshot and
+//! block.
 
 mod support;
 
