@@ -53,6 +53,10 @@ pub fn write(scan: &Scan, output: &mut dyn Write) -> io::Result<()> {
                     .map(|distro| distro.pretty_name.clone().unwrap_or_else(|| distro.id.clone()))
                     .unwrap_or_default();
                 writeln!(output, "    partition {number}: {filesystem} {distro} [{}]", partition.partition_type)?;
+                let skipped = partition.filesystem.as_ref().map(|filesystem| &filesystem.skipped_directories);
+                if let Some(skipped) = skipped.filter(|skipped| !skipped.is_empty()) {
+                    writeln!(output, "      not walked: {}", skipped.join(", "))?;
+                }
             }
         }
     }
@@ -126,4 +130,17 @@ pub fn write(scan: &Scan, output: &mut dyn Write) -> io::Result<()> {
         scan.stats.files_visited,
         scan.stats.elapsed_ms
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filesystem_says_which_directories_it_did_not_walk() {
+        let mut bytes = Vec::new();
+        write(&crate::report::sample::scan(), &mut bytes).expect("write");
+        let text = String::from_utf8(bytes).expect("UTF-8");
+        assert!(text.contains("\n      not walked: /usr/share/doc, /usr/share/man\n"), "{text}");
+    }
 }
