@@ -256,7 +256,9 @@ impl DirectoryLocator {
             let (Some(low), Some(high)) = (Endian::Little.u32(&bytes, 0x4), Endian::Little.u32(&bytes, 0x6C)) else {
                 continue;
             };
-            let mut remaining = ((u64::from(high) << 32) | u64::from(low)).next_multiple_of(self.block_size);
+            // A corrupt size near 2^64 has no whole-block size: the extents are taken as they are.
+            let size = (u64::from(high) << 32) | u64::from(low);
+            let mut remaining = size.checked_next_multiple_of(self.block_size).unwrap_or(u64::MAX);
             for (offset, length) in self.extents(&bytes, MODE_REGULAR).unwrap_or_default() {
                 let taken = length.min(remaining);
                 if taken == 0 {

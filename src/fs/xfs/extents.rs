@@ -258,7 +258,7 @@ pub fn prefetch_mapped(volume: &Volume, extents: &[Extent], end: u64) -> Prefetc
         ) else {
             continue;
         };
-        if let Some(length) = blocks.checked_shl(block_log) {
+        if let Some(length) = blocks.checked_mul(1 << block_log) {
             prefetched.extend(volume.prefetch(start, length));
         }
     }
