@@ -206,6 +206,9 @@ where
     fn prefetch_files(&self, directory: &[u8], names: &[&[u8]]) -> crate::source::Prefetched {
         self.inner.prefetch_files(directory, names)
     }
+    fn keep_directory(&self, path: &[u8]) -> crate::source::Prefetched {
+        self.inner.keep_directory(path)
+    }
 }
 
 /// `tracing_subscriber` writers that lift the bars for each log line.

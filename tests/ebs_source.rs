@@ -1,8 +1,8 @@
 //! `EbsSource` against moto on loopback: a snapshot seeded from the demo image through the
 //! EBS direct API reads back byte for byte, unallocated blocks cost no call, listing pages
 //! are followed, faults are retried (and counted), expired tokens re-list, one block is
-//! fetched once however many readers want it, a prefetched range stays in memory while
-//! its guard lives, and a block that keeps failing is an error naming the snapshot and
+//! fetched once however many readers want it, a prefetched (or kept) range stays in memory
+//! while its guard lives, and a block that keeps failing is an error naming the snapshot and
 //! block.
 
 mod support;
@@ -140,7 +140,7 @@ fn one_block_is_fetched_once_for_many_readers() {
 }
 
 #[test]
-fn prefetched_pages_outlive_the_cache_until_the_guard_drops() {
+fn prefetched_and_kept_pages_outlive_the_cache_until_their_guards_drop() {
     let Some(moto) = Moto::start() else { return };
     let runtime = support::runtime();
     let snapshot_id = support::seed_snapshot(&runtime, &moto.sdk_config(), &demo_image());
@@ -183,6 +183,22 @@ fn prefetched_pages_outlive_the_cache_until_the_guard_drops() {
     let fetched = source.counters().blocks_fetched;
     assert_eq!(read(offset, length), image[offset..offset + length]);
     assert_eq!(source.counters().blocks_fetched, fetched + 1);
+
+    // Kept, not prefetched: nothing is fetched for it, but once any read brings its block
+    // in (here: another part of the block), the range stays after the cache drops it.
+    let kept_block = allocated[2];
+    let kept_offset = kept_block * BLOCK + 40 * 4096;
+    let before = source.counters().blocks_fetched;
+    let kept = source.keep(kept_offset as u64, length as u64);
+    assert_eq!(source.counters().blocks_fetched, before, "keeping fetches nothing");
+    read(kept_block * BLOCK, 512);
+    for &other in allocated.iter().filter(|&&index| index != kept_block).take(4) {
+        read(other * BLOCK, 512);
+    }
+    let fetched = source.counters().blocks_fetched;
+    assert_eq!(read(kept_offset, length), image[kept_offset..kept_offset + length]);
+    assert_eq!(source.counters().blocks_fetched, fetched, "the kept range was fetched again");
+    drop(kept);
 }
 
 #[test]

@@ -83,7 +83,16 @@ struct DirectoryLocator {
     descriptor_size: u64,
     descriptor_table: u64,
     is_64bit: bool,
+    /// Directories located lately, by path: a walk locates each directory's parent just
+    /// before it (the parent's own listing), so a lookup starts from there, not the root.
+    located: std::sync::Mutex<std::collections::HashMap<Vec<u8>, ByteRanges>>,
 }
+
+/// `(offset, length)` of each run of a directory's or file's blocks, in logical order.
+type ByteRanges = Vec<(u64, u64)>;
+
+/// Directories remembered by one locator (cleared when full).
+const MAXIMUM_LOCATED: usize = 4096;
 
 /// Bytes `ext4-view` reads into its block cache on a miss (its `CacheOpts`: 32 KiB, at
 /// least one block): a directory block's hint covers the window read from it.
@@ -117,7 +126,16 @@ impl DirectoryLocator {
             return None;
         }
         let descriptor_table = first_data_block.checked_add(1)?.checked_mul(block_size)?;
-        Some(Self { source, block_size, inodes_per_group, inode_size, descriptor_size, descriptor_table, is_64bit })
+        Some(Self {
+            source,
+            block_size,
+            inodes_per_group,
+            inode_size,
+            descriptor_size,
+            descriptor_table,
+            is_64bit,
+            located: std::sync::Mutex::default(),
+        })
     }
 
     fn read(&self, offset: u64, length: u64) -> Option<Vec<u8>> {
@@ -227,12 +245,28 @@ impl DirectoryLocator {
         found
     }
 
-    /// Byte ranges of the blocks of the directory at `path` (not following symlinks).
+    /// Byte ranges of the blocks of the directory at `path` (not following symlinks),
+    /// looked up from the deepest directory on its way that was located lately.
     fn directory(&self, path: &[u8]) -> Option<Vec<(u64, u64)>> {
-        let mut ranges = self.extents(&self.inode(ROOT_INODE)?, MODE_DIRECTORY)?;
-        for component in super::path::components(path) {
-            let inode = self.lookup(&ranges, component)?;
+        let components: Vec<&[u8]> = super::path::components(path).collect();
+        let remembered = |prefix: &[&[u8]]| {
+            let key = super::path::join_components(prefix);
+            self.located.lock().ok().and_then(|located| located.get(&key).cloned())
+        };
+        let (mut depth, mut ranges) = (0..=components.len())
+            .rev()
+            .find_map(|depth| remembered(&components[..depth]).map(|ranges| (depth, ranges)))
+            .map_or_else(|| Some((0, self.extents(&self.inode(ROOT_INODE)?, MODE_DIRECTORY)?)), Some)?;
+        while depth < components.len() {
+            let inode = self.lookup(&ranges, components[depth])?;
             ranges = self.extents(&self.inode(inode)?, MODE_DIRECTORY)?;
+            depth += 1;
+        }
+        if let Ok(mut located) = self.located.lock() {
+            if located.len() >= MAXIMUM_LOCATED {
+                located.clear();
+            }
+            located.insert(super::path::join_components(&components), ranges.clone());
         }
         Some(ranges)
     }
@@ -309,12 +343,17 @@ impl ExtFilesystem {
     /// them one by one, kept until the guard drops: a large directory's listing reads an
     /// inode per entry between its blocks, long enough for other walkers to churn the cache.
     fn prefetch_directory(&self, bytes: &[u8]) -> Prefetched {
+        self.hint_directory(bytes, |source, offset, length| source.prefetch(offset, length))
+    }
+
+    /// Give `hint` each range `ext4-view` will read to list the directory at `bytes`: from
+    /// each directory block, its whole read window.
+    fn hint_directory(&self, bytes: &[u8], hint: impl Fn(&dyn ReadAt, u64, u64) -> Prefetched) -> Prefetched {
         let mut prefetched = Prefetched::default();
         if let Some(locator) = &self.locator {
             for (offset, length) in locator.directory(bytes).unwrap_or_default() {
-                // What `ext4-view` will read: from a directory block, its whole read window.
                 let read = length.saturating_add(EXT4_VIEW_READ_BYTES.saturating_sub(locator.block_size));
-                prefetched.extend(self.source.prefetch(offset, read));
+                prefetched.extend(hint(self.source.as_ref(), offset, read));
             }
         }
         prefetched
@@ -413,6 +452,10 @@ impl Filesystem for ExtFilesystem {
         let entries = self.entries(bytes, |entry| entry.metadata().map(|found| metadata(&found)).map_err(convert));
         drop(prefetched);
         entries
+    }
+
+    fn keep_directory(&self, path: &[u8]) -> Prefetched {
+        self.hint_directory(path, |source, offset, length| source.keep(offset, length))
     }
 
     fn prefetch_files(&self, directory: &[u8], names: &[&[u8]]) -> Prefetched {

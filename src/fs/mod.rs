@@ -114,6 +114,13 @@ pub trait Filesystem {
         let _ = (directory, names);
         Prefetched::default()
     }
+    /// A hint that the directory at `path` will be listed, but not soon (it waits in the
+    /// walk's queue): a slow source keeps its blocks' bytes if another read brings them in
+    /// meanwhile (small directories share blocks with their siblings). Never an error.
+    fn keep_directory(&self, path: &[u8]) -> Prefetched {
+        let _ = path;
+        Prefetched::default()
+    }
 }
 
 /// Why a filesystem operation failed, by cause.

@@ -6,14 +6,14 @@ pub fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
 }
 
 /// `/a/b` from `[a, b]`; `/` from none.
-pub fn join_components(parts: &[Vec<u8>]) -> Vec<u8> {
+pub fn join_components<P: AsRef<[u8]>>(parts: &[P]) -> Vec<u8> {
     if parts.is_empty() {
         return b"/".to_vec();
     }
     let mut path = Vec::new();
     for part in parts {
         path.push(b'/');
-        path.extend_from_slice(part);
+        path.extend_from_slice(part.as_ref());
     }
     path
 }

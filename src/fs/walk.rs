@@ -9,6 +9,7 @@
 
 use super::{EntryWithMetadata, FileType, Filesystem, FsError, Metadata, path};
 use crate::catalog::{Candidate, CatalogContext, Cataloger, Package, WantedFile};
+use crate::source::Prefetched;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -93,6 +94,9 @@ struct Ancestor {
     fingerprint: u64,
     listing: u64,
     parent: Option<Arc<Ancestor>>,
+    /// Keeps the directory's own blocks while anything below it waits to be walked: every
+    /// listing below resolves its path through them again.
+    _kept: Prefetched,
 }
 
 struct Pending {
@@ -100,6 +104,8 @@ struct Pending {
     depth: usize,
     metadata: Metadata,
     parent: Option<Arc<Ancestor>>,
+    /// Keeps the directory's blocks once a sibling's listing brings them in, until listed.
+    kept: Prefetched,
 }
 
 /// Opens one more handle on the filesystem being walked, for a walker thread (`ext4-view`
@@ -158,10 +164,11 @@ pub fn walk(
                 continue;
             }
         }
-        let (listing, entries) = list_directory(filesystem, directory);
+        let (listing, entries) = list_directory(filesystem, directory, Queued::Now);
         outcome.absorb(listing.outcome);
         let Some((listed, entries)) = entries else { continue };
-        let (handled, subdirectories) = handle_entries(filesystem, catalogers, context, skipped, &listed, entries);
+        let (handled, subdirectories) =
+            handle_entries(filesystem, catalogers, context, skipped, &listed, entries, Queued::Now);
         outcome.absorb(handled);
         // Reverse so the stack pops them in name order (depth-first, sorted).
         stack.extend(subdirectories.into_iter().rev());
@@ -280,7 +287,7 @@ impl Shared {
             let mut jobs = Vec::new();
             match job {
                 Job::Directory(directory) => {
-                    let (listing, entries) = list_directory(filesystem, directory);
+                    let (listing, entries) = list_directory(filesystem, directory, Queued::Later);
                     self.parts.lock().unwrap_or_else(PoisonError::into_inner).push(listing);
                     if let Some((listed, entries)) = entries {
                         let listed = Arc::new(listed);
@@ -295,7 +302,7 @@ impl Shared {
                 }
                 Job::Entries(listed, part, entries) => {
                     let (outcome, subdirectories) =
-                        handle_entries(filesystem, catalogers, context, skipped, &listed, entries);
+                        handle_entries(filesystem, catalogers, context, skipped, &listed, entries, Queued::Later);
                     let path = listed.path.clone();
                     self.parts.lock().unwrap_or_else(PoisonError::into_inner).push(Part { path, part, outcome });
                     jobs.extend(subdirectories.into_iter().map(Job::Directory));
@@ -335,7 +342,7 @@ impl WalkOutcome {
 fn root(filesystem: &dyn Filesystem, outcome: &mut WalkOutcome) -> Option<Pending> {
     match filesystem.symlink_metadata(b"/") {
         Ok(metadata) if metadata.file_type == FileType::Directory => {
-            Some(Pending { path: b"/".to_vec(), depth: 0, metadata, parent: None })
+            Some(Pending { path: b"/".to_vec(), depth: 0, metadata, parent: None, kept: Prefetched::default() })
         }
         Ok(_) => {
             outcome.problems.push(("/".to_string(), "the root is not a directory".to_string()));
@@ -350,9 +357,16 @@ fn root(filesystem: &dyn Filesystem, outcome: &mut WalkOutcome) -> Option<Pendin
 
 /// List one directory, sorted by name: part 0 of its result (a listing or cycle problem),
 /// and its entries unless it cannot or must not be walked.
-fn list_directory(filesystem: &dyn Filesystem, directory: Pending) -> (Part, Option<(Listed, Vec<EntryWithMetadata>)>) {
+fn list_directory(
+    filesystem: &dyn Filesystem,
+    directory: Pending,
+    queued: Queued,
+) -> (Part, Option<(Listed, Vec<EntryWithMetadata>)>) {
     let mut outcome = WalkOutcome::default();
-    let mut entries = match filesystem.read_dir_with_metadata(&directory.path) {
+    let listing = filesystem.read_dir_with_metadata(&directory.path);
+    // Listed: what was kept for it can go.
+    drop(directory.kept);
+    let mut entries = match listing {
         Ok(entries) => entries,
         Err(error) => {
             outcome.problems.push((path::display(&directory.path), format!("cannot list directory: {error}")));
@@ -381,14 +395,30 @@ fn list_directory(filesystem: &dyn Filesystem, directory: Pending) -> (Part, Opt
         ));
         return (Part { path: directory.path, part: 0, outcome }, None);
     }
+    let kept = match queued {
+        Queued::Later => filesystem.keep_directory(&directory.path),
+        Queued::Now => Prefetched::default(),
+    };
     let here = Arc::new(Ancestor {
         path: directory.path.clone(),
         fingerprint: directory.metadata.fingerprint,
         listing,
         parent: directory.parent.clone(),
+        _kept: kept,
     });
     let listed = Listed { path: directory.path.clone(), depth: directory.depth, here };
     (Part { path: directory.path, part: 0, outcome }, Some((listed, entries)))
+}
+
+/// When a walk lists the subdirectories it finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Queued {
+    /// Next, one after another (the sequential walk): nothing to keep for them.
+    Now,
+    /// When a walker takes them from the shared stack, maybe much later: their blocks are
+    /// kept meanwhile (over EBS, small sibling directories share 512 KiB blocks that the
+    /// cache would otherwise evict between their listings).
+    Later,
 }
 
 /// Offer the regular files among `entries` (of the directory `listed`) to the catalogers;
@@ -400,6 +430,7 @@ fn handle_entries(
     skipped: &SkippedDirectories,
     listed: &Listed,
     entries: Vec<EntryWithMetadata>,
+    queued: Queued,
 ) -> (WalkOutcome, Vec<Pending>) {
     let mut outcome = WalkOutcome::default();
     let mut subdirectories = Vec::new();
@@ -428,11 +459,16 @@ fn handle_entries(
                         .push((path::display(&child), format!("deeper than {MAX_DEPTH} levels; not walked")));
                     continue;
                 }
+                let kept = match queued {
+                    Queued::Later => filesystem.keep_directory(&child),
+                    Queued::Now => Prefetched::default(),
+                };
                 subdirectories.push(Pending {
                     path: child,
                     depth: listed.depth + 1,
                     metadata,
                     parent: Some(Arc::clone(&listed.here)),
+                    kept,
                 });
             }
             FileType::Regular => offer(filesystem, catalogers, context, &child, &metadata, &mut outcome),
@@ -676,6 +712,73 @@ mod tests {
         fn open(&self, path: &[u8]) -> Result<Box<dyn crate::fs::FileReader + '_>, FsError> {
             self.0.open(&strip_loops(path))
         }
+    }
+
+    /// A filesystem that counts the directories it is asked to keep, and how many of those
+    /// guards are still alive.
+    struct Keeping {
+        inner: MemoryFilesystem,
+        kept: Arc<Mutex<Vec<Vec<u8>>>>,
+        alive: Arc<std::sync::atomic::AtomicUsize>,
+    }
+    struct KeptGuard(Arc<std::sync::atomic::AtomicUsize>);
+    impl Drop for KeptGuard {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    impl Filesystem for Keeping {
+        fn kind(&self) -> &'static str {
+            "keeping"
+        }
+        fn uuid(&self) -> Option<String> {
+            None
+        }
+        fn label(&self) -> Option<String> {
+            None
+        }
+        fn symlink_metadata(&self, path: &[u8]) -> Result<Metadata, FsError> {
+            self.inner.symlink_metadata(path)
+        }
+        fn read_dir(&self, path: &[u8]) -> Result<Vec<crate::fs::DirEntry>, FsError> {
+            self.inner.read_dir(path)
+        }
+        fn read_link(&self, path: &[u8]) -> Result<Vec<u8>, FsError> {
+            self.inner.read_link(path)
+        }
+        fn open(&self, path: &[u8]) -> Result<Box<dyn crate::fs::FileReader + '_>, FsError> {
+            self.inner.open(path)
+        }
+        fn keep_directory(&self, path: &[u8]) -> Prefetched {
+            self.kept.lock().unwrap().push(path.to_vec());
+            self.alive.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Prefetched::holding(vec![Box::new(KeptGuard(Arc::clone(&self.alive)))])
+        }
+    }
+
+    #[test]
+    fn a_parallel_walk_keeps_what_waits_and_lets_go_once_walked() {
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let alive = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let keeping = || Keeping { inner: wide_tree(), kept: Arc::clone(&kept), alive: Arc::clone(&alive) };
+        let filesystem = keeping();
+        let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
+        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None };
+        let skipped = SkippedDirectories::default();
+        let sequential = walk(&filesystem, &catalogers, &context, &skipped);
+        assert!(kept.lock().unwrap().is_empty(), "a sequential walk lists each directory at once");
+        let open = || Ok(Box::new(keeping()) as Box<dyn Filesystem>);
+        let parallel = walk_parallel(&filesystem, &open, 4, &catalogers, &context, &skipped);
+        assert_eq!(parallel.problems, sequential.problems);
+        // Every directory is kept twice: while it waits in the queue, and while its
+        // subdirectories do (the root, never queued, only the second way).
+        let mut kept = kept.lock().unwrap().clone();
+        kept.sort();
+        let directories = kept.iter().filter(|path| path.as_slice() != b"/").count();
+        assert_eq!(kept.iter().filter(|path| path.as_slice() == b"/").count(), 1);
+        assert_eq!(directories % 2, 0, "{kept:?}");
+        assert!(kept.contains(&b"/d0/m0/deep/er".to_vec()));
+        assert_eq!(alive.load(std::sync::atomic::Ordering::SeqCst), 0, "every guard was let go");
     }
 
     fn strip_loops(path: &[u8]) -> Vec<u8> {

@@ -49,6 +49,10 @@ impl ReadAt for CachedSource {
         self.inner.prefetch(offset, length)
     }
 
+    fn keep(&self, offset: u64, length: u64) -> Prefetched {
+        self.inner.keep(offset, length)
+    }
+
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         check_range(offset, buf.len(), self.len())?;
         if buf.is_empty() {

@@ -260,6 +260,12 @@ impl BlockCache {
         }
     }
 
+    /// Block `index` if it is cached and loaded, without counting as a use.
+    fn loaded(&self, index: u64) -> Option<Arc<Vec<u8>>> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.entries.get(&index).and_then(|entry| entry.cell.get()).map(Arc::clone)
+    }
+
     fn is_cached(&self, index: u64) -> bool {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.entries.contains_key(&index)
@@ -272,6 +278,10 @@ const HELD_PAGE_SIZE: u64 = 4096;
 /// Most pages kept for prefetch guards at once (32 MiB).
 const MAXIMUM_HELD_PAGES: usize = 8192;
 
+/// Most of those kept for guards that fetch nothing ([`ReadAt::keep`]): half, so the
+/// directories waiting to be listed leave room for the ones being listed.
+const MAXIMUM_KEPT_PAGES: usize = MAXIMUM_HELD_PAGES / 2;
+
 /// Pages of hinted ranges, kept while a prefetch guard holds them. The block cache keeps a
 /// fraction of a second of fetches at full concurrency, and a large directory's listing
 /// (`/usr/share/man/man1`: 1 MiB of directory blocks spread over 75 MiB of disk, between
@@ -279,9 +289,16 @@ const MAXIMUM_HELD_PAGES: usize = 8192;
 /// blocks for it would take 70 MiB, its own pages take 8.
 #[derive(Default)]
 struct HeldPages {
-    pages: Mutex<HashMap<u64, HeldPage>>,
-    /// Pages in `pages`, readable without the lock (reads skip the store when it is empty).
+    state: Mutex<HeldState>,
+    /// Pages held, readable without the lock (reads skip the store when it is empty).
     count: AtomicUsize,
+}
+
+#[derive(Default)]
+struct HeldState {
+    pages: HashMap<u64, HeldPage>,
+    /// Per block, its held pages still without bytes: any read of the block fills them.
+    empty_in_block: HashMap<u64, usize>,
 }
 
 struct HeldPage {
@@ -303,44 +320,59 @@ impl Drop for HeldRange {
     }
 }
 
+/// Pages in one EBS block.
+const PAGES_PER_BLOCK: u64 = EBS_BLOCK_SIZE / HELD_PAGE_SIZE;
+
 impl HeldPages {
-    /// Hold `pages` for a guard; false (nothing held) when that would pass the bound.
-    fn hold(&self, pages: std::ops::Range<u64>) -> bool {
-        let mut held = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+    /// Hold `pages` for a guard unless more than `limit` pages would then be held (then
+    /// nothing is held and it says false).
+    fn hold(&self, pages: std::ops::Range<u64>, limit: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let wanted = usize::try_from(pages.end.saturating_sub(pages.start)).unwrap_or(usize::MAX);
-        if held.len().saturating_add(wanted) > MAXIMUM_HELD_PAGES {
+        if state.pages.len().saturating_add(wanted) > limit {
             return false;
         }
         for page in pages {
-            held.entry(page).or_insert(HeldPage { holders: 0, data: None }).holders += 1;
+            let entry = state.pages.entry(page).or_insert(HeldPage { holders: 0, data: None });
+            entry.holders += 1;
+            if entry.holders == 1 {
+                *state.empty_in_block.entry(page / PAGES_PER_BLOCK).or_default() += 1;
+            }
         }
-        self.count.store(held.len(), Ordering::Relaxed);
+        self.count.store(state.pages.len(), Ordering::Relaxed);
         true
     }
 
     /// Let go of a guard's pages.
     fn release(&self, pages: std::ops::Range<u64>) {
-        let mut held = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         for page in pages {
-            if let Some(entry) = held.get_mut(&page) {
-                entry.holders -= 1;
-                if entry.holders == 0 {
-                    held.remove(&page);
+            let Some(entry) = state.pages.get_mut(&page) else { continue };
+            entry.holders -= 1;
+            if entry.holders == 0 {
+                let was_empty = entry.data.is_none();
+                state.pages.remove(&page);
+                if was_empty {
+                    state.forget_empty(page / PAGES_PER_BLOCK);
                 }
             }
         }
-        self.count.store(held.len(), Ordering::Relaxed);
+        self.count.store(state.pages.len(), Ordering::Relaxed);
     }
 
-    /// Copy block `index` (None: unallocated, zeros) into the held pages of `pages` it covers.
-    fn fill(&self, index: u64, block: Option<&[u8]>, pages: std::ops::Range<u64>) {
-        let pages_per_block = EBS_BLOCK_SIZE / HELD_PAGE_SIZE;
-        let Some(first) = index.checked_mul(pages_per_block) else { return };
-        let block_pages = first..first.saturating_add(pages_per_block);
+    /// Copy block `index` (None: unallocated, zeros) into its held pages still empty.
+    fn fill(&self, index: u64, block: Option<&[u8]>) {
+        if self.count.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if !state.empty_in_block.contains_key(&index) {
+            return;
+        }
+        let Some(first) = index.checked_mul(PAGES_PER_BLOCK) else { return };
         let page_size = usize::try_from(HELD_PAGE_SIZE).unwrap_or(usize::MAX);
-        let mut held = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
-        for page in pages.start.max(block_pages.start)..pages.end.min(block_pages.end) {
-            let Some(entry) = held.get_mut(&page) else { continue };
+        for page in first..first.saturating_add(PAGES_PER_BLOCK) {
+            let Some(entry) = state.pages.get_mut(&page) else { continue };
             if entry.data.is_some() {
                 continue;
             }
@@ -349,6 +381,9 @@ impl HeldPages {
                 Some(block) => block.get(within..within.saturating_add(page_size)).map(Arc::from),
                 None => Some(Arc::from(vec![0u8; page_size])),
             };
+            if entry.data.is_some() {
+                state.forget_empty(index);
+            }
         }
     }
 
@@ -360,10 +395,10 @@ impl HeldPages {
         let Some(end) = u64::try_from(buf.len()).ok().and_then(|length| offset.checked_add(length)) else {
             return false;
         };
-        let held = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let mut written = 0usize;
         for page in offset / HELD_PAGE_SIZE..end.div_ceil(HELD_PAGE_SIZE) {
-            let Some(data) = held.get(&page).and_then(|entry| entry.data.as_ref()) else { return false };
+            let Some(data) = state.pages.get(&page).and_then(|entry| entry.data.as_ref()) else { return false };
             let page_start = page * HELD_PAGE_SIZE;
             let from = offset.max(page_start);
             let to = end.min(page_start + HELD_PAGE_SIZE);
@@ -378,6 +413,18 @@ impl HeldPages {
             written += take;
         }
         written == buf.len()
+    }
+}
+
+impl HeldState {
+    /// One held page of block `index` is no longer empty (filled, or let go).
+    fn forget_empty(&mut self, index: u64) {
+        if let Some(count) = self.empty_in_block.get_mut(&index) {
+            *count -= 1;
+            if *count == 0 {
+                self.empty_in_block.remove(&index);
+            }
+        }
     }
 }
 
@@ -536,18 +583,17 @@ impl ReadAt for EbsSource {
         let end = last.saturating_add(1).saturating_mul(EBS_BLOCK_SIZE).min(offset.saturating_add(length));
         let pages = offset / HELD_PAGE_SIZE..end.div_ceil(HELD_PAGE_SIZE);
         let _guard = self.runtime.enter();
-        let held = self.inner.held.hold(pages.clone());
+        let held = self.inner.held.hold(pages.clone(), MAXIMUM_HELD_PAGES);
         for index in first..=last {
             if self.inner.stopped() {
                 break;
             }
             if held {
                 let inner = Arc::clone(&self.inner);
-                let pages = pages.clone();
                 // A failed prefetch is not an error: the reader that needs the block retries it.
                 tokio::spawn(async move {
                     if let Ok(block) = Arc::clone(&inner).block(index, Demand::Prefetch).await {
-                        inner.held.fill(index, block.as_deref().map(Vec::as_slice), pages);
+                        inner.held.fill(index, block.as_deref().map(Vec::as_slice));
                     }
                 });
             } else {
@@ -559,6 +605,23 @@ impl ReadAt for EbsSource {
         } else {
             Prefetched::default()
         }
+    }
+
+    /// Keep the pages of `[offset, offset + length)` once any read brings their block in,
+    /// until the guard drops, within [`MAXIMUM_KEPT_PAGES`]; nothing is fetched for it.
+    fn keep(&self, offset: u64, length: u64) -> Prefetched {
+        let end = offset.saturating_add(length).min(self.inner.length());
+        let pages = offset / HELD_PAGE_SIZE..end.div_ceil(HELD_PAGE_SIZE);
+        if pages.is_empty() || !self.inner.held.hold(pages.clone(), MAXIMUM_KEPT_PAGES) {
+            return Prefetched::default();
+        }
+        // Blocks already in the cache give their pages now.
+        for index in pages.start / PAGES_PER_BLOCK..pages.end.div_ceil(PAGES_PER_BLOCK) {
+            if let Some(block) = self.inner.cache.loaded(index) {
+                self.inner.held.fill(index, Some(&block));
+            }
+        }
+        Prefetched::holding(vec![Box::new(HeldRange { inner: Arc::clone(&self.inner), pages })])
     }
 
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
@@ -577,6 +640,8 @@ impl ReadAt for EbsSource {
         let mut position = offset;
         let mut written = 0usize;
         for (index, block) in (first..=last).zip(blocks) {
+            // Pages kept for a later reader that lie in this block are copied out now.
+            self.inner.held.fill(index, block.as_deref().map(Vec::as_slice));
             let block_start = index.checked_mul(EBS_BLOCK_SIZE).ok_or_else(|| io::Error::other("offset overflow"))?;
             let within = usize::try_from(position - block_start).map_err(io::Error::other)?;
             let remaining = buf.len() - written;
@@ -991,10 +1056,10 @@ mod tests {
         let held = HeldPages::default();
         let block: Vec<u8> = (0..EBS_BLOCK_SIZE).map(|byte| (byte % 251) as u8).collect();
         // Pages 130..133 lie in block 1 (128 pages per block).
-        assert!(held.hold(130..133));
+        assert!(held.hold(130..133, MAXIMUM_HELD_PAGES));
         let mut buf = vec![0u8; 100];
         assert!(!held.read(130 * HELD_PAGE_SIZE, &mut buf), "nothing is loaded yet");
-        held.fill(1, Some(&block), 130..133);
+        held.fill(1, Some(&block));
         let offset = 130 * HELD_PAGE_SIZE + 4000;
         assert!(held.read(offset, &mut buf), "a read across two held pages");
         let within = usize::try_from(offset - EBS_BLOCK_SIZE).unwrap();
@@ -1009,9 +1074,9 @@ mod tests {
     #[test]
     fn held_pages_are_shared_and_bounded() {
         let held = HeldPages::default();
-        assert!(held.hold(0..2));
-        assert!(held.hold(1..3));
-        held.fill(0, None, 0..3);
+        assert!(held.hold(0..2, MAXIMUM_HELD_PAGES));
+        assert!(held.hold(1..3, MAXIMUM_HELD_PAGES));
+        held.fill(0, None);
         let mut buf = vec![1u8; 3 * 4096];
         assert!(held.read(0, &mut buf));
         assert!(buf.iter().all(|&byte| byte == 0), "an unallocated block reads as zeros");
@@ -1020,8 +1085,34 @@ mod tests {
         assert!(held.read(HELD_PAGE_SIZE, &mut buf[..4096]));
         assert!(!held.read(0, &mut buf[..4096]));
         let too_many = u64::try_from(MAXIMUM_HELD_PAGES).unwrap();
-        assert!(!held.hold(10..10 + too_many), "past the bound nothing is held");
+        assert!(!held.hold(10..10 + too_many, MAXIMUM_HELD_PAGES), "past the bound nothing is held");
+        assert!(!held.hold(10..12, 3), "a smaller bound for kept pages");
         assert_eq!(held.count.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_read_of_a_block_fills_only_its_own_empty_pages() {
+        let held = HeldPages::default();
+        // Two pages in block 0, one in block 1.
+        assert!(held.hold(0..2, MAXIMUM_HELD_PAGES));
+        assert!(held.hold(200..201, MAXIMUM_HELD_PAGES));
+        let empty = |held: &HeldPages| {
+            let mut blocks: Vec<(u64, usize)> =
+                held.state.lock().unwrap().empty_in_block.iter().map(|(block, count)| (*block, *count)).collect();
+            blocks.sort();
+            blocks
+        };
+        assert_eq!(empty(&held), [(0, 2), (1, 1)]);
+        held.fill(0, Some(&vec![7u8; usize::try_from(EBS_BLOCK_SIZE).unwrap()]));
+        assert_eq!(empty(&held), [(1, 1)]);
+        let mut buf = vec![0u8; 8192];
+        assert!(held.read(0, &mut buf) && buf.iter().all(|&byte| byte == 7));
+        assert!(!held.read(200 * HELD_PAGE_SIZE, &mut buf[..4096]));
+        // Letting go of a page never filled forgets it.
+        held.release(200..201);
+        assert_eq!(empty(&held), []);
+        held.release(0..2);
+        assert_eq!(held.count.load(Ordering::Relaxed), 0);
     }
 
     #[test]

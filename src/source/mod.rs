@@ -37,9 +37,18 @@ pub trait ReadAt: Send + Sync {
         let _ = (offset, length);
         Prefetched::default()
     }
+
+    /// A hint that `[offset, offset + length)` will be read while the returned guard lives,
+    /// but not soon: nothing is fetched for it, and a slow source keeps its bytes once a
+    /// read brings them in (a directory waiting to be listed whose block a sibling's
+    /// listing fetches). Others ignore it. Never an error.
+    fn keep(&self, offset: u64, length: u64) -> Prefetched {
+        let _ = (offset, length);
+        Prefetched::default()
+    }
 }
 
-/// What a [`ReadAt::prefetch`] keeps in memory until it is dropped (nothing for sources
+/// What a [`ReadAt::prefetch`] or [`ReadAt::keep`] keeps in memory until it is dropped (nothing for sources
 /// that read fast anyway).
 #[derive(Default)]
 #[must_use = "the prefetched bytes are kept only while this lives"]

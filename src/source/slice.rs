@@ -41,6 +41,11 @@ impl ReadAt for Slice {
         let end = offset.saturating_add(length).min(self.length);
         if offset < end { self.inner.prefetch(self.offset + offset, end - offset) } else { Prefetched::default() }
     }
+
+    fn keep(&self, offset: u64, length: u64) -> Prefetched {
+        let end = offset.saturating_add(length).min(self.length);
+        if offset < end { self.inner.keep(self.offset + offset, end - offset) } else { Prefetched::default() }
+    }
 }
 
 #[cfg(test)]
