@@ -106,12 +106,11 @@ impl Volume {
                 },
             };
         }
-        let cached: Vec<u64> = match self.inode_clusters.lock() {
-            Ok(clusters) => clusters.keys().copied().collect(),
-            Err(_) => Vec::new(),
-        };
+        if let Ok(clusters) = self.inode_clusters.lock() {
+            spans.retain(|(offset, _)| !clusters.contains_key(offset));
+        }
         let mut prefetched = crate::source::Prefetched::default();
-        for (offset, length) in spans.into_iter().filter(|(offset, _)| !cached.contains(offset)) {
+        for (offset, length) in spans {
             prefetched.extend(self.prefetch(offset, length));
         }
         prefetched
