@@ -7,7 +7,8 @@
 # The snapshot is served by examples/ebs_bench_server.rs (a fast stand-in for the EBS
 # read API on 127.0.0.1; moto serves only ~100 blocks/s here). The default image is a
 # realistic root volume built once into target/bench/root-8g.img: this machine's /usr
-# (binaries, libraries, Python, Java, share; without the 1.9 GiB Google Cloud SDK), /etc,
+# (binaries, libraries, Python, Java, share; without the 1.9 GiB Google Cloud SDK), its
+# merged-/usr symlinks (/bin -> usr/bin, ...), /etc,
 # the dpkg database, 200 MiB of logs and a 256 MiB data file, as an 8 GiB GPT disk.
 # `--image target/bench/usr-share-8g.img` (scripts/bench.sh) is the metadata-heavy case.
 # EBS_BENCH_TRACE=FILE makes the server write `start_ms end_ms block` per block served, to
@@ -41,6 +42,8 @@ if [ -z "$image" ]; then
       [ "$entry" = /usr/lib/google-cloud-sdk ] || cp -a "$entry" "$tree/usr/lib/"
     done
     cp -a /var/lib/dpkg "$tree/var/lib/dpkg"
+    # A merged-/usr root: /bin, /lib, ... are symlinks into /usr, as on this machine.
+    for link in bin sbin lib lib32 lib64 libx32; do [ -L "/$link" ] && cp -a "/$link" "$tree/"; done
     cp -a /etc/. "$tree/etc/" 2>/dev/null || true
     # Data no package owns, as a server accumulates it: logs (text) and one large binary file.
     python3 - "$tree/var/log/app" <<'PY'
