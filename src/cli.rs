@@ -350,7 +350,8 @@ pub struct OutputArguments {
     #[arg(long)]
     pub packages_only: bool,
     /// Also report language packages an OS package installed (by default they fold into
-    /// the OS package, whose `found_by` then reads e.g. `dpkg+python`).
+    /// the OS package, whose `found_by` then reads e.g. `dpkg+python`), and open the
+    /// executables of native distro packages for embedded Go and Rust modules too.
     #[arg(long)]
     pub all_packages: bool,
     /// Do not walk this directory (an absolute path on each scanned filesystem); repeatable.

@@ -104,6 +104,9 @@ pub struct FilesystemInfo {
     /// Directories that exist and were not walked (`--skip-dir`, and the documentation
     /// trees unless `--no-default-skips`), in walk order.
     pub skipped_directories: Vec<String>,
+    /// Executables that native distro packages installed (built by the distro without Go
+    /// or Rust), not opened for embedded Go or Rust modules; 0 with `--all-packages`.
+    pub native_package_executables: u64,
 }
 
 /// The distro fields reports show.

@@ -300,6 +300,7 @@ pub fn scan_volume(
                         uuid: None,
                         label: None,
                         skipped_directories: Vec::new(),
+                        native_package_executables: 0,
                     });
                     if kind != "swap" {
                         issues.push(partition_issue(
@@ -326,6 +327,7 @@ pub fn scan_volume(
             uuid: filesystem.uuid(),
             label: filesystem.label(),
             skipped_directories: Vec::new(),
+            native_package_executables: 0,
         });
         for warning in filesystem.warnings() {
             issues.push(partition_issue("", Severity::Warning, warning));
@@ -346,11 +348,23 @@ pub fn scan_volume(
         }
         let partition_name = entry.number.map_or_else(|| volume_id.to_string(), |n| format!("{volume_id}/p{n}"));
         let walk_bar = crate::progress::bars().walk(&partition_name);
+        // Before the walk: the binary catalogers skip what native packages installed, and
+        // the fold after it finds the owners of language packages here.
+        let dpkg_files = if all_packages {
+            None
+        } else {
+            let loaded = catalog::dpkg_files::DpkgFiles::load(filesystem.as_ref());
+            issues.extend(
+                loaded.problems.into_iter().map(|(path, message)| partition_issue(&path, Severity::Warning, message)),
+            );
+            loaded.files
+        };
         let context = catalog::CatalogContext {
             filesystem: filesystem.as_ref(),
             distro: detected.as_ref(),
             volume: volume_id,
             partition: entry.number,
+            dpkg_files: dpkg_files.as_ref(),
         };
         // Every walker's handle counts its listings on the partition's one line.
         let open_another = || -> Result<Box<dyn fs::Filesystem>, fs::FsError> {
@@ -367,6 +381,7 @@ pub fn scan_volume(
         files_read += outcome.files_read;
         if let Some(filesystem) = partition.filesystem.as_mut() {
             filesystem.skipped_directories = outcome.skipped;
+            filesystem.native_package_executables = outcome.native_executables;
         }
         issues.extend(
             outcome.problems.into_iter().map(|(path, message)| partition_issue(&path, Severity::Warning, message)),
@@ -374,7 +389,7 @@ pub fn scan_volume(
         if all_packages {
             packages.extend(outcome.packages);
         } else {
-            let folded = catalog::ownership::fold_owned(filesystem.as_ref(), outcome.packages);
+            let folded = catalog::ownership::fold_owned(filesystem.as_ref(), dpkg_files.as_ref(), outcome.packages);
             packages.extend(folded.packages);
             issues.extend(
                 folded.problems.into_iter().map(|(path, message)| partition_issue(&path, Severity::Warning, message)),

@@ -189,7 +189,13 @@ mod tests {
             ("/etc/apk/world", FileType::Regular, false),
         ];
         for (path, file_type, wanted) in table {
-            let candidate = Candidate { path: path.as_bytes(), file_type, size: 100, mode: 0o644 };
+            let candidate = Candidate {
+                path: path.as_bytes(),
+                file_type,
+                size: 100,
+                mode: 0o644,
+                installed_by_native_package: false,
+            };
             assert_eq!(ApkCataloger.wants(&candidate), wanted, "{path}");
         }
     }

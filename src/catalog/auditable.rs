@@ -43,7 +43,9 @@ impl Cataloger for CargoAuditableCataloger {
     }
 
     fn wants(&self, candidate: &Candidate<'_>) -> bool {
-        elf::could_be_executable(candidate.file_type, candidate.mode, candidate.size)
+        // A native distro package's executables were built without Rust.
+        !candidate.installed_by_native_package
+            && elf::could_be_executable(candidate.file_type, candidate.mode, candidate.size)
     }
 
     fn catalog(&self, file: &mut WantedFile<'_>, context: &CatalogContext<'_>) -> Catalogued {
@@ -177,9 +179,23 @@ mod tests {
             ("/usr/local/bin/tiny", FileType::Regular, 0o755, 100, false),
             ("/usr/bin/rg", FileType::Symlink, 0o777, 20, false),
         ] {
-            let candidate = Candidate { path: path.as_bytes(), file_type, size, mode };
+            let candidate =
+                Candidate { path: path.as_bytes(), file_type, size, mode, installed_by_native_package: false };
             assert_eq!(cataloger.wants(&candidate), wanted, "{path}");
         }
+    }
+
+    #[test]
+    fn a_native_packages_executables_are_not_wanted() {
+        let candidate = |installed_by_native_package| Candidate {
+            path: b"/usr/bin/rg",
+            file_type: FileType::Regular,
+            size: 5_000_000,
+            mode: 0o755,
+            installed_by_native_package,
+        };
+        assert!(!CargoAuditableCataloger.wants(&candidate(true)));
+        assert!(CargoAuditableCataloger.wants(&candidate(false)));
     }
 
     #[test]

@@ -61,6 +61,11 @@ pub struct StatusEntry {
     pub source_version: Option<String>,
     /// The state word of `Status:` when not `installed`.
     pub state: Option<String>,
+    /// `Maintainer:`, e.g. `Debian Go Packaging Team <team+pkg-go@tracker.debian.org>`.
+    pub maintainer: Option<String>,
+    /// Source packages statically built into this one, from `Built-Using:` and
+    /// `Static-Built-Using:` (`golang-1.19`, `rust-regex`, `rustc`).
+    pub built_using: Vec<String>,
 }
 
 impl StatusEntry {
@@ -115,6 +120,10 @@ pub fn parse_status(text: &str, distroless: bool) -> (Vec<StatusEntry>, Vec<Stri
                 "Version" => entry.version = value.to_string(),
                 "Architecture" => entry.architecture = Some(value.to_string()),
                 "Status" => status = Some(value.to_string()),
+                "Maintainer" => entry.maintainer = Some(value.to_string()),
+                "Built-Using" | "Static-Built-Using" => {
+                    entry.built_using.extend(value.split(',').map(|item| parse_source(item).0.to_string()));
+                }
                 "Source" => {
                     let (name, version) = parse_source(value);
                     entry.source_name = Some(name.to_string());
@@ -209,7 +218,13 @@ mod tests {
     use crate::fs::{FileType, Filesystem};
 
     fn candidate(path: &str) -> Candidate<'_> {
-        Candidate { path: path.as_bytes(), file_type: FileType::Regular, size: 10, mode: 0o644 }
+        Candidate {
+            path: path.as_bytes(),
+            file_type: FileType::Regular,
+            size: 10,
+            mode: 0o644,
+            installed_by_native_package: false,
+        }
     }
 
     #[test]
@@ -288,8 +303,13 @@ Version: 1
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file("/var/lib/dpkg/status", STATUS.as_bytes());
         let distro = Distro { id: "debian".into(), version_id: Some("12".into()), ..Distro::default() };
-        let context =
-            CatalogContext { filesystem: &filesystem, distro: Some(&distro), volume: "disk.img", partition: Some(1) };
+        let context = CatalogContext {
+            filesystem: &filesystem,
+            distro: Some(&distro),
+            volume: "disk.img",
+            partition: Some(1),
+            dpkg_files: None,
+        };
         let mut reader = filesystem.open(STATUS_PATH).unwrap();
         let mut file = WantedFile { path: STATUS_PATH, reader: reader.as_mut() };
         let result = DpkgCataloger.catalog(&mut file, &context);

@@ -64,7 +64,10 @@ impl Cataloger for GoCataloger {
         let is_go_mod = candidate.file_type == FileType::Regular
             && candidate.file_name() == b"go.mod"
             && !is_in_module_cache(candidate.path);
-        is_go_mod || elf::could_be_executable(candidate.file_type, candidate.mode, candidate.size)
+        // A native distro package's executables are C-family code: no Go build info.
+        let is_executable = !candidate.installed_by_native_package
+            && elf::could_be_executable(candidate.file_type, candidate.mode, candidate.size);
+        is_go_mod || is_executable
     }
 
     fn catalog(&self, file: &mut WantedFile<'_>, context: &CatalogContext<'_>) -> Catalogued {
@@ -427,9 +430,24 @@ mod tests {
             ("/usr/bin/go", FileType::Symlink, 0o777, 20, false),
             ("/src/go.mod", FileType::Directory, 0o755, 4096, false),
         ] {
-            let candidate = Candidate { path: path.as_bytes(), file_type, size, mode };
+            let candidate =
+                Candidate { path: path.as_bytes(), file_type, size, mode, installed_by_native_package: false };
             assert_eq!(cataloger.wants(&candidate), wanted, "{path}");
         }
+    }
+
+    #[test]
+    fn a_native_packages_executables_are_not_wanted_but_its_go_mod_is() {
+        let native = |path: &'static str, mode| Candidate {
+            path: path.as_bytes(),
+            file_type: FileType::Regular,
+            size: 2_000_000,
+            mode,
+            installed_by_native_package: true,
+        };
+        assert!(!GoCataloger.wants(&native("/usr/bin/bash", 0o755)));
+        assert!(GoCataloger.wants(&native("/usr/share/gocode/src/x/go.mod", 0o644)));
+        assert!(GoCataloger.wants(&Candidate { installed_by_native_package: false, ..native("/usr/bin/bash", 0o755) }));
     }
 
     const MODULE_INFO: &str = "path\texample.org/hello\nmod\texample.org/hello\t(devel)\t\ndep\texample.org/greeting\tv1.2.3\n=>\t../greeting\t(devel)\t\ndep\tgolang.org/x/net\tv0.1.0\th1:abc=\n=>\tgithub.com/fork/net\tv0.1.1\th1:def=\ndep\tgolang.org/x/text\tv0.3.7\th1:xyz=\nbuild\t-compiler=gc\n";

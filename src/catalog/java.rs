@@ -361,7 +361,13 @@ mod tests {
     use crate::test_fixtures::repository_root;
 
     fn candidate(path: &str, size: u64) -> Candidate<'_> {
-        Candidate { path: path.as_bytes(), file_type: FileType::Regular, size, mode: 0o644 }
+        Candidate {
+            path: path.as_bytes(),
+            file_type: FileType::Regular,
+            size,
+            mode: 0o644,
+            installed_by_native_package: false,
+        }
     }
 
     #[test]
@@ -386,9 +392,21 @@ mod tests {
         ] {
             assert_eq!(cataloger.wants(&candidate(path, size)), wanted, "{path}");
         }
-        let directory = Candidate { path: b"/opt/lib.jar", file_type: FileType::Directory, size: 4096, mode: 0o755 };
+        let directory = Candidate {
+            path: b"/opt/lib.jar",
+            file_type: FileType::Directory,
+            size: 4096,
+            mode: 0o755,
+            installed_by_native_package: false,
+        };
         assert!(!cataloger.wants(&directory));
-        let link = Candidate { path: b"/opt/lib.jar", file_type: FileType::Symlink, size: 30, mode: 0o777 };
+        let link = Candidate {
+            path: b"/opt/lib.jar",
+            file_type: FileType::Symlink,
+            size: 30,
+            mode: 0o777,
+            installed_by_native_package: false,
+        };
         assert!(!cataloger.wants(&link));
     }
 
@@ -396,7 +414,13 @@ mod tests {
     fn catalog_bytes(path: &str, bytes: &[u8]) -> Catalogued {
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file(path, bytes);
-        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk.img", partition: Some(1) };
+        let context = CatalogContext {
+            filesystem: &filesystem,
+            distro: None,
+            volume: "disk.img",
+            partition: Some(1),
+            dpkg_files: None,
+        };
         let mut reader = crate::fs::Filesystem::open(&filesystem, path.as_bytes()).unwrap();
         let mut file = WantedFile { path: path.as_bytes(), reader: reader.as_mut() };
         JavaArchiveCataloger.catalog(&mut file, &context)

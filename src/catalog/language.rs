@@ -326,14 +326,26 @@ pub(crate) mod testing {
 
     /// A regular-file candidate at `path`.
     pub fn candidate(path: &str) -> Candidate<'_> {
-        Candidate { path: path.as_bytes(), file_type: FileType::Regular, size: 100, mode: 0o644 }
+        Candidate {
+            path: path.as_bytes(),
+            file_type: FileType::Regular,
+            size: 100,
+            mode: 0o644,
+            installed_by_native_package: false,
+        }
     }
 
     /// Catalog `contents` as the file at `path`.
     pub fn catalog(cataloger: &dyn Cataloger, path: &str, contents: &[u8]) -> Catalogued {
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file(path, contents);
-        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "test.img", partition: None };
+        let context = CatalogContext {
+            filesystem: &filesystem,
+            distro: None,
+            volume: "test.img",
+            partition: None,
+            dpkg_files: None,
+        };
         let opened = crate::fs::Filesystem::open(&filesystem, path.as_bytes());
         let mut reader = match opened {
             Ok(reader) => reader,

@@ -11,6 +11,7 @@ pub mod auditable;
 pub mod cargo_lock;
 pub mod dotnet;
 pub mod dpkg;
+pub mod dpkg_files;
 pub mod golang;
 pub mod java;
 pub mod language;
@@ -156,6 +157,9 @@ pub struct Candidate<'a> {
     pub size: u64,
     /// Permission bits.
     pub mode: u32,
+    /// A native distro package (built by the distro without Go or Rust) installed it, so
+    /// it embeds no Go or Rust modules ([`dpkg_files`]).
+    pub installed_by_native_package: bool,
 }
 
 impl Candidate<'_> {
@@ -216,6 +220,8 @@ pub struct CatalogContext<'a> {
     pub volume: &'a str,
     /// Partition number for locations.
     pub partition: Option<u32>,
+    /// Which dpkg package installed each path, when known (not with `--all-packages`).
+    pub dpkg_files: Option<&'a dpkg_files::DpkgFiles>,
 }
 
 impl CatalogContext<'_> {

@@ -10,20 +10,15 @@
 //! OS package's `found_by` gains `+<cataloger>` (`dpkg+python`, `rpm+python`) to say the
 //! rule applied.
 //!
-//! The file lists are read only when a filesystem produced installed language packages
-//! and OS packages of that kind, and each list is checked against the few candidate paths,
-//! never kept whole. The rpm databases read again are the ones the rpm cataloger found on
-//! this filesystem (its packages' locations).
+//! dpkg's file lists were read before the walk ([`DpkgFiles`]). rpm's are read only when a
+//! filesystem produced installed language packages, and each header's list is checked
+//! against the few candidate paths, never kept whole. The rpm databases read again are the
+//! ones the rpm cataloger found on this filesystem (its packages' locations).
 
+use super::dpkg_files::DpkgFiles;
 use super::{Ecosystem, Evidence, Location, Package};
-use crate::fs::{self, Filesystem, FsError, path};
+use crate::fs::{Filesystem, path};
 use std::collections::HashMap;
-
-/// Where dpkg keeps one `<package>.list` of installed paths per package.
-const DPKG_INFO_DIRECTORY: &[u8] = b"/var/lib/dpkg/info";
-
-/// Largest file list read (a big package lists a few MiB of paths).
-const LIST_READ_LIMIT: u64 = 32 * 1024 * 1024;
 
 /// What folding changed, for logs and issues.
 #[derive(Debug, Default)]
@@ -36,13 +31,13 @@ pub struct Folded {
 }
 
 /// Drop the installed language packages among `packages` (all found on `filesystem`) that
-/// a dpkg or rpm package owns, marking the owner's `found_by`. Reads nothing when there is
-/// no installed language package or no OS package with file lists.
-pub fn fold_owned(filesystem: &dyn Filesystem, packages: Vec<Package>) -> Folded {
+/// a dpkg or rpm package owns, marking the owner's `found_by`. `dpkg_files` is the
+/// filesystem's dpkg file database, when it has one. Reads nothing when there is no
+/// installed language package or no rpm database.
+pub fn fold_owned(filesystem: &dyn Filesystem, dpkg_files: Option<&DpkgFiles>, packages: Vec<Package>) -> Folded {
     let has_language = packages.iter().any(is_foldable);
-    let has_dpkg = packages.iter().any(|package| package.ecosystem == Ecosystem::Deb);
     let rpm_databases = rpm_databases(&packages);
-    if !has_language || (!has_dpkg && rpm_databases.is_empty()) {
+    if !has_language || (dpkg_files.is_none() && rpm_databases.is_empty()) {
         return Folded { packages, problems: Vec::new() };
     }
     // Candidate path -> indexes of the language packages it would make owned.
@@ -59,8 +54,8 @@ pub fn fold_owned(filesystem: &dyn Filesystem, packages: Vec<Package>) -> Folded
     }
     let mut owners = HashMap::new();
     let mut problems = Vec::new();
-    if has_dpkg {
-        dpkg_owners(filesystem, &candidates, &mut owners, &mut problems);
+    if let Some(dpkg_files) = dpkg_files {
+        dpkg_owners(dpkg_files, &candidates, &mut owners);
     }
     for database in &rpm_databases {
         rpm_owners(filesystem, database, &candidates, &mut owners, &mut problems);
@@ -137,49 +132,21 @@ fn claim(listed_path: &[u8], owner: &Owner, candidates: &HashMap<Vec<u8>, Vec<us
     }
 }
 
-/// Scan every dpkg file list for the candidate paths.
-fn dpkg_owners(
-    filesystem: &dyn Filesystem,
-    candidates: &HashMap<Vec<u8>, Vec<usize>>,
-    owners: &mut Owners,
-    problems: &mut Vec<(String, String)>,
-) {
-    let entries = match filesystem.read_dir(DPKG_INFO_DIRECTORY) {
-        Ok(entries) => entries,
-        // No info directory (distroless status.d images): nothing can be owned.
-        Err(FsError::NotFound) => return,
-        Err(error) => {
-            problems.push((path::display(DPKG_INFO_DIRECTORY), format!("cannot list dpkg file lists: {error}")));
-            return;
-        }
-    };
-    let mut names: Vec<Vec<u8>> = entries.into_iter().map(|entry| entry.name).collect();
-    // Sorted so that, should two packages list one path, the owner is stable.
-    names.sort();
-    // Hundreds of small files read one after another: over EBS, fetch them all at once.
-    let lists: Vec<&[u8]> = names.iter().map(Vec::as_slice).filter(|name| name.ends_with(b".list")).collect();
-    let _prefetched = filesystem.prefetch_files(DPKG_INFO_DIRECTORY, &lists);
-    for name in names {
-        let Some(stem) = name.strip_suffix(b".list") else { continue };
-        let stem = String::from_utf8_lossy(stem);
-        let (package_name, architecture) = match stem.split_once(':') {
-            Some((package, architecture)) => (package.to_string(), Some(architecture.to_string())),
-            None => (stem.to_string(), None),
+/// Look the candidate paths up in dpkg's file lists.
+fn dpkg_owners(dpkg_files: &DpkgFiles, candidates: &HashMap<Vec<u8>, Vec<usize>>, owners: &mut Owners) {
+    // In path order, so that the owner is stable should two lists name one package's paths.
+    let mut sorted: Vec<(&Vec<u8>, &Vec<usize>)> = candidates.iter().collect();
+    sorted.sort();
+    for (candidate, indexes) in sorted {
+        let Some(listed) = dpkg_files.owner(candidate) else { continue };
+        let owner = Owner {
+            ecosystem: listed.ecosystem,
+            name: listed.name.clone(),
+            architecture: listed.architecture.clone(),
+            version: None,
         };
-        let owner = Owner { ecosystem: Ecosystem::Deb, name: package_name, architecture, version: None };
-        let list_path = path::join(DPKG_INFO_DIRECTORY, &name);
-        let bytes = match fs::read_capped(filesystem, &list_path, LIST_READ_LIMIT) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                problems.push((path::display(&list_path), format!("cannot read dpkg file list: {error}")));
-                continue;
-            }
-        };
-        for line in bytes.split(|byte| *byte == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if !line.is_empty() {
-                claim(line, &owner, candidates, owners);
-            }
+        for index in indexes {
+            owners.entry(*index).or_insert_with(|| owner.clone());
         }
     }
 }
@@ -296,8 +263,17 @@ mod tests {
 
     fn walked(filesystem: &MemoryFilesystem) -> Vec<Package> {
         let catalogers = catalog::all();
-        let context = CatalogContext { filesystem, distro: None, volume: "disk", partition: None };
+        let context = CatalogContext { filesystem, distro: None, volume: "disk", partition: None, dpkg_files: None };
         walk::walk(filesystem, &catalogers, &context, &walk::SkippedDirectories::default()).packages
+    }
+
+    /// Load the dpkg file lists as the scan does before the walk, walk, fold; the lists'
+    /// problems come first.
+    fn fold(filesystem: &MemoryFilesystem) -> Folded {
+        let loaded = DpkgFiles::load(filesystem);
+        let mut folded = fold_owned(filesystem, loaded.files.as_ref(), walked(filesystem));
+        folded.problems.splice(0..0, loaded.problems);
+        folded
     }
 
     fn summary(packages: &[Package]) -> Vec<(String, String)> {
@@ -320,7 +296,7 @@ mod tests {
     #[test]
     fn owned_dist_info_folds_into_its_dpkg_package() {
         let filesystem = debian();
-        let folded = fold_owned(&filesystem, walked(&filesystem));
+        let folded = fold(&filesystem);
         assert!(folded.problems.is_empty(), "{:?}", folded.problems);
         assert_eq!(
             summary(&folded.packages),
@@ -348,7 +324,7 @@ mod tests {
             b"/usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA\n\
               /usr/local/lib/python3.11/dist-packages/six-1.16.0.dist-info\n",
         );
-        let folded = fold_owned(&filesystem, walked(&filesystem));
+        let folded = fold(&filesystem);
         assert_eq!(
             summary(&folded.packages),
             [("libc6".to_string(), "dpkg".to_string()), ("python3-requests".to_string(), "dpkg+python".to_string())]
@@ -356,14 +332,16 @@ mod tests {
     }
 
     #[test]
-    fn lists_are_not_read_without_language_packages() {
+    fn nothing_changes_without_language_packages() {
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file("/var/lib/dpkg/status", STATUS.as_bytes());
-        // A directory where a list should be would be a problem if it were read.
-        filesystem.add("/var/lib/dpkg/info/libc6.list", crate::fs::testing::Node::Directory);
-        let folded = fold_owned(&filesystem, walked(&filesystem));
+        filesystem.file("/var/lib/dpkg/info/libc6:amd64.list", b"/.\n/lib/x86_64-linux-gnu/libc.so.6\n");
+        let folded = fold(&filesystem);
         assert!(folded.problems.is_empty());
-        assert_eq!(folded.packages.len(), 2);
+        assert_eq!(
+            summary(&folded.packages),
+            [("libc6".to_string(), "dpkg".to_string()), ("python3-requests".to_string(), "dpkg".to_string()),]
+        );
     }
 
     #[test]
@@ -372,7 +350,7 @@ mod tests {
         // is not theirs.
         let mut filesystem = debian();
         filesystem.file("/usr/lib/python3/dist-packages/idna-3.7.egg-info", metadata("idna", "3.7").as_bytes());
-        let folded = fold_owned(&filesystem, walked(&filesystem));
+        let folded = fold(&filesystem);
         assert!(summary(&folded.packages).contains(&("idna".to_string(), "python".to_string())));
         assert!(!summary(&folded.packages).iter().any(|(name, _)| name == "requests"));
     }
@@ -384,7 +362,7 @@ mod tests {
             "/var/lib/dpkg/info/python3-six.list",
             b"/usr/local/lib/python3.11/dist-packages/six-1.16.0.dist-info\n",
         );
-        let folded = fold_owned(&filesystem, walked(&filesystem));
+        let folded = fold(&filesystem);
         assert!(summary(&folded.packages).contains(&("six".to_string(), "python".to_string())));
     }
 
@@ -392,7 +370,7 @@ mod tests {
     fn unreadable_list_is_a_problem_not_a_failure() {
         let mut filesystem = debian();
         filesystem.add("/var/lib/dpkg/info/broken.list", crate::fs::testing::Node::Directory);
-        let folded = fold_owned(&filesystem, walked(&filesystem));
+        let folded = fold(&filesystem);
         assert_eq!(folded.problems.len(), 1);
         assert_eq!(folded.problems[0].0, "/var/lib/dpkg/info/broken.list");
         assert_eq!(folded.packages.len(), 3);
@@ -442,7 +420,7 @@ mod tests {
     #[test]
     fn owned_dist_info_folds_into_the_rpm_package_of_that_version() {
         let filesystem = amazon_linux();
-        let folded = fold_owned(&filesystem, walked(&filesystem));
+        let folded = fold(&filesystem);
         assert!(folded.problems.is_empty(), "{:?}", folded.problems);
         let mut rows: Vec<(String, String, String)> = folded
             .packages
@@ -461,7 +439,7 @@ mod tests {
         let packages = walked(&filesystem);
         let mut damaged = filesystem;
         damaged.file("/var/lib/rpm/Packages", b"not a database any more");
-        let folded = fold_owned(&damaged, packages);
+        let folded = fold_owned(&damaged, None, packages);
         assert_eq!(folded.problems.len(), 1, "{:?}", folded.problems);
         assert_eq!(folded.problems[0].0, "/var/lib/rpm/Packages");
         assert!(folded.packages.iter().any(|package| package.name == "requests"));

@@ -86,6 +86,8 @@ pub struct WalkOutcome {
     pub files_read: u64,
     /// Directories found and not entered because they are skipped.
     pub skipped: Vec<String>,
+    /// Executables a native distro package installed, not opened for embedded modules.
+    pub native_executables: u64,
 }
 
 /// A directory being walked, with what identifies its ancestors for cycle checks.
@@ -204,14 +206,16 @@ pub fn walk_parallel(
         parts: Mutex::new(Vec::new()),
     };
     // The context holds the caller's handle, which may not cross threads; its other parts do.
-    let (distro, volume, partition) = (context.distro, context.volume, context.partition);
+    let (distro, volume, partition, dpkg_files) =
+        (context.distro, context.volume, context.partition, context.dpkg_files);
     std::thread::scope(|scope| {
         for _ in 1..walkers {
             scope.spawn(|| {
                 // A walker that cannot open its handle just does not help; the calling
                 // thread below always walks, so the walk finishes either way.
                 if let Ok(own) = open() {
-                    let own_context = CatalogContext { filesystem: own.as_ref(), distro, volume, partition };
+                    let own_context =
+                        CatalogContext { filesystem: own.as_ref(), distro, volume, partition, dpkg_files };
                     shared.work(own.as_ref(), catalogers, &own_context, skipped);
                 }
             });
@@ -334,6 +338,7 @@ impl WalkOutcome {
         self.problems.extend(other.problems);
         self.files_visited += other.files_visited;
         self.files_read += other.files_read;
+        self.native_executables += other.native_executables;
         self.skipped.extend(other.skipped);
     }
 }
@@ -524,8 +529,20 @@ fn offer(
     metadata: &Metadata,
     outcome: &mut WalkOutcome,
 ) {
-    let candidate =
-        Candidate { path: file_path, file_type: metadata.file_type, size: metadata.size, mode: metadata.mode };
+    let installed_by_native_package =
+        context.dpkg_files.is_some_and(|files| files.installed_by_native_package(file_path));
+    let candidate = Candidate {
+        path: file_path,
+        file_type: metadata.file_type,
+        size: metadata.size,
+        mode: metadata.mode,
+        installed_by_native_package,
+    };
+    if installed_by_native_package
+        && crate::archive::elf::could_be_executable(metadata.file_type, metadata.mode, metadata.size)
+    {
+        outcome.native_executables += 1;
+    }
     let wanting: Vec<&dyn Cataloger> =
         catalogers.iter().map(Box::as_ref).filter(|cataloger| cataloger.wants(&candidate)).collect();
     if wanting.is_empty() {
@@ -609,7 +626,7 @@ mod tests {
     }
 
     fn context(filesystem: &MemoryFilesystem) -> CatalogContext<'_> {
-        CatalogContext { filesystem, distro: None, volume: "disk", partition: None }
+        CatalogContext { filesystem, distro: None, volume: "disk", partition: None, dpkg_files: None }
     }
 
     #[test]
@@ -631,6 +648,35 @@ mod tests {
                 ("/b/c/wanted".to_string(), "test: read 1 bytes".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn a_native_packages_executables_are_counted_and_not_opened_by_binary_catalogers() {
+        use crate::catalog::dpkg_files::DpkgFiles;
+        use crate::fs::testing::Node;
+        let mut filesystem = MemoryFilesystem::new();
+        let stanza = |name: &str, maintainer: &str| {
+            format!("Package: {name}\nStatus: install ok installed\nVersion: 1\nMaintainer: {maintainer}\n\n")
+        };
+        let status =
+            stanza("bash", "Matthias Klose <doko@debian.org>") + &stanza("agent", "Vendor <ops@vendor.example>");
+        let script = [b"#!/bin/sh\n".as_slice(), &[b'#'; 4096]].concat();
+        filesystem
+            .file("/var/lib/dpkg/status", status.as_bytes())
+            .file("/var/lib/dpkg/info/bash.list", b"/usr/bin/bash\n")
+            .file("/var/lib/dpkg/info/agent.list", b"/usr/bin/agent\n")
+            .add("/usr/bin/bash", Node::File(script.clone(), 0o755))
+            .add("/usr/bin/agent", Node::File(script.clone(), 0o755))
+            .add("/usr/local/bin/tool", Node::File(script, 0o755));
+        let dpkg_files = DpkgFiles::load(&filesystem).files.expect("dpkg files");
+        let context = CatalogContext { dpkg_files: Some(&dpkg_files), ..context(&filesystem) };
+        let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(crate::catalog::golang::GoCataloger)];
+        let outcome = walk(&filesystem, &catalogers, &context, &SkippedDirectories::default());
+        assert_eq!(outcome.native_executables, 1);
+        // The vendor's agent and the unowned tool are opened; bash is not.
+        assert_eq!(outcome.files_read, 2, "{:?}", outcome.problems);
+        let without = walk(&filesystem, &catalogers, &self::context(&filesystem), &SkippedDirectories::default());
+        assert_eq!((without.native_executables, without.files_read), (0, 3));
     }
 
     #[test]
@@ -757,7 +803,8 @@ mod tests {
         let keeping = || Keeping { inner: wide_tree(), kept: Arc::clone(&kept), alive: Arc::clone(&alive) };
         let filesystem = keeping();
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None };
+        let context =
+            CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None, dpkg_files: None };
         let skipped = SkippedDirectories::default();
         let sequential = walk(&filesystem, &catalogers, &context, &skipped);
         // A sequential walk lists each directory at once: only ancestors are kept.
@@ -891,7 +938,8 @@ mod tests {
         };
         let filesystem = build();
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None };
+        let context =
+            CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None, dpkg_files: None };
         let sequential = walk(&filesystem, &catalogers, &context, &SkippedDirectories::default());
         assert!(
             sequential.problems.iter().any(|(path, message)| path == "/b/same" && message.contains("already walked"))
@@ -907,7 +955,8 @@ mod tests {
         inner.file("/etc/wanted", b"1");
         let filesystem = Looping(inner);
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None };
+        let context =
+            CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None, dpkg_files: None };
         let outcome = walk(&filesystem, &catalogers, &context, &SkippedDirectories::default());
         assert_eq!(outcome.files_read, 1);
         assert!(

@@ -157,6 +157,7 @@ pub fn scan() -> Scan {
                             uuid: Some("0f3b9e58-0c1d-4b5e-9a3f-6d2c1e7a8b90".to_string()),
                             label: Some("root".to_string()),
                             skipped_directories: vec!["/usr/share/doc".to_string(), "/usr/share/man".to_string()],
+                            native_package_executables: 120,
                         }),
                         distro: Some(DistroInfo {
                             id: "debian".to_string(),

@@ -57,6 +57,11 @@ pub fn write(scan: &Scan, output: &mut dyn Write) -> io::Result<()> {
                 if let Some(skipped) = skipped.filter(|skipped| !skipped.is_empty()) {
                     writeln!(output, "      not walked: {}", skipped.join(", "))?;
                 }
+                let native =
+                    partition.filesystem.as_ref().map_or(0, |filesystem| filesystem.native_package_executables);
+                if native > 0 {
+                    writeln!(output, "      not opened: {native} executables of native distro packages")?;
+                }
             }
         }
     }

@@ -412,7 +412,7 @@ mod tests {
     use crate::fs::testing::MemoryFilesystem;
 
     fn candidate(path: &str, file_type: FileType) -> Candidate<'_> {
-        Candidate { path: path.as_bytes(), file_type, size: 4096, mode: 0o644 }
+        Candidate { path: path.as_bytes(), file_type, size: 4096, mode: 0o644, installed_by_native_package: false }
     }
 
     #[test]
@@ -527,7 +527,13 @@ mod tests {
             .file("/var/lib/rpm/rpmdb.sqlite-wal", &[1, 2, 3])
             .file("/usr/lib/sysimage/rpm/rpmdb.sqlite-wal", b"")
             .symlink("/usr/share/rpm/rpmdb.sqlite-wal", "/etc/shadow");
-        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk.img", partition: None };
+        let context = CatalogContext {
+            filesystem: &filesystem,
+            distro: None,
+            volume: "disk.img",
+            partition: None,
+            dpkg_files: None,
+        };
         assert_eq!(write_ahead_log(context.filesystem, b"/var/lib/rpm/rpmdb.sqlite"), Ok(Some(vec![1, 2, 3])));
         assert_eq!(write_ahead_log(context.filesystem, b"/usr/lib/sysimage/rpm/rpmdb.sqlite"), Ok(None));
         assert_eq!(write_ahead_log(context.filesystem, b"/usr/share/rpm/rpmdb.sqlite"), Ok(None));
@@ -541,7 +547,13 @@ mod tests {
         let (database, log) = sqlite::testing::database_with_unmerged_log(&blobs);
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file("/var/lib/rpm/rpmdb.sqlite", &database).file("/var/lib/rpm/rpmdb.sqlite-wal", &log);
-        let context = CatalogContext { filesystem: &filesystem, distro: None, volume: "disk.img", partition: None };
+        let context = CatalogContext {
+            filesystem: &filesystem,
+            distro: None,
+            volume: "disk.img",
+            partition: None,
+            dpkg_files: None,
+        };
         let mut reader = BytesReader(database);
         let mut file = WantedFile { path: b"/var/lib/rpm/rpmdb.sqlite", reader: &mut reader };
         let catalogued = RpmCataloger.catalog(&mut file, &context);
@@ -561,8 +573,13 @@ mod tests {
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file("/var/lib/rpm/Packages", &bdb::testing::database(&records, false, 4096, 0));
         let distro = Distro { id: "amzn".to_string(), version_id: Some("2".to_string()), ..Distro::default() };
-        let context =
-            CatalogContext { filesystem: &filesystem, distro: Some(&distro), volume: "disk.img", partition: Some(1) };
+        let context = CatalogContext {
+            filesystem: &filesystem,
+            distro: Some(&distro),
+            volume: "disk.img",
+            partition: Some(1),
+            dpkg_files: None,
+        };
         let mut reader = BytesReader(bdb::testing::database(&records, false, 4096, 0));
         let mut file = WantedFile { path: b"/var/lib/rpm/Packages", reader: &mut reader };
         let catalogued = RpmCataloger.catalog(&mut file, &context);
