@@ -24,11 +24,13 @@ const PSEUDO_FILESYSTEMS: [&[u8]; 3] = [b"/proc", b"/sys", b"/dev"];
 /// is installed there, yet on a root volume they are a third of the directories (each
 /// directory's blocks lie among its files, so over EBS each costs a 512 KiB block).
 /// Kernel modules and firmware are the kernel packages' data (without merged `/usr`
-/// they are under `/lib`).
-pub const DOCUMENTATION_TREES: [&str; 17] = [
+/// they are under `/lib`); `/usr/lib/debug` holds separate debug symbols (`.debug` files
+/// under `.build-id/xx/`, hundreds of small directories).
+pub const DOCUMENTATION_TREES: [&str; 18] = [
     "/lib/firmware",
     "/lib/modules",
     "/usr/include",
+    "/usr/lib/debug",
     "/usr/lib/firmware",
     "/usr/lib/modules",
     "/usr/share/doc",
