@@ -140,6 +140,37 @@ fn one_block_is_fetched_once_for_many_readers() {
 }
 
 #[test]
+fn readahead_follows_reads_into_the_next_block_not_reads_within_one() {
+    let Some(moto) = Moto::start() else { return };
+    let runtime = support::runtime();
+    let snapshot_id = support::seed_snapshot(&runtime, &moto.sdk_config(), &demo_image());
+    let image = std::fs::read(demo_image()).expect("read image");
+    let allocated = |index: usize| image[index * BLOCK..][..BLOCK].iter().any(|&byte| byte != 0);
+    // Two allocated blocks in a row with at least one allocated among the two after them.
+    let ahead = |index: usize| (index + 2..index + 4).filter(|&next| allocated(next)).count();
+    let first = (1..image.len() / BLOCK - 4)
+        .find(|&index| allocated(index) && allocated(index + 1) && ahead(index) > 0)
+        .expect("a run of allocated blocks in the demo image");
+    let source = open(&moto, &snapshot_id, EbsOptions { readahead_blocks: 2, ..EbsOptions::default() });
+    let mut buffer = vec![0; 4096];
+    let offset = (first * BLOCK) as u64;
+    // Two reads inside one block, one after the other, as `ext4-view` makes them.
+    source.read_exact_at(offset, &mut buffer).expect("read");
+    source.read_exact_at(offset + 4096, &mut buffer).expect("read");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(source.counters().blocks_fetched, 1, "{:?}", source.counters());
+    // A read that moves on into the next block streams: the allocated ones among the two
+    // after it are fetched too.
+    source.read_exact_at(offset + BLOCK as u64, &mut buffer).expect("read");
+    let expected = 2 + ahead(first) as u64;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while source.counters().blocks_fetched < expected && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(source.counters().blocks_fetched, expected, "{:?}", source.counters());
+}
+
+#[test]
 fn prefetched_and_kept_pages_outlive_the_cache_until_their_guards_drop() {
     let Some(moto) = Moto::start() else { return };
     let runtime = support::runtime();

@@ -692,10 +692,14 @@ impl Inner {
         Ok(blocks)
     }
 
-    /// On a sequential read (this read starts where the last ended), fetch a few blocks ahead.
+    /// On a sequential read (this read starts in the block after the one the last read
+    /// ended in), fetch a few blocks ahead. Reads that stay in one block do not count:
+    /// `ext4-view` reads inode tables and directories in 32 KiB windows, so a single walker
+    /// reads within one block many times in a row, and counting that fetched 4 blocks
+    /// nobody read each time (83 of 776 blocks at concurrency 1 on the bench).
     fn readahead(self: &Arc<Self>, first: u64, last: u64) {
         let expected = self.next_expected.swap(last.saturating_add(1), Ordering::Relaxed);
-        let sequential = expected == first || expected == first.saturating_add(1);
+        let sequential = expected == first;
         if !sequential || self.options.readahead_blocks == 0 {
             return;
         }
