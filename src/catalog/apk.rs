@@ -130,7 +130,8 @@ impl Cataloger for ApkCataloger {
         };
         let (entries, problems) = parse_installed(&String::from_utf8_lossy(&bytes));
         let location = context.location(&file.display_path());
-        let packages = entries.into_iter().map(|entry| entry.into_package(context.distro, location.clone())).collect();
+        let packages =
+            entries.into_iter().map(|entry| entry.into_package(context.distro(), location.clone())).collect();
         Catalogued { packages, problems }
     }
 }

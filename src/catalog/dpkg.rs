@@ -41,7 +41,8 @@ impl Cataloger for DpkgCataloger {
         let distroless = file.path != STATUS_PATH;
         let (entries, problems) = parse_status(&text, distroless);
         let location = context.location(&file.display_path());
-        let packages = entries.into_iter().map(|entry| entry.into_package(context.distro, location.clone())).collect();
+        let packages =
+            entries.into_iter().map(|entry| entry.into_package(context.distro(), location.clone())).collect();
         Catalogued { packages, problems }
     }
 }
@@ -214,6 +215,7 @@ fn parse_source(value: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Later;
     use crate::fs::testing::MemoryFilesystem;
     use crate::fs::{FileType, Filesystem};
 
@@ -305,10 +307,10 @@ Version: 1
         let distro = Distro { id: "debian".into(), version_id: Some("12".into()), ..Distro::default() };
         let context = CatalogContext {
             filesystem: &filesystem,
-            distro: Some(&distro),
+            distro: &Later::ready(Some(distro)),
             volume: "disk.img",
             partition: Some(1),
-            dpkg_files: None,
+            dpkg_files: &Later::ready(None),
         };
         let mut reader = filesystem.open(STATUS_PATH).unwrap();
         let mut file = WantedFile { path: STATUS_PATH, reader: reader.as_mut() };

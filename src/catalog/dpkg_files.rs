@@ -1,5 +1,6 @@
 //! Which dpkg package installed each path: dpkg's file lists
-//! (`/var/lib/dpkg/info/<package>[:<arch>].list`), read once per filesystem before the walk.
+//! (`/var/lib/dpkg/info/<package>[:<arch>].list`), read once per filesystem, before the walk
+//! or, with several walkers, beside it (see `scan::scan_volume`).
 //!
 //! Two things use it:
 //! - The ownership fold ([`super::ownership`]) drops a language package that a dpkg

@@ -357,6 +357,7 @@ fn parse_manifest(text: &str) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
     use crate::archive::zip::testing::{EntrySpec, build};
+    use crate::catalog::Later;
     use crate::fs::testing::MemoryFilesystem;
     use crate::test_fixtures::repository_root;
 
@@ -416,10 +417,10 @@ mod tests {
         filesystem.file(path, bytes);
         let context = CatalogContext {
             filesystem: &filesystem,
-            distro: None,
+            distro: &Later::ready(None),
             volume: "disk.img",
             partition: Some(1),
-            dpkg_files: None,
+            dpkg_files: &Later::ready(None),
         };
         let mut reader = crate::fs::Filesystem::open(&filesystem, path.as_bytes()).unwrap();
         let mut file = WantedFile { path: path.as_bytes(), reader: reader.as_mut() };

@@ -320,7 +320,7 @@ pub fn components_reversed(path: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 pub(crate) mod testing {
     //! Running a cataloger on one in-memory file, for the catalogers' unit tests.
-    use super::super::{Candidate, CatalogContext, Cataloger, Catalogued, WantedFile};
+    use super::super::{Candidate, CatalogContext, Cataloger, Catalogued, Later, WantedFile};
     use crate::fs::FileType;
     use crate::fs::testing::MemoryFilesystem;
 
@@ -341,10 +341,10 @@ pub(crate) mod testing {
         filesystem.file(path, contents);
         let context = CatalogContext {
             filesystem: &filesystem,
-            distro: None,
+            distro: &Later::ready(None),
             volume: "test.img",
             partition: None,
-            dpkg_files: None,
+            dpkg_files: &Later::ready(None),
         };
         let opened = crate::fs::Filesystem::open(&filesystem, path.as_bytes());
         let mut reader = match opened {

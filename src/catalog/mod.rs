@@ -25,6 +25,7 @@ pub mod ruby;
 use crate::distro::Distro;
 use crate::fs::{FileReader, FileType, Filesystem, FsError};
 use serde::Serialize;
+use std::sync::OnceLock;
 
 /// Largest text database or manifest a cataloger reads whole by default (64 MiB).
 pub const DEFAULT_READ_LIMIT: u64 = 64 * 1024 * 1024;
@@ -158,7 +159,8 @@ pub struct Candidate<'a> {
     /// Permission bits.
     pub mode: u32,
     /// A native distro package (built by the distro without Go or Rust) installed it, so
-    /// it embeds no Go or Rust modules ([`dpkg_files`]).
+    /// it embeds no Go or Rust modules ([`dpkg_files`]). Worked out only for files that
+    /// could be executables (false for the rest): only the binary catalogers ask.
     pub installed_by_native_package: bool,
 }
 
@@ -214,14 +216,15 @@ impl WantedFile<'_> {
 pub struct CatalogContext<'a> {
     /// The filesystem being walked.
     pub filesystem: &'a dyn Filesystem,
-    /// The distro detected on this filesystem, if any.
-    pub distro: Option<&'a Distro>,
+    /// The distro detected on this filesystem, if any; see [`CatalogContext::distro`].
+    pub distro: &'a Later<Option<Distro>>,
     /// Volume name for locations.
     pub volume: &'a str,
     /// Partition number for locations.
     pub partition: Option<u32>,
-    /// Which dpkg package installed each path, when known (not with `--all-packages`).
-    pub dpkg_files: Option<&'a dpkg_files::DpkgFiles>,
+    /// Which dpkg package installed each path, when known (not with `--all-packages`); see
+    /// [`CatalogContext::dpkg_files`].
+    pub dpkg_files: &'a Later<Option<dpkg_files::DpkgFiles>>,
 }
 
 impl CatalogContext<'_> {
@@ -234,6 +237,66 @@ impl CatalogContext<'_> {
     pub fn read(&self, path: &[u8], limit: u64) -> Result<Vec<u8>, FsError> {
         let resolved = crate::fs::resolve(self.filesystem, path)?;
         crate::fs::read_capped(self.filesystem, &resolved, limit)
+    }
+
+    /// The distro, waiting while another thread still detects it.
+    pub fn distro(&self) -> Option<&Distro> {
+        self.distro.get().as_ref()
+    }
+
+    /// dpkg's file database, waiting while another thread still loads it.
+    pub fn dpkg_files(&self) -> Option<&dpkg_files::DpkgFiles> {
+        self.dpkg_files.get().as_ref()
+    }
+}
+
+/// A value that may still be being worked out on another thread; [`Later::get`] waits for
+/// it. Over EBS, detecting the distro and loading dpkg's file lists are chains of round
+/// trips that the walk need not wait for: only the few files that use them do.
+#[derive(Debug)]
+pub struct Later<T>(OnceLock<T>);
+
+impl<T> Later<T> {
+    /// A value known now.
+    pub fn ready(value: T) -> Self {
+        let cell = OnceLock::new();
+        let _ = cell.set(value);
+        Later(cell)
+    }
+
+    /// A value that [`Later::settle`] will give.
+    pub fn pending() -> Self {
+        Later(OnceLock::new())
+    }
+
+    /// Give the value `work` returns. Should `work` panic, `fallback` is given instead (as
+    /// the panic unwinds), so that no reader waits forever.
+    pub fn settle(&self, work: impl FnOnce() -> T, fallback: impl FnOnce() -> T) {
+        struct Fallback<'a, T, F: FnOnce() -> T> {
+            later: &'a Later<T>,
+            fallback: Option<F>,
+        }
+        impl<T, F: FnOnce() -> T> Drop for Fallback<'_, T, F> {
+            fn drop(&mut self) {
+                if let Some(fallback) = self.fallback.take() {
+                    let _ = self.later.0.set(fallback());
+                }
+            }
+        }
+        let mut guard = Fallback { later: self, fallback: Some(fallback) };
+        let value = work();
+        guard.fallback = None;
+        let _ = self.0.set(value);
+    }
+
+    /// The value, waiting until it is given.
+    pub fn get(&self) -> &T {
+        self.0.wait()
+    }
+
+    /// The value, which must have been given: for after the threads that give it ended.
+    pub fn into_inner(self) -> Option<T> {
+        self.0.into_inner()
     }
 }
 
@@ -287,5 +350,31 @@ mod tests {
     fn purl_encoding_keeps_unreserved() {
         assert_eq!(purl_encode("1:2.3+b1~x"), "1%3A2.3%2Bb1~x");
         assert_eq!(purl_encode("libc6"), "libc6");
+    }
+
+    #[test]
+    fn later_gives_readers_the_value_another_thread_settles() {
+        let later: Later<u32> = Later::pending();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| sender.send(*later.get()).expect("send"));
+            // The reader is waiting (or about to): nothing has been given yet.
+            assert!(receiver.try_recv().is_err());
+            scope.spawn(|| later.settle(|| 7, || 0));
+        });
+        assert_eq!(receiver.recv().expect("a value"), 7);
+        assert_eq!(later.into_inner(), Some(7));
+    }
+
+    #[test]
+    fn later_gives_the_fallback_when_the_work_panics() {
+        let later: Later<Option<u32>> = Later::pending();
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(|| later.settle(|| panic!("corrupt input"), || None));
+            assert!(worker.join().is_err());
+            // Without the fallback this would wait forever.
+            assert_eq!(*later.get(), None);
+        });
+        assert_eq!(Later::ready(Some(3)).get(), &Some(3));
     }
 }

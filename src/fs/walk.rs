@@ -531,8 +531,11 @@ fn offer(
     metadata: &Metadata,
     outcome: &mut WalkOutcome,
 ) {
+    // Only executables need the answer, and it may mean waiting for dpkg's file lists.
+    let could_be_executable =
+        crate::archive::elf::could_be_executable(metadata.file_type, metadata.mode, metadata.size);
     let installed_by_native_package =
-        context.dpkg_files.is_some_and(|files| files.installed_by_native_package(file_path));
+        could_be_executable && context.dpkg_files().is_some_and(|files| files.installed_by_native_package(file_path));
     let candidate = Candidate {
         path: file_path,
         file_type: metadata.file_type,
@@ -540,9 +543,7 @@ fn offer(
         mode: metadata.mode,
         installed_by_native_package,
     };
-    if installed_by_native_package
-        && crate::archive::elf::could_be_executable(metadata.file_type, metadata.mode, metadata.size)
-    {
+    if installed_by_native_package {
         outcome.native_executables += 1;
     }
     let wanting: Vec<&dyn Cataloger> =
@@ -609,9 +610,12 @@ pub fn list(filesystem: &dyn Filesystem) -> (Vec<(Vec<u8>, Metadata)>, Vec<Probl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalogued;
+    use crate::catalog::dpkg_files::DpkgFiles;
+    use crate::catalog::{Catalogued, Later};
+    use crate::distro::Distro;
     use crate::fs::FsError;
     use crate::fs::testing::MemoryFilesystem;
+    use std::sync::LazyLock;
 
     struct Wanting(&'static str);
     impl Cataloger for Wanting {
@@ -627,8 +631,12 @@ mod tests {
         }
     }
 
+    /// No distro and no dpkg file lists, for contexts made by a function.
+    static NO_DISTRO: LazyLock<Later<Option<Distro>>> = LazyLock::new(|| Later::ready(None));
+    static NO_DPKG_FILES: LazyLock<Later<Option<DpkgFiles>>> = LazyLock::new(|| Later::ready(None));
+
     fn context(filesystem: &MemoryFilesystem) -> CatalogContext<'_> {
-        CatalogContext { filesystem, distro: None, volume: "disk", partition: None, dpkg_files: None }
+        CatalogContext { filesystem, distro: &NO_DISTRO, volume: "disk", partition: None, dpkg_files: &NO_DPKG_FILES }
     }
 
     #[test]
@@ -654,7 +662,6 @@ mod tests {
 
     #[test]
     fn a_native_packages_executables_are_counted_and_not_opened_by_binary_catalogers() {
-        use crate::catalog::dpkg_files::DpkgFiles;
         use crate::fs::testing::Node;
         let mut filesystem = MemoryFilesystem::new();
         let stanza = |name: &str, maintainer: &str| {
@@ -670,8 +677,9 @@ mod tests {
             .add("/usr/bin/bash", Node::File(script.clone(), 0o755))
             .add("/usr/bin/agent", Node::File(script.clone(), 0o755))
             .add("/usr/local/bin/tool", Node::File(script, 0o755));
-        let dpkg_files = DpkgFiles::load(&filesystem).files.expect("dpkg files");
-        let context = CatalogContext { dpkg_files: Some(&dpkg_files), ..context(&filesystem) };
+        let dpkg_files = Later::ready(DpkgFiles::load(&filesystem).files);
+        assert!(dpkg_files.get().is_some());
+        let context = CatalogContext { dpkg_files: &dpkg_files, ..context(&filesystem) };
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(crate::catalog::golang::GoCataloger)];
         let outcome = walk(&filesystem, &catalogers, &context, &SkippedDirectories::default());
         assert_eq!(outcome.native_executables, 1);
@@ -805,8 +813,13 @@ mod tests {
         let keeping = || Keeping { inner: wide_tree(), kept: Arc::clone(&kept), alive: Arc::clone(&alive) };
         let filesystem = keeping();
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let context =
-            CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None, dpkg_files: None };
+        let context = CatalogContext {
+            filesystem: &filesystem,
+            distro: &Later::ready(None),
+            volume: "disk",
+            partition: None,
+            dpkg_files: &Later::ready(None),
+        };
         let skipped = SkippedDirectories::default();
         let sequential = walk(&filesystem, &catalogers, &context, &skipped);
         // A sequential walk lists each directory at once: only ancestors are kept.
@@ -940,8 +953,13 @@ mod tests {
         };
         let filesystem = build();
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let context =
-            CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None, dpkg_files: None };
+        let context = CatalogContext {
+            filesystem: &filesystem,
+            distro: &Later::ready(None),
+            volume: "disk",
+            partition: None,
+            dpkg_files: &Later::ready(None),
+        };
         let sequential = walk(&filesystem, &catalogers, &context, &SkippedDirectories::default());
         assert!(
             sequential.problems.iter().any(|(path, message)| path == "/b/same" && message.contains("already walked"))
@@ -957,8 +975,13 @@ mod tests {
         inner.file("/etc/wanted", b"1");
         let filesystem = Looping(inner);
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let context =
-            CatalogContext { filesystem: &filesystem, distro: None, volume: "disk", partition: None, dpkg_files: None };
+        let context = CatalogContext {
+            filesystem: &filesystem,
+            distro: &Later::ready(None),
+            volume: "disk",
+            partition: None,
+            dpkg_files: &Later::ready(None),
+        };
         let outcome = walk(&filesystem, &catalogers, &context, &SkippedDirectories::default());
         assert_eq!(outcome.files_read, 1);
         assert!(

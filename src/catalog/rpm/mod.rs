@@ -332,7 +332,7 @@ impl Cataloger for RpmCataloger {
         problems.extend(log_problem);
         let location = context.location(&file.display_path());
         let packages =
-            headers.into_iter().filter_map(|header| to_package(header, context.distro, location.clone())).collect();
+            headers.into_iter().filter_map(|header| to_package(header, context.distro(), location.clone())).collect();
         Catalogued { packages, problems }
     }
 }
@@ -409,6 +409,7 @@ mod tests {
     use super::header::testing::package;
     use super::testing::BytesReader;
     use super::*;
+    use crate::catalog::Later;
     use crate::fs::testing::MemoryFilesystem;
 
     fn candidate(path: &str, file_type: FileType) -> Candidate<'_> {
@@ -529,10 +530,10 @@ mod tests {
             .symlink("/usr/share/rpm/rpmdb.sqlite-wal", "/etc/shadow");
         let context = CatalogContext {
             filesystem: &filesystem,
-            distro: None,
+            distro: &Later::ready(None),
             volume: "disk.img",
             partition: None,
-            dpkg_files: None,
+            dpkg_files: &Later::ready(None),
         };
         assert_eq!(write_ahead_log(context.filesystem, b"/var/lib/rpm/rpmdb.sqlite"), Ok(Some(vec![1, 2, 3])));
         assert_eq!(write_ahead_log(context.filesystem, b"/usr/lib/sysimage/rpm/rpmdb.sqlite"), Ok(None));
@@ -549,10 +550,10 @@ mod tests {
         filesystem.file("/var/lib/rpm/rpmdb.sqlite", &database).file("/var/lib/rpm/rpmdb.sqlite-wal", &log);
         let context = CatalogContext {
             filesystem: &filesystem,
-            distro: None,
+            distro: &Later::ready(None),
             volume: "disk.img",
             partition: None,
-            dpkg_files: None,
+            dpkg_files: &Later::ready(None),
         };
         let mut reader = BytesReader(database);
         let mut file = WantedFile { path: b"/var/lib/rpm/rpmdb.sqlite", reader: &mut reader };
@@ -575,10 +576,10 @@ mod tests {
         let distro = Distro { id: "amzn".to_string(), version_id: Some("2".to_string()), ..Distro::default() };
         let context = CatalogContext {
             filesystem: &filesystem,
-            distro: Some(&distro),
+            distro: &Later::ready(Some(distro)),
             volume: "disk.img",
             partition: Some(1),
-            dpkg_files: None,
+            dpkg_files: &Later::ready(None),
         };
         let mut reader = BytesReader(bdb::testing::database(&records, false, 4096, 0));
         let mut file = WantedFile { path: b"/var/lib/rpm/Packages", reader: &mut reader };
