@@ -306,11 +306,10 @@ Version: 1
         filesystem.file("/var/lib/dpkg/status", STATUS.as_bytes());
         let distro = Distro { id: "debian".into(), version_id: Some("12".into()), ..Distro::default() };
         let context = CatalogContext {
-            filesystem: &filesystem,
             distro: &Later::ready(Some(distro)),
             volume: "disk.img",
             partition: Some(1),
-            dpkg_files: &Later::ready(None),
+            ..crate::catalog::testing::context(&filesystem)
         };
         let mut reader = filesystem.open(STATUS_PATH).unwrap();
         let mut file = WantedFile { path: STATUS_PATH, reader: reader.as_mut() };

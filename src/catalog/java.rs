@@ -357,7 +357,6 @@ fn parse_manifest(text: &str) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
     use crate::archive::zip::testing::{EntrySpec, build};
-    use crate::catalog::Later;
     use crate::fs::testing::MemoryFilesystem;
     use crate::test_fixtures::repository_root;
 
@@ -415,13 +414,8 @@ mod tests {
     fn catalog_bytes(path: &str, bytes: &[u8]) -> Catalogued {
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file(path, bytes);
-        let context = CatalogContext {
-            filesystem: &filesystem,
-            distro: &Later::ready(None),
-            volume: "disk.img",
-            partition: Some(1),
-            dpkg_files: &Later::ready(None),
-        };
+        let context =
+            CatalogContext { volume: "disk.img", partition: Some(1), ..crate::catalog::testing::context(&filesystem) };
         let mut reader = crate::fs::Filesystem::open(&filesystem, path.as_bytes()).unwrap();
         let mut file = WantedFile { path: path.as_bytes(), reader: reader.as_mut() };
         JavaArchiveCataloger.catalog(&mut file, &context)

@@ -320,7 +320,7 @@ pub fn components_reversed(path: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 pub(crate) mod testing {
     //! Running a cataloger on one in-memory file, for the catalogers' unit tests.
-    use super::super::{Candidate, CatalogContext, Cataloger, Catalogued, Later, WantedFile};
+    use super::super::{Candidate, CatalogContext, Cataloger, Catalogued, WantedFile};
     use crate::fs::FileType;
     use crate::fs::testing::MemoryFilesystem;
 
@@ -339,13 +339,7 @@ pub(crate) mod testing {
     pub fn catalog(cataloger: &dyn Cataloger, path: &str, contents: &[u8]) -> Catalogued {
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file(path, contents);
-        let context = CatalogContext {
-            filesystem: &filesystem,
-            distro: &Later::ready(None),
-            volume: "test.img",
-            partition: None,
-            dpkg_files: &Later::ready(None),
-        };
+        let context = CatalogContext { volume: "test.img", ..crate::catalog::testing::context(&filesystem) };
         let opened = crate::fs::Filesystem::open(&filesystem, path.as_bytes());
         let mut reader = match opened {
             Ok(reader) => reader,

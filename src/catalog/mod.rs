@@ -342,6 +342,24 @@ pub fn purl_encode(text: &str) -> String {
     encoded
 }
 
+/// Contexts for tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{CatalogContext, Later, dpkg_files::DpkgFiles};
+    use crate::distro::Distro;
+    use crate::fs::Filesystem;
+    use std::sync::LazyLock;
+
+    static NO_DISTRO: LazyLock<Later<Option<Distro>>> = LazyLock::new(|| Later::ready(None));
+    static NO_DPKG_FILES: LazyLock<Later<Option<DpkgFiles>>> = LazyLock::new(|| Later::ready(None));
+
+    /// A context on `filesystem` (volume `disk`, no partition number) that knows no
+    /// distro and no dpkg file lists.
+    pub fn context(filesystem: &dyn Filesystem) -> CatalogContext<'_> {
+        CatalogContext { filesystem, distro: &NO_DISTRO, volume: "disk", partition: None, dpkg_files: &NO_DPKG_FILES }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

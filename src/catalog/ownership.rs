@@ -226,7 +226,7 @@ fn apply(packages: Vec<Package>, owners: &HashMap<usize, Owner>, problems: Vec<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{self, CatalogContext, Later};
+    use crate::catalog;
     use crate::fs::testing::MemoryFilesystem;
     use crate::fs::walk;
 
@@ -263,13 +263,7 @@ mod tests {
 
     fn walked(filesystem: &MemoryFilesystem) -> Vec<Package> {
         let catalogers = catalog::all();
-        let context = CatalogContext {
-            filesystem,
-            distro: &Later::ready(None),
-            volume: "disk",
-            partition: None,
-            dpkg_files: &Later::ready(None),
-        };
+        let context = catalog::testing::context(filesystem);
         walk::walk(filesystem, &catalogers, &context, &walk::SkippedDirectories::default()).packages
     }
 

@@ -611,11 +611,10 @@ pub fn list(filesystem: &dyn Filesystem) -> (Vec<(Vec<u8>, Metadata)>, Vec<Probl
 mod tests {
     use super::*;
     use crate::catalog::dpkg_files::DpkgFiles;
+    use crate::catalog::testing::context;
     use crate::catalog::{Catalogued, Later};
-    use crate::distro::Distro;
     use crate::fs::FsError;
     use crate::fs::testing::MemoryFilesystem;
-    use std::sync::LazyLock;
 
     struct Wanting(&'static str);
     impl Cataloger for Wanting {
@@ -629,14 +628,6 @@ mod tests {
             let bytes = file.bytes(1024).unwrap_or_default();
             Catalogued::problem(format!("read {} bytes", bytes.len()))
         }
-    }
-
-    /// No distro and no dpkg file lists, for contexts made by a function.
-    static NO_DISTRO: LazyLock<Later<Option<Distro>>> = LazyLock::new(|| Later::ready(None));
-    static NO_DPKG_FILES: LazyLock<Later<Option<DpkgFiles>>> = LazyLock::new(|| Later::ready(None));
-
-    fn context(filesystem: &MemoryFilesystem) -> CatalogContext<'_> {
-        CatalogContext { filesystem, distro: &NO_DISTRO, volume: "disk", partition: None, dpkg_files: &NO_DPKG_FILES }
     }
 
     #[test]
@@ -813,13 +804,7 @@ mod tests {
         let keeping = || Keeping { inner: wide_tree(), kept: Arc::clone(&kept), alive: Arc::clone(&alive) };
         let filesystem = keeping();
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let context = CatalogContext {
-            filesystem: &filesystem,
-            distro: &Later::ready(None),
-            volume: "disk",
-            partition: None,
-            dpkg_files: &Later::ready(None),
-        };
+        let context = context(&filesystem);
         let skipped = SkippedDirectories::default();
         let sequential = walk(&filesystem, &catalogers, &context, &skipped);
         // A sequential walk lists each directory at once: only ancestors are kept.
@@ -953,13 +938,7 @@ mod tests {
         };
         let filesystem = build();
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let context = CatalogContext {
-            filesystem: &filesystem,
-            distro: &Later::ready(None),
-            volume: "disk",
-            partition: None,
-            dpkg_files: &Later::ready(None),
-        };
+        let context = context(&filesystem);
         let sequential = walk(&filesystem, &catalogers, &context, &SkippedDirectories::default());
         assert!(
             sequential.problems.iter().any(|(path, message)| path == "/b/same" && message.contains("already walked"))
@@ -975,13 +954,7 @@ mod tests {
         inner.file("/etc/wanted", b"1");
         let filesystem = Looping(inner);
         let catalogers: Vec<Box<dyn Cataloger>> = vec![Box::new(Wanting("wanted"))];
-        let context = CatalogContext {
-            filesystem: &filesystem,
-            distro: &Later::ready(None),
-            volume: "disk",
-            partition: None,
-            dpkg_files: &Later::ready(None),
-        };
+        let context = context(&filesystem);
         let outcome = walk(&filesystem, &catalogers, &context, &SkippedDirectories::default());
         assert_eq!(outcome.files_read, 1);
         assert!(

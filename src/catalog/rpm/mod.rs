@@ -528,13 +528,7 @@ mod tests {
             .file("/var/lib/rpm/rpmdb.sqlite-wal", &[1, 2, 3])
             .file("/usr/lib/sysimage/rpm/rpmdb.sqlite-wal", b"")
             .symlink("/usr/share/rpm/rpmdb.sqlite-wal", "/etc/shadow");
-        let context = CatalogContext {
-            filesystem: &filesystem,
-            distro: &Later::ready(None),
-            volume: "disk.img",
-            partition: None,
-            dpkg_files: &Later::ready(None),
-        };
+        let context = CatalogContext { volume: "disk.img", ..crate::catalog::testing::context(&filesystem) };
         assert_eq!(write_ahead_log(context.filesystem, b"/var/lib/rpm/rpmdb.sqlite"), Ok(Some(vec![1, 2, 3])));
         assert_eq!(write_ahead_log(context.filesystem, b"/usr/lib/sysimage/rpm/rpmdb.sqlite"), Ok(None));
         assert_eq!(write_ahead_log(context.filesystem, b"/usr/share/rpm/rpmdb.sqlite"), Ok(None));
@@ -548,13 +542,7 @@ mod tests {
         let (database, log) = sqlite::testing::database_with_unmerged_log(&blobs);
         let mut filesystem = MemoryFilesystem::new();
         filesystem.file("/var/lib/rpm/rpmdb.sqlite", &database).file("/var/lib/rpm/rpmdb.sqlite-wal", &log);
-        let context = CatalogContext {
-            filesystem: &filesystem,
-            distro: &Later::ready(None),
-            volume: "disk.img",
-            partition: None,
-            dpkg_files: &Later::ready(None),
-        };
+        let context = CatalogContext { volume: "disk.img", ..crate::catalog::testing::context(&filesystem) };
         let mut reader = BytesReader(database);
         let mut file = WantedFile { path: b"/var/lib/rpm/rpmdb.sqlite", reader: &mut reader };
         let catalogued = RpmCataloger.catalog(&mut file, &context);
@@ -575,11 +563,10 @@ mod tests {
         filesystem.file("/var/lib/rpm/Packages", &bdb::testing::database(&records, false, 4096, 0));
         let distro = Distro { id: "amzn".to_string(), version_id: Some("2".to_string()), ..Distro::default() };
         let context = CatalogContext {
-            filesystem: &filesystem,
             distro: &Later::ready(Some(distro)),
             volume: "disk.img",
             partition: Some(1),
-            dpkg_files: &Later::ready(None),
+            ..crate::catalog::testing::context(&filesystem)
         };
         let mut reader = BytesReader(bdb::testing::database(&records, false, 4096, 0));
         let mut file = WantedFile { path: b"/var/lib/rpm/Packages", reader: &mut reader };
