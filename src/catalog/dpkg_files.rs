@@ -28,8 +28,9 @@ use super::{DEFAULT_READ_LIMIT, Ecosystem};
 use crate::fs::{self, Filesystem, FsError, path};
 use std::collections::{HashMap, HashSet};
 
-/// dpkg's database of installed packages.
-const STATUS_PATH: &[u8] = b"/var/lib/dpkg/status";
+/// dpkg's directory, and its database of installed packages there.
+const DPKG_DIRECTORY: &[u8] = b"/var/lib/dpkg";
+const STATUS_NAME: &[u8] = b"status";
 /// Where dpkg keeps one `<package>.list` of installed paths per package.
 const INFO_DIRECTORY: &[u8] = b"/var/lib/dpkg/info";
 /// Largest file list read (a big package lists a few MiB of paths).
@@ -76,11 +77,28 @@ impl DpkgFiles {
     /// Read dpkg's status and file lists from `filesystem`.
     pub fn load(filesystem: &dyn Filesystem) -> Loaded {
         let mut loaded = Loaded::default();
-        let status = match fs::read_capped(filesystem, STATUS_PATH, DEFAULT_READ_LIMIT) {
+        // Over EBS each step is a round trip or more: ask for the status file's blocks, and
+        // list the info directory and ask for every list's blocks, before reading the status,
+        // so that its blocks and the lists' arrive together.
+        let _status_prefetched = filesystem.prefetch_files(DPKG_DIRECTORY, &[STATUS_NAME]);
+        let listing = filesystem.read_dir(INFO_DIRECTORY);
+        let mut lists: Vec<Vec<u8>> = match &listing {
+            Ok(entries) => {
+                entries.iter().map(|entry| &entry.name).filter(|name| name.ends_with(b".list")).cloned().collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        // Sorted so that, should two packages list one path, the owner is stable.
+        lists.sort();
+        // Hundreds of small files read one after another: over EBS, fetch them all at once.
+        let hinted: Vec<&[u8]> = lists.iter().map(Vec::as_slice).collect();
+        let _prefetched = filesystem.prefetch_files(INFO_DIRECTORY, &hinted);
+        let status_path = path::join(DPKG_DIRECTORY, STATUS_NAME);
+        let status = match fs::read_capped(filesystem, &status_path, DEFAULT_READ_LIMIT) {
             Ok(bytes) => bytes,
             Err(FsError::NotFound) => return loaded,
             Err(error) => {
-                loaded.problems.push((path::display(STATUS_PATH), format!("cannot read dpkg status: {error}")));
+                loaded.problems.push((path::display(&status_path), format!("cannot read dpkg status: {error}")));
                 return loaded;
             }
         };
@@ -90,8 +108,8 @@ impl DpkgFiles {
         let native_names: HashSet<&str> = native.iter().map(|entry| entry.name.as_str()).collect();
         let native_architectures: HashSet<(&str, &str)> =
             native.iter().filter_map(|entry| Some((entry.name.as_str(), entry.architecture.as_deref()?))).collect();
-        let names = match filesystem.read_dir(INFO_DIRECTORY) {
-            Ok(entries) => entries,
+        match listing {
+            Ok(_) => {}
             // No info directory: nothing is listed as installed.
             Err(FsError::NotFound) => {
                 loaded.files = Some(DpkgFiles::default());
@@ -101,14 +119,7 @@ impl DpkgFiles {
                 loaded.problems.push((path::display(INFO_DIRECTORY), format!("cannot list dpkg file lists: {error}")));
                 return loaded;
             }
-        };
-        let mut lists: Vec<Vec<u8>> =
-            names.into_iter().map(|entry| entry.name).filter(|name| name.ends_with(b".list")).collect();
-        // Sorted so that, should two packages list one path, the owner is stable.
-        lists.sort();
-        // Hundreds of small files read one after another: over EBS, fetch them all at once.
-        let hinted: Vec<&[u8]> = lists.iter().map(Vec::as_slice).collect();
-        let _prefetched = filesystem.prefetch_files(INFO_DIRECTORY, &hinted);
+        }
         let aliases = merged_usr_aliases(filesystem);
         let mut files = DpkgFiles::default();
         let mut path_bytes = 0usize;
@@ -264,6 +275,25 @@ mod tests {
         filesystem.file("/var/lib/dpkg/info/coreutils:amd64.list", b"/bin/ls\r\n/lib64/ld.so\n/sbin/x\n");
         filesystem.file("/var/lib/dpkg/info/gone.list", b"/usr/bin/gone\n");
         filesystem
+    }
+
+    #[test]
+    fn the_status_and_every_list_are_asked_for_before_either_is_read() {
+        // Over EBS the status file's blocks and the lists' then arrive together, instead
+        // of the lists waiting until the status has been read.
+        let filesystem = debian();
+        DpkgFiles::load(&filesystem);
+        let calls = filesystem.calls.lock().unwrap().clone();
+        assert_eq!(
+            calls[..4],
+            [
+                "prefetch /var/lib/dpkg status",
+                "read_dir /var/lib/dpkg/info",
+                "prefetch /var/lib/dpkg/info bash.list coreutils:amd64.list docker-ce.list gh.list gone.list \
+                 ripgrep.list",
+                "open /var/lib/dpkg/status",
+            ]
+        );
     }
 
     #[test]

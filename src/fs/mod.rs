@@ -276,6 +276,9 @@ pub mod testing {
     pub struct MemoryFilesystem {
         /// Every node by absolute path; parents are created by [`MemoryFilesystem::add`].
         pub nodes: BTreeMap<Vec<u8>, Node>,
+        /// The `read_dir`, `open` and `prefetch_files` calls made, in order, for tests of
+        /// the order in which a reader asks for things (`read_dir /a`, `prefetch /a x y`).
+        pub calls: std::sync::Mutex<Vec<String>>,
     }
 
     impl MemoryFilesystem {
@@ -283,7 +286,11 @@ pub mod testing {
         pub fn new() -> Self {
             let mut nodes = BTreeMap::new();
             nodes.insert(b"/".to_vec(), Node::Directory);
-            Self { nodes }
+            Self { nodes, calls: std::sync::Mutex::default() }
+        }
+
+        fn record(&self, call: String) {
+            self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(call);
         }
 
         /// Add a node, creating missing parent directories.
@@ -350,6 +357,7 @@ pub mod testing {
             Ok(Metadata { file_type, mode, size, identity: None, fingerprint: 0, modified: 0 })
         }
         fn read_dir(&self, path: &[u8]) -> Result<Vec<DirEntry>, FsError> {
+            self.record(format!("read_dir {}", path::display(path)));
             let key = path::normalize(path);
             match self.node(&key)? {
                 Node::Directory => {}
@@ -383,10 +391,16 @@ pub mod testing {
             }
         }
         fn open(&self, path: &[u8]) -> Result<Box<dyn FileReader + '_>, FsError> {
+            self.record(format!("open {}", path::display(path)));
             match self.node(path)? {
                 Node::File(bytes, _) => Ok(Box::new(MemoryReader(bytes.clone()))),
                 _ => Err(FsError::NotAFile),
             }
+        }
+        fn prefetch_files(&self, directory: &[u8], names: &[&[u8]]) -> Prefetched {
+            let names: Vec<String> = names.iter().map(|name| path::display(name)).collect();
+            self.record(format!("prefetch {} {}", path::display(directory), names.join(" ")));
+            Prefetched::default()
         }
     }
 }
