@@ -3,7 +3,7 @@
 # per GetSnapshotBlock: the same scan at --concurrency 32 and 1, in the same run. Prints
 # wall time, blocks fetched vs blocks allocated, API calls and peak RSS for each.
 #
-#   scripts/bench-ebs.sh [--latency-ms 30] [--concurrency "32 1"] [--image PATH]
+#   scripts/bench-ebs.sh [--latency-ms 30] [--concurrency "32 1"] [--repeat 1] [--image PATH]
 # The snapshot is served by examples/ebs_bench_server.rs (a fast stand-in for the EBS
 # read API on 127.0.0.1; moto serves only ~100 blocks/s here). The default image is a
 # realistic root volume built once into target/bench/root-8g.img: this machine's /usr
@@ -14,19 +14,24 @@
 # EBS_BENCH_TRACE=FILE makes the server write `start_ms end_ms block` per block served, to
 # see how many requests wait at once over the run (a long stretch of one is a chain).
 # SNAPSCAN_BENCH_ARGS adds scan options (`--no-default-skips`, `--cache-blocks 384`).
+# `--repeat N` scans N rounds (each concurrency in turn, so drift falls on all alike) and
+# reports the median wall time per concurrency and the speed-up of the medians: single
+# runs at concurrency 32 vary by ±10 % on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-image.sh
 source scripts/bench-image.sh
 latency=30
 concurrencies="32 1"
+repeat=1
 image=
 while [ $# -gt 0 ]; do
   case $1 in
     --latency-ms) latency=$2; shift 2 ;;
     --concurrency) concurrencies=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
     --image) image=$2; shift 2 ;;
-    *) echo "usage: $0 [--latency-ms N] [--concurrency \"N M\"] [--image PATH]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--latency-ms N] [--concurrency \"N M\"] [--repeat N] [--image PATH]" >&2; exit 2 ;;
   esac
 done
 if [ -z "$image" ]; then
@@ -71,13 +76,14 @@ for _ in $(seq 600); do [ -s "$work/port" ] && break; sleep 0.2; done
 port=$(awk '{print $2}' "$work/port")
 [ -n "$port" ] || { echo "bench server did not start: $(cat "$work/server.log")" >&2; exit 1; }
 echo "image: $image   added latency per block: ${latency} ms"
+for round in $(seq "$repeat"); do
 for concurrency in $concurrencies; do
   AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 \
   AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_EC2_METADATA_DISABLED=true \
   AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
     /usr/bin/time -f "%e %M" -o "$work/time" \
     target/release/snapscan -q scan snapshot snap-bench --concurrency "$concurrency" ${SNAPSCAN_BENCH_ARGS:-} -f json -o "$work/report.json"
-  python3 - "$work/report.json" "$work/time" "$concurrency" "$work/walls" <<'PY'
+  python3 - "$work/report.json" "$work/time" "$concurrency" "$work/walls" "$round" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
 wall, rss_kib = open(sys.argv[2]).read().split()
@@ -89,16 +95,25 @@ print(f"concurrency {sys.argv[3]:>2}: wall {float(wall):6.2f} s  packages {len(r
       f"peak RSS {int(rss_kib) / 1024:.0f} MiB  cost ${ebs['estimated_cost_usd']:.4f}")
 with open(sys.argv[4], "a") as walls:
     walls.write(f"{sys.argv[3]} {wall}\n")
-json.dump(report["packages"], open(f"{sys.argv[4]}.{sys.argv[3]}", "w"))
+json.dump(report["packages"], open(f"{sys.argv[4]}.{sys.argv[3]}.{sys.argv[5]}", "w"))
 PY
 done
+done
 python3 - "$work/walls" <<'PY'
-import sys
-walls = dict(line.split() for line in open(sys.argv[1]))
-inventories = {open(f"{sys.argv[1]}.{concurrency}").read() for concurrency in walls}
+import glob, statistics, sys
+walls = {}
+for line in open(sys.argv[1]):
+    concurrency, wall = line.split()
+    walls.setdefault(concurrency, []).append(float(wall))
+inventories = {open(path).read() for path in glob.glob(f"{sys.argv[1]}.*")}
 print("inventories at every concurrency:", "identical" if len(inventories) == 1 else "DIFFERENT")
-if "1" in walls and len(walls) > 1:
-    for concurrency, wall in walls.items():
+median = {concurrency: statistics.median(runs) for concurrency, runs in walls.items()}
+for concurrency, runs in walls.items():
+    if len(runs) > 1:
+        listed = " ".join(f"{run:.2f}" for run in runs)
+        print(f"concurrency {concurrency:>2}: median wall {median[concurrency]:.2f} s of {len(runs)} runs ({listed})")
+if "1" in median and len(median) > 1:
+    for concurrency, wall in median.items():
         if concurrency != "1":
-            print(f"speed-up at concurrency {concurrency}: {float(walls['1']) / float(wall):.1f}x")
+            print(f"speed-up at concurrency {concurrency}: {median['1'] / wall:.1f}x")
 PY
