@@ -259,9 +259,7 @@ pub struct Later<T>(OnceLock<T>);
 impl<T> Later<T> {
     /// A value known now.
     pub fn ready(value: T) -> Self {
-        let cell = OnceLock::new();
-        let _ = cell.set(value);
-        Later(cell)
+        Later(OnceLock::from(value))
     }
 
     /// A value that [`Later::settle`] will give.

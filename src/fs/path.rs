@@ -7,13 +7,17 @@ pub fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
 
 /// `/a/b` from `[a, b]`; `/` from none.
 pub fn join_components<P: AsRef<[u8]>>(parts: &[P]) -> Vec<u8> {
-    if parts.is_empty() {
-        return b"/".to_vec();
-    }
-    let mut path = Vec::new();
+    append_components(Vec::new(), parts)
+}
+
+/// `path` with `/part` appended for each of `parts`; `/` when it stays empty.
+fn append_components<P: AsRef<[u8]>>(mut path: Vec<u8>, parts: impl IntoIterator<Item = P>) -> Vec<u8> {
     for part in parts {
         path.push(b'/');
         path.extend_from_slice(part.as_ref());
+    }
+    if path.is_empty() {
+        path.push(b'/');
     }
     path
 }
@@ -31,15 +35,7 @@ pub fn join(parent: &[u8], name: &[u8]) -> Vec<u8> {
 /// Absolute path with single slashes and no trailing slash (`.`/`..` kept as they are).
 pub fn normalize(path: &[u8]) -> Vec<u8> {
     // One allocation: dpkg's file lists run this over 100,000+ paths per filesystem.
-    let mut normalized = Vec::with_capacity(path.len() + 1);
-    for part in components(path) {
-        normalized.push(b'/');
-        normalized.extend_from_slice(part);
-    }
-    if normalized.is_empty() {
-        normalized.push(b'/');
-    }
-    normalized
+    append_components(Vec::with_capacity(path.len() + 1), components(path))
 }
 
 /// The directory part of `path` (`/a/b` → `/a`, `/a` → `/`).
